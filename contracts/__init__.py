@@ -1,0 +1,1 @@
+"""contracts: see ARCHITECTURE.md."""

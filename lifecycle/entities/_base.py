@@ -1,0 +1,44 @@
+"""Fields and types every canonical entity shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CurrencyCode",
+    "Date",
+    "Entity",
+    "MinorUnits",
+    "Timestamp",
+]
+
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$",
+        description="UTC instant, ISO 8601 with a Z suffix.",
+        examples=["2026-11-23T09:30:00.000000Z"],
+    ),
+]
+Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Calendar date, ISO 8601.")]
+CurrencyCode = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["USD"])
+]
+MinorUnits = Annotated[int, Field(description="Amount in the currency's minor unit (cents).")]
+
+
+class Entity(BaseModel):
+    """What every stored object carries: id, the caller's external id, version and trail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    external_id: str | None = None
+    version: int = Field(1, ge=1, description="Bumped on every change; sent as the ETag.")
+    created_at: Timestamp
+    updated_at: Timestamp
+    correlation_id: str | None = Field(
+        None, description="X-Correlation-Id of the request that created the object."
+    )
