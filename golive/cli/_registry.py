@@ -11,7 +11,7 @@ import importlib
 import typer
 
 COMMAND_MODULES: list[str] = [
-    "up",
+
 ]
 
 
