@@ -1,0 +1,1 @@
+"""CRM simulator (Salesforce-like): accounts, contacts, opportunities."""

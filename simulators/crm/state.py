@@ -1,0 +1,181 @@
+"""CRM objects and rules: account hierarchies, contacts, the opportunity pipeline."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from lifecycle.money import CURRENCY_EXPONENTS
+from lifecycle.states import MACHINES, OpportunityStage
+from simulators.kit.errors import Conflict, Invalid
+from simulators.kit.state import Obj, SystemState, provider_state
+from simulators.kit.store import CollectionSpec
+
+__all__ = ["CrmState"]
+
+OPPORTUNITY = MACHINES["opportunity"]
+_CLOSED = (OpportunityStage.CLOSED_WON.value, OpportunityStage.CLOSED_LOST.value)
+_STAGE_PROBABILITY = {
+    "prospecting": 10, "qualification": 20, "proposal": 50, "negotiation": 75,
+    "closed_won": 100, "closed_lost": 0,
+}  # fmt: skip
+
+
+def _check_currency(currency: str) -> None:
+    if currency not in CURRENCY_EXPONENTS:
+        raise Invalid(
+            "unsupported_currency",
+            f"currency {currency!r} is not supported",
+            [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
+        )
+
+
+class CrmState(SystemState):
+    SYSTEM = "crm"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
+        CollectionSpec("account", indexed=("external_id", "parent_id")),
+        CollectionSpec("contact", indexed=("external_id", "account_id")),
+        CollectionSpec("opportunity", indexed=("external_id", "account_id", "stage")),
+    )
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def _require_account(self, account_id: str, field: str = "account_id") -> Obj:
+        account = self.col("account").find(account_id)
+        if account is None:
+            raise Invalid(
+                "unknown_account",
+                f"no account with id {account_id!r}",
+                [{"field": field, "message": "unknown account"}],
+            )
+        return account
+
+    def create_account(self, fields: dict[str, Any]) -> Obj:
+        _check_currency(fields.get("currency", "USD"))
+        if fields.get("parent_id") is not None:
+            self._require_account(fields["parent_id"], "parent_id")
+        account = self.new("account", fields)
+        self.emit("account.created", account)
+        return account
+
+    def update_account(self, account_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+        account = self.col("account").get(account_id)
+        parent_id = changes.get("parent_id")
+        if parent_id is not None:
+            self._require_account(parent_id, "parent_id")
+            # Walk up from the new parent: meeting this account would make a cycle.
+            cursor: str | None = parent_id
+            while cursor is not None:
+                if cursor == account_id:
+                    raise Invalid(
+                        "hierarchy_cycle",
+                        f"{parent_id} is {account_id} or one of its subsidiaries",
+                        [{"field": "parent_id", "message": "would create a cycle"}],
+                    )
+                cursor = self.col("account").get(cursor).get("parent_id")
+        account = self.update("account", account, changes, version)
+        self.emit("account.updated", account)
+        return account
+
+    def subsidiaries(self, account_id: str) -> list[Obj]:
+        self.col("account").get(account_id)
+        return self.col("account").by("parent_id", account_id)
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    def create_contact(self, fields: dict[str, Any]) -> Obj:
+        self._require_account(fields["account_id"])
+        contact = self.new("contact", fields)
+        self.emit("contact.created", contact)
+        return contact
+
+    def update_contact(self, contact_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+        contact = self.update("contact", self.col("contact").get(contact_id), changes, version)
+        self.emit("contact.updated", contact)
+        return contact
+
+    # -- opportunities -----------------------------------------------------------------------
+
+    def create_opportunity(self, fields: dict[str, Any]) -> Obj:
+        account = self._require_account(fields["account_id"])
+        if fields.get("currency") is None:
+            fields["currency"] = account["currency"]
+        _check_currency(fields["currency"])
+        now = self.now()
+        stage = fields.get("stage", "prospecting")
+        if fields.get("probability") is None:
+            fields["probability"] = _STAGE_PROBABILITY[stage]
+        opportunity = self.new(
+            "opportunity",
+            {**fields, "stage": stage, "primary_quote_id": None, "closed_at": None,
+             "stage_history": [{"stage": stage, "at": now}]},
+        )  # fmt: skip
+        self.emit("opportunity.created", opportunity)
+        return opportunity
+
+    def update_opportunity(
+        self, opportunity_id: str, changes: dict[str, Any], version: int | None
+    ) -> Obj:
+        opportunity = self.col("opportunity").get(opportunity_id)
+        if opportunity["stage"] in _CLOSED:
+            # Salesforce locks a closed opportunity: no stage move, no edits.
+            raise Conflict(
+                "invalid_transition" if "stage" in changes else "opportunity_closed",
+                f"{opportunity_id} is {opportunity['stage']} and cannot change",
+                [{"field": "stage", "message": "allowed from a closed stage: none (final)"}],
+            )
+        target = changes.pop("stage", None)
+        if target is None or target == opportunity["stage"]:
+            updated = self.update("opportunity", opportunity, changes, version)
+            self.emit("opportunity.updated", updated)
+            return updated
+        merged = {**opportunity, **changes}
+        if target == OpportunityStage.CLOSED_WON:
+            problems = []
+            if not merged.get("amount_minor"):
+                problems.append({"field": "amount_minor", "message": "a won deal needs an amount"})
+            if not merged.get("primary_quote_id"):
+                problems.append(
+                    {"field": "primary_quote_id", "message": "a won deal needs its primary quote"}
+                )
+            if problems:
+                code = (
+                    "amount_required"
+                    if problems[0]["field"] == "amount_minor"
+                    else "primary_quote_required"
+                )
+                raise Invalid(code, "closing won needs an amount and a primary quote", problems)
+        now = self.now()
+        history = [*opportunity["stage_history"], {"stage": target, "at": now}]
+        extra: dict[str, Any] = {"stage_history": history}
+        if "probability" not in changes:
+            extra["probability"] = _STAGE_PROBABILITY[target]
+        if target in _CLOSED:
+            extra["closed_at"] = now
+        updated = self.move(
+            "opportunity", opportunity, OPPORTUNITY, target, {**changes, **extra},
+            field="stage", expected_version=version,
+        )  # fmt: skip
+        self.emit("opportunity.stage_changed", updated)
+        if target in _CLOSED:
+            self.emit(f"opportunity.{target}", updated)
+        return updated
+
+    # -- Pact provider states ----------------------------------------------------------------
+
+    @provider_state("an account exists")
+    def _state_account(self, id: str | None = None, name: str = "Acme Corp") -> Obj:
+        account = self.create_account({"name": name})
+        if id is not None:
+            account = self.with_id("account", account, id)
+        return {"account_id": account["id"]}
+
+    @provider_state("an opportunity in negotiation exists")
+    def _state_negotiation(self, id: str | None = None, account_id: str | None = None) -> Obj:
+        account = self._state_account(id=account_id)
+        opportunity = self.create_opportunity(
+            {"account_id": account["account_id"], "name": "Pact deal", "amount_minor": 1_200_000}
+        )
+        opportunity = self.update_opportunity(opportunity["id"], {"stage": "negotiation"}, None)
+        if id is not None:
+            opportunity = self.with_id("opportunity", opportunity, id)
+        return {"opportunity_id": opportunity["id"], "account_id": account["account_id"]}

@@ -1,0 +1,148 @@
+"""Builds a simulator's ASGI app from its state and its business routes.
+
+Every simulator gets the same token endpoint, event feed, control plane, metrics,
+error handlers, middleware and completed OpenAPI document from here.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, Response
+
+from lifecycle.events import Event
+from simulators.kit.auth import BadTokenRequest
+from simulators.kit.control import control_router, package_version
+from simulators.kit.errors import SimError, problem_response, problem_responses
+from simulators.kit.http import LIMIT, json_response
+from simulators.kit.middleware import SimMiddleware
+from simulators.kit.openapi import complete_openapi
+from simulators.kit.state import SystemState
+
+__all__ = ["build_app"]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class EventPage(BaseModel):
+    data: list[Event]
+    next_cursor: str | None
+
+
+_TOKEN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type", "client_id", "client_secret"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _shared_router(state: SystemState) -> APIRouter:
+    rt = state.rt
+    router = APIRouter()
+
+    @router.post(
+        "/oauth/token",
+        tags=["auth"],
+        response_model=Token,
+        responses=problem_responses(400, 401, 422),
+        openapi_extra=_TOKEN_FORM,
+        summary="Client-credentials token (RFC 6749 section 4.4)",
+    )
+    async def token(request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if "application/x-www-form-urlencoded" not in content_type:
+            raise BadTokenRequest(
+                "invalid_request", "send the token request as application/x-www-form-urlencoded"
+            )
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        body = rt.tokens.issue(
+            fields.get("grant_type"),
+            fields.get("client_id"),
+            fields.get("client_secret"),
+            rt.clock.timestamp(),
+        )
+        return json_response(body, headers={"Cache-Control": "no-store"})
+
+    @router.get(
+        "/events",
+        tags=["events"],
+        response_model=EventPage,
+        responses=problem_responses(422),
+        summary="The ordered, replayable event feed",
+    )
+    async def events(
+        after: str | None = Query(None, max_length=64, description="Last event id already seen."),
+        limit: int = LIMIT,
+        type: list[str] | None = Query(None, description="Only these event types."),
+    ) -> Response:
+        data, more = rt.events.after(after, limit, set(type) if type else None)
+        next_cursor = data[-1]["id"] if data and more else None
+        return json_response({"data": data, "next_cursor": next_cursor})
+
+    @router.get("/metrics", tags=["metrics"], response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        gauges = {f"objects_{n}": float(len(c)) for n, c in state.store.collections.items()}
+        gauges["events_stored"] = float(len(rt.events))
+        gauges["idempotency_keys"] = float(len(rt.idempotency))
+        return PlainTextResponse(rt.metrics.render(gauges), media_type="text/plain; version=0.0.4")
+
+    return router
+
+
+def build_app(state: SystemState, routes: APIRouter, *, title: str, description: str) -> FastAPI:
+    """The ASGI app of one simulator: ``routes`` plus everything every simulator shares."""
+    app = FastAPI(
+        title=title,
+        version=package_version(),
+        description=description,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.sim = state
+    app.include_router(_shared_router(state))
+    app.include_router(routes)
+    app.include_router(control_router(state))
+
+    @app.exception_handler(SimError)
+    async def _sim_error(_: Request, exc: SimError) -> Response:
+        return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return problem_response(422, "validation_failed", "the request is not valid", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem_response(
+            exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
+        )
+
+    app.add_middleware(SimMiddleware, runtime=state.rt)
+    app.openapi = lambda: complete_openapi(app)  # type: ignore[method-assign]
+    return app

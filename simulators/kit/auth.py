@@ -1,0 +1,100 @@
+"""OAuth2 client-credentials tokens and bearer checks.
+
+Tokens are signed, not stored (``gl.<client>.<expiry>.<mac>``), so they survive a
+simulator restart; each is bound to the system that issued it, as a Salesforce
+token is no good at NetSuite. Expiry follows the simulator clock: advance the
+clock an hour and the middleware must fetch a new token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from simulators.kit.errors import SimError, Unauthorized
+
+__all__ = [
+    "DEFAULT_CLIENTS",
+    "TOKEN_TTL_S",
+    "BadTokenRequest",
+    "TokenIssuer",
+]
+
+DEFAULT_CLIENTS: dict[str, str] = {"golive": "golive-secret"}
+TOKEN_TTL_S = 3600
+_CACHE_MAX = 10_000
+
+
+class BadTokenRequest(SimError):
+    """RFC 6749 section 5.2 errors, as problem+json (400, or 401 for a bad client)."""
+
+    status = 400
+
+
+@dataclass
+class TokenIssuer:
+    system: str
+    clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
+    signing_key: bytes = b"golive-simulator-signing-key"
+    ttl_s: int = TOKEN_TTL_S
+    _cache: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def _mac(self, client_b64: str, expiry: int) -> str:
+        message = f"{self.system}|{client_b64}|{expiry}".encode()
+        return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()[:40]
+
+    def issue(
+        self, grant_type: str | None, client_id: str | None, client_secret: str | None, now: float
+    ) -> dict[str, object]:
+        if not grant_type:
+            raise BadTokenRequest("invalid_request", "grant_type is required")
+        if grant_type != "client_credentials":
+            raise BadTokenRequest(
+                "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
+            )
+        if not client_id or client_secret is None:
+            raise BadTokenRequest("invalid_request", "client_id and client_secret are required")
+        expected = self.clients.get(client_id)
+        if expected is None or not hmac.compare_digest(expected, client_secret):
+            raise Unauthorized("invalid_client", "unknown client or wrong secret")
+        expiry = int(now) + self.ttl_s
+        client_b64 = base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
+        token = f"gl.{client_b64}.{expiry}.{self._mac(client_b64, expiry)}"
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl_s}
+
+    def verify(self, authorization: str | None, now: float) -> str:
+        """The client id of a valid ``Authorization: Bearer`` header, else Unauthorized."""
+        if not authorization:
+            raise Unauthorized("missing_token", "an Authorization: Bearer token is required")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'")
+        cached = self._cache.get(token)
+        if cached is None:
+            cached = self._decode(token)
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[token] = cached
+        client_id, expiry = cached
+        if expiry <= now:
+            raise Unauthorized("token_expired", "the access token has expired; request a new one")
+        return client_id
+
+    def _decode(self, token: str) -> tuple[str, int]:
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != "gl" or not parts[2].isdigit():
+            raise Unauthorized("invalid_token", "the access token is not valid here")
+        _, client_b64, expiry_text, mac = parts
+        expiry = int(expiry_text)
+        if not hmac.compare_digest(mac, self._mac(client_b64, expiry)):
+            raise Unauthorized("invalid_token", "the access token is not valid here")
+        try:
+            client_id = base64.urlsafe_b64decode(client_b64 + "=" * (-len(client_b64) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("invalid_token", "the access token is not valid here") from None
+        if client_id not in self.clients:
+            raise Unauthorized("invalid_token", "the token's client is no longer registered")
+        return client_id, expiry

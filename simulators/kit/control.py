@@ -1,0 +1,187 @@
+"""The control plane (``/_sim/...``), the same on every simulator.
+
+Health, reset, seed, export, journal, clock and Pact provider states: what a test
+harness needs to arrange a system and inspect it, never what the SUT should call.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from simulators.kit.clock import parse_instant
+from simulators.kit.errors import Invalid, problem_responses
+from simulators.kit.http import json_response
+from simulators.kit.state import SystemState
+
+__all__ = ["control_router", "package_version"]
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("golive")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+local"
+
+
+class Health(BaseModel):
+    system: str
+    status: str
+    version: str
+    clock: dict[str, Any]
+
+
+class ClockAdvance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float | None = Field(None, ge=0, le=10 * 365 * 86400)
+    to: str | None = Field(None, description="Instant to move to (ISO 8601), not in the past.")
+
+
+class ClockFreeze(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: str | None = Field(None, description="Instant to freeze at; default now.")
+    frozen: bool = Field(True, description="false lets a frozen clock run again.")
+
+
+class ProviderState(BaseModel):
+    """The body the Pact verifier posts to a state-change URL."""
+
+    model_config = ConfigDict(extra="allow")
+
+    state: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    action: str = "setup"
+
+
+_BAD_SEED = 'seed bodies are {"objects": {type: [...]}} or NDJSON lines {object_type, object}'
+
+
+def _parse_seed(raw: bytes, content_type: str) -> dict[str, list[dict[str, Any]]]:
+    batch: dict[str, list[dict[str, Any]]] = {}
+    try:
+        if "ndjson" in content_type or "jsonl" in content_type:
+            for number, line in enumerate(raw.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("object"), dict):
+                    raise Invalid("invalid_seed", f"line {number}: {_BAD_SEED}")
+                batch.setdefault(str(item.get("object_type")), []).append(item["object"])
+            return batch
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("invalid_json", f"the seed body is not valid JSON: {exc}") from None
+    objects = body.get("objects") if isinstance(body, dict) else None
+    if not isinstance(objects, dict) or not all(isinstance(v, list) for v in objects.values()):
+        raise Invalid("invalid_seed", _BAD_SEED)
+    return objects
+
+
+def control_router(state: SystemState) -> APIRouter:
+    rt = state.rt
+    router = APIRouter(prefix="/_sim", tags=["control plane"])
+
+    @router.get("/health", response_model=Health)
+    async def health() -> Response:
+        return json_response(
+            {"system": rt.system, "status": "ok", "version": package_version(),
+             "clock": rt.clock.state()}
+        )  # fmt: skip
+
+    @router.post("/reset", status_code=200)
+    async def reset() -> Response:
+        state.reset()
+        rt.reset()
+        return json_response({"system": rt.system, "reset": True})
+
+    @router.post(
+        "/seed",
+        responses=problem_responses(409, 422),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+    async def seed(request: Request) -> Response:
+        batch = _parse_seed(await request.body(), request.headers.get("content-type", ""))
+        return json_response({"loaded": state.seed(batch)})
+
+    @router.get("/export")
+    async def export() -> Response:
+        return json_response(
+            {"system": rt.system, "exported_at": rt.clock.now_iso(), "objects": state.export(),
+             "events": len(rt.events)}
+        )  # fmt: skip
+
+    @router.get("/journal", responses=problem_responses(422))
+    async def journal(
+        limit: int = Query(1000, ge=1, le=100_000),
+        correlation_id: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> Response:
+        entries = rt.journal.entries()
+        if correlation_id is not None:
+            entries = [e for e in entries if e["correlation_id"] == correlation_id]
+        if path is not None:
+            entries = [e for e in entries if e["path"].startswith(path)]
+        if method is not None:
+            entries = [e for e in entries if e["method"] == method.upper()]
+        return json_response({"data": entries[-limit:], "total": len(entries)})
+
+    @router.get("/clock")
+    async def clock() -> Response:
+        return json_response(rt.clock.state())
+
+    @router.post("/clock/advance", responses=problem_responses(422))
+    async def clock_advance(body: ClockAdvance) -> Response:
+        if (body.seconds is None) == (body.to is None):
+            raise Invalid("invalid_clock_move", "give exactly one of seconds or to")
+        if body.to is not None:
+            try:
+                target = parse_instant(body.to).timestamp()
+            except ValueError:
+                raise Invalid("invalid_clock_move", f"{body.to!r} is not an instant") from None
+            seconds = target - rt.clock.timestamp()
+            if seconds < 0:
+                raise Invalid("invalid_clock_move", "the clock only moves forward")
+        else:
+            seconds = body.seconds or 0.0
+        rt.clock.advance(seconds)
+        return json_response(rt.clock.state())
+
+    @router.post("/clock/freeze", responses=problem_responses(422))
+    async def clock_freeze(body: ClockFreeze) -> Response:
+        if not body.frozen:
+            rt.clock.unfreeze()
+        else:
+            try:
+                at = parse_instant(body.at) if body.at else None
+            except ValueError:
+                raise Invalid("invalid_clock_move", f"{body.at!r} is not an instant") from None
+            rt.clock.freeze(at)
+        return json_response(rt.clock.state())
+
+    @router.post("/provider-states", responses=problem_responses(404, 422))
+    async def provider_states(body: ProviderState) -> Response:
+        if body.action == "teardown":
+            return json_response({})
+        return json_response(state.setup_provider_state(body.state, body.params))
+
+    @router.get("/provider-states")
+    async def list_provider_states() -> Response:
+        return json_response({"data": sorted(state.PROVIDER_STATES)})
+
+    return router

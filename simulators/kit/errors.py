@@ -1,0 +1,140 @@
+"""Errors in one shape everywhere: RFC 9457 problem+json with a stable ``code``.
+
+State code raises the domain errors below (no HTTP in ``state.py``); the app maps
+their kind to a status in one table. Bad input never becomes a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
+from starlette.responses import Response
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Conflict",
+    "FieldProblem",
+    "Invalid",
+    "NotFound",
+    "PreconditionFailed",
+    "Problem",
+    "SimError",
+    "Unauthorized",
+    "problem_response",
+    "problem_responses",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_TITLES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class FieldProblem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="Dotted path of the offending field.")
+    message: str
+
+
+class Problem(BaseModel):
+    """The error body of every simulator (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the problem type.")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine code, e.g. invalid_transition.")
+    errors: list[FieldProblem] | None = None
+
+
+class SimError(Exception):
+    """A refused request. Subclasses fix the status; ``code`` is the stable machine code."""
+
+    status = 400
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+class NotFound(SimError):
+    status = 404
+
+
+class Conflict(SimError):
+    """The request conflicts with the object's current state (409)."""
+
+    status = 409
+
+
+class Invalid(SimError):
+    """The request is well-formed but breaks a business rule (422)."""
+
+    status = 422
+
+
+class PreconditionFailed(SimError):
+    status = 412
+
+
+class Unauthorized(SimError):
+    status = 401
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://golive.dev/problems/{code.replace('_', '-')}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(
+        to_json(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the listed statuses, all problem+json."""
+    return {
+        status: {
+            "description": _TITLES.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,85 @@
+"""Idempotency-Key with Stripe's semantics.
+
+A mutating request with a key runs once; a retry with the same key and body gets
+the first response again (``Idempotent-Replayed: true``); the same key with another
+body gets 422 ``idempotency_key_reused``; a retry while the first is still running
+gets 409 ``idempotency_in_progress``. Keys are scoped to the client and live 24 h
+of simulator time. As at Stripe, only requests that ran to a result are saved:
+5xx answers, 401, 409-in-progress, 429 and 503 are not, so the retry runs again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KEY_TTL_S", "MAX_KEY_LENGTH", "IdempotencyStore", "SavedResponse"]
+
+KEY_TTL_S = 24 * 3600
+MAX_KEY_LENGTH = 255
+_NOT_SAVED = frozenset({401, 429, 503})
+
+
+@dataclass(slots=True)
+class SavedResponse:
+    fingerprint: bytes
+    expires_at: float
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] | None = None
+    body: bytes = b""
+
+    @property
+    def in_flight(self) -> bool:
+        return self.headers is None
+
+
+class IdempotencyStore:
+    """Keys by (client, key) → the saved response, or an in-flight marker."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], SavedResponse] = {}
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, client: str, key: str, now: float) -> SavedResponse | None:
+        entry = self._entries.get((client, key))
+        if entry is not None and entry.expires_at <= now:
+            del self._entries[(client, key)]
+            return None
+        return entry
+
+    def begin(self, client: str, key: str, fingerprint: bytes, now: float) -> None:
+        self._entries[(client, key)] = SavedResponse(fingerprint, now + KEY_TTL_S)
+        if now >= self._next_sweep:
+            self._sweep(now)
+
+    def finish(
+        self,
+        client: str,
+        key: str,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        entry = self._entries.get((client, key))
+        if entry is None:
+            return
+        if status >= 500 or status in _NOT_SAVED:
+            del self._entries[(client, key)]
+            return
+        entry.status = status
+        entry.headers = headers
+        entry.body = body
+
+    def abandon(self, client: str, key: str) -> None:
+        self._entries.pop((client, key), None)
+
+    def _sweep(self, now: float) -> None:
+        expired = [k for k, e in self._entries.items() if e.expires_at <= now]
+        for k in expired:
+            del self._entries[k]
+        self._next_sweep = now + 600
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,44 @@
+"""The request journal: what each simulator received, for ``GET /_sim/journal``.
+
+Entries are tuples in a bounded deque, so journaling costs little on the request path.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+__all__ = ["JOURNAL_FIELDS", "Journal"]
+
+JOURNAL_FIELDS = (
+    "time",
+    "client_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "correlation_id",
+    "idempotency_key",
+    "replayed",
+)
+
+
+class Journal:
+    """The last ``max_entries`` requests, oldest first."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=max_entries)
+        self.enabled = True
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def record(self, entry: tuple[Any, ...]) -> None:
+        if self.enabled:
+            self._entries.append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [dict(zip(JOURNAL_FIELDS, e, strict=True)) for e in self._entries]
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,107 @@
+"""Completes the generated OpenAPI 3.1 document with what the middleware adds.
+
+FastAPI sees the routes; the middleware adds auth, idempotency, correlation and
+ETags. This pass writes those into every operation, so the document lists every
+status an operation can return (Schemathesis holds us to it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from simulators.kit.errors import Problem, problem_responses
+from simulators.kit.idempotency import MAX_KEY_LENGTH
+from simulators.kit.middleware import PUBLIC_PREFIXES
+
+__all__ = ["complete_openapi"]
+
+_CORRELATION = {
+    "name": "X-Correlation-Id",
+    "in": "header",
+    "required": False,
+    "description": "Echoed back, stored on created objects and put on the events that follow.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Run this request at most once per key (Stripe's semantics); keys live 24 h.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the version this change is based on; a stale one gets 412.",
+    "schema": {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},
+}
+_HEADER_DOCS = {
+    "X-Correlation-Id": {"schema": {"type": "string"}, "description": "The request's id."},
+}
+
+
+def _add_responses(op: dict[str, Any], statuses: tuple[int, ...]) -> None:
+    responses = op.setdefault("responses", {})
+    for status, spec in problem_responses(*statuses).items():
+        responses.setdefault(str(status), spec)
+
+
+def complete_openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version="3.1.0",
+        description=app.description,
+        routes=app.routes,
+    )
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schemas["Problem"].pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    components["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer"},
+        "oauth2": {
+            "type": "oauth2",
+            "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+        },
+    }
+    for path, item in doc.get("paths", {}).items():
+        public = path.startswith(PUBLIC_PREFIXES)
+        for method, op in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = op.setdefault("responses", {})
+            if "422" in responses and "HTTPValidationError" in str(responses["422"]):
+                del responses["422"]
+            params = op.setdefault("parameters", [])
+            has_input = bool(params) or "requestBody" in op
+            if public:
+                if has_input:
+                    _add_responses(op, (422,))
+                continue
+            op["security"] = [{"bearerAuth": []}, {"oauth2": []}]
+            params.append(_CORRELATION)
+            statuses: tuple[int, ...] = (401, 429, 503)
+            if method in {"post", "put", "patch", "delete"}:
+                params.append(_IDEMPOTENCY)
+                statuses += (409, 422)
+            if method == "patch":
+                params.append(_IF_MATCH)
+                statuses += (412,)
+            if has_input:
+                statuses += (422,)
+            _add_responses(op, statuses)
+            for status, response in responses.items():
+                if status.startswith("2"):
+                    response.setdefault("headers", {}).update(_HEADER_DOCS)
+    app.openapi_schema = doc
+    return doc

@@ -1,0 +1,197 @@
+"""In-memory object store: collections of JSON-ready dicts with versions and indexes.
+
+Objects are replaced, never mutated in place, so an event or a cached response
+that holds an old dict keeps seeing the old state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulators.kit.errors import Conflict, Invalid, NotFound
+
+__all__ = ["Collection", "CollectionSpec", "Page", "Store", "decode_cursor", "encode_cursor"]
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """One object type of a system: its name, the fields indexed, and which are unique."""
+
+    object_type: str
+    indexed: tuple[str, ...] = ("external_id",)
+    unique: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def noun(self) -> str:
+        return self.label or self.object_type.replace("_", " ")
+
+
+@dataclass
+class Page:
+    data: list[Obj]
+    next_cursor: str | None
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position a cursor stands for; a malformed cursor is a 422, not a 500."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("p"):
+            raise ValueError(raw)
+        position = int(raw[1:])
+        if position < 0:
+            raise ValueError(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid(
+            "invalid_cursor",
+            "cursor is not one this simulator issued",
+            [{"field": "cursor", "message": "unknown cursor"}],
+        ) from None
+    return position
+
+
+@dataclass
+class Collection:
+    """The objects of one type, in insertion order, with secondary indexes."""
+
+    spec: CollectionSpec
+    enforce_unique: bool = True
+    _objects: dict[str, Obj] = field(default_factory=dict)
+    _order: list[str] = field(default_factory=list)
+    _indexes: dict[str, dict[Any, list[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._indexes = {name: {} for name in self.spec.indexed}
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def __contains__(self, object_id: object) -> bool:
+        return object_id in self._objects
+
+    def __iter__(self) -> Iterator[Obj]:
+        return iter(self._objects.values())
+
+    def get(self, object_id: str) -> Obj:
+        obj = self._objects.get(object_id)
+        if obj is None:
+            raise NotFound("not_found", f"no {self.spec.noun} with id {object_id!r}")
+        return obj
+
+    def find(self, object_id: str | None) -> Obj | None:
+        return None if object_id is None else self._objects.get(object_id)
+
+    def by(self, index: str, value: Any) -> list[Obj]:
+        """Objects whose indexed field ``index`` equals ``value``."""
+        return [self._objects[i] for i in self._indexes[index].get(value, ())]
+
+    def first_by(self, index: str, value: Any) -> Obj | None:
+        ids = self._indexes[index].get(value)
+        return self._objects[ids[0]] if ids else None
+
+    def check_unique(self, obj: Obj, ignore_id: str | None = None) -> None:
+        if not self.enforce_unique:
+            return
+        for name in self.spec.unique:
+            value = obj.get(name)
+            if value is None:
+                continue
+            holders = [i for i in self._indexes[name].get(value, ()) if i != ignore_id]
+            if holders:
+                raise Conflict(
+                    f"duplicate_{name}",
+                    f"a {self.spec.noun} with {name} {value!r} already exists ({holders[0]})",
+                    [{"field": name, "message": "already used", "existing_id": holders[0]}],
+                )
+
+    def insert(self, obj: Obj) -> Obj:
+        object_id = obj["id"]
+        if object_id in self._objects:
+            raise Conflict("duplicate_id", f"a {self.spec.noun} with id {object_id!r} exists")
+        self.check_unique(obj)
+        self._objects[object_id] = obj
+        self._order.append(object_id)
+        for name, index in self._indexes.items():
+            value = obj.get(name)
+            if value is not None:
+                index.setdefault(value, []).append(object_id)
+        return obj
+
+    def replace(self, new: Obj) -> Obj:
+        object_id = new["id"]
+        old = self.get(object_id)
+        for name, index in self._indexes.items():
+            before, after = old.get(name), new.get(name)
+            if before == after:
+                continue
+            if after is not None and name in self.spec.unique:
+                self.check_unique(new, ignore_id=object_id)
+            if before is not None:
+                index[before].remove(object_id)
+            if after is not None:
+                index.setdefault(after, []).append(object_id)
+        self._objects[object_id] = new
+        return new
+
+    def remove(self, object_id: str) -> None:
+        obj = self._objects.pop(object_id)
+        self._order.remove(object_id)
+        for name, index in self._indexes.items():
+            value = obj.get(name)
+            if value is not None:
+                index[value].remove(object_id)
+
+    def page(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        where: Callable[[Obj], bool] | None = None,
+    ) -> Page:
+        """One page in insertion order; ``next_cursor`` is None on the last page."""
+        start = decode_cursor(cursor) if cursor else 0
+        data: list[Obj] = []
+        order = self._order
+        position = start
+        while position < len(order) and len(data) < limit:
+            obj = self._objects[order[position]]
+            position += 1
+            if where is None or where(obj):
+                data.append(obj)
+        more = position < len(order)
+        if more and where is not None:
+            more = any(where(self._objects[i]) for i in order[position:])
+        return Page(data, encode_cursor(position) if more else None)
+
+    def clear(self) -> None:
+        self._objects.clear()
+        self._order.clear()
+        for index in self._indexes.values():
+            index.clear()
+
+
+class Store:
+    """All collections of one simulator."""
+
+    def __init__(self, specs: Iterable[CollectionSpec]) -> None:
+        self.collections: dict[str, Collection] = {s.object_type: Collection(s) for s in specs}
+
+    def __getitem__(self, object_type: str) -> Collection:
+        return self.collections[object_type]
+
+    def clear(self) -> None:
+        for collection in self.collections.values():
+            collection.clear()
+
+    def export(self) -> dict[str, list[Obj]]:
+        return {name: list(c) for name, c in self.collections.items()}

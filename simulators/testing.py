@@ -1,0 +1,49 @@
+"""In-process clients for tests: a simulator app behind ``httpx.ASGITransport``, signed in.
+
+Used by golive's own tests and by the pytest plugin; no sockets, no threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from simulators.kit.runtime import SimConfig
+from simulators.kit.state import SystemState
+from simulators.registry import create_app
+
+__all__ = ["DEFAULT_CLIENT", "fetch_token", "sim_client", "state_of"]
+
+DEFAULT_CLIENT = ("golive", "golive-secret")
+
+
+async def fetch_token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def state_of(app: FastAPI) -> SystemState:
+    """The business state behind an app, for assertions that look past the API."""
+    state: SystemState = app.state.sim
+    return state
+
+
+@asynccontextmanager
+async def sim_client(
+    system: str, config: SimConfig | None = None, app: FastAPI | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An AsyncClient on a fresh in-process simulator, with a bearer token already set."""
+    app = app or create_app(system, config)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{system}.test") as client:
+        client.headers["Authorization"] = "Bearer " + await fetch_token(client, *DEFAULT_CLIENT)
+        client.app = app  # type: ignore[attr-defined]
+        yield client
