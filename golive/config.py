@@ -58,8 +58,7 @@ def load_config(path: Path | None = None) -> Config:
         for name, url in targets.items():
             if name not in SYSTEMS:
                 raise UsageProblem(
-                    f"{file}: [targets] names unknown system {name!r} "
-                    f"(known: {', '.join(SYSTEMS)})"
+                    f"{file}: [targets] names unknown system {name!r} (known: {', '.join(SYSTEMS)})"
                 )
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 raise UsageProblem(f"{file}: targets.{name} must be an http(s) URL")

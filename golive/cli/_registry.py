@@ -10,9 +10,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = [
-
-]
+COMMAND_MODULES: list[str] = []
 
 
 def register(app: typer.Typer) -> None:
