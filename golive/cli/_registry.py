@@ -10,7 +10,9 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "up",
+]
 
 
 def register(app: typer.Typer) -> None:

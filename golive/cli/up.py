@@ -1,0 +1,117 @@
+"""``golive up``: run the simulators, one process each, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import signal
+import time
+from types import FrameType
+
+import typer
+
+from golive.config import DEFAULT_BASE_PORT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SYSTEMS
+from golive.errors import UsageProblem
+
+__all__ = ["register", "up"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_only(only: str | None) -> list[str]:
+    if not only:
+        return list(SYSTEMS)
+    chosen = [s.strip() for s in only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SYSTEMS]
+    if unknown or not chosen:
+        raise UsageProblem(f"--only: unknown system(s) {unknown}; choose from {', '.join(SYSTEMS)}")
+    return [s for s in SYSTEMS if s in chosen]
+
+
+class _Stop(Exception):
+    pass
+
+
+def up(
+    only: str | None = typer.Option(
+        None, "--only", help="Comma-separated systems to run, e.g. crm,erp (default: all five)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback default)."),
+    base_port: int = typer.Option(
+        DEFAULT_BASE_PORT,
+        "--base-port",
+        min=1,
+        max=65530,
+        help="crm listens here, cpq +1, billing +2, support +3, erp +4.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulators' id generators."),
+) -> None:
+    """Run the simulated estate until Ctrl-C.
+
+    Example: golive up --only crm,erp --base-port 9101
+    """
+    from golive.render import console, table
+    from simulators.estate import EstateError, start_estate
+
+    systems = parse_only(only)
+    admin_token = None
+    if not _is_loopback(host):
+        import os
+
+        admin_token = os.environ.get("GOLIVE_SIM_ADMIN_TOKEN") or secrets.token_urlsafe(18)
+
+    def _on_term(signum: int, frame: FrameType | None) -> None:
+        raise _Stop()
+
+    previous = signal.signal(signal.SIGTERM, _on_term)
+    started = time.monotonic()
+    estate = None
+    try:
+        with console.status(f"starting {', '.join(systems)} ..."):
+            estate = start_estate(
+                systems, host=host, base_port=base_port, mode="processes", seed=seed,
+                admin_token=admin_token,
+            )  # fmt: skip
+        elapsed = time.monotonic() - started
+        table(
+            f"golive simulators: {len(systems)} healthy in {elapsed:.1f} s",
+            ["system", "base URL", "OpenAPI"],
+            [(s, estate.urls[s], f"{estate.urls[s]}/openapi.json") for s in systems],
+        )
+        console.print(
+            f"client credentials: client_id=[bold]{DEFAULT_CLIENT_ID}[/] "
+            f"client_secret=[bold]{DEFAULT_CLIENT_SECRET}[/] (POST <url>/oauth/token)"
+        )
+        if admin_token:
+            console.print(f"control plane admin token (X-Sim-Admin-Token): [bold]{admin_token}[/]")
+        console.print("Press Ctrl-C to stop.")
+        procs = estate.apps
+        while True:
+            for system, proc in procs.items():
+                if proc.poll() is not None:
+                    raise UsageProblem(f"{system} stopped unexpectedly (exit {proc.returncode})")
+            time.sleep(0.5)
+    except EstateError as exc:
+        raise UsageProblem(str(exc)) from None
+    except (_Stop, KeyboardInterrupt):
+        console.print("stopping ...")
+    finally:
+        # A second Ctrl-C or SIGTERM must not interrupt the clean stop of the children.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if estate is not None:
+            estate.stop()
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+    console.print("all simulators stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up)

@@ -1,0 +1,241 @@
+"""Run the estate: all five simulators (or some) on loopback, in threads or processes.
+
+``start_estate()`` is the public helper behind ``golive up``, the pytest plugin and
+golive's own tests: threads for tests (fast, one process, free ports), processes
+for ``golive up`` (one per system, as DESIGN.md asks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from simulators.registry import SYSTEMS, default_port
+
+__all__ = ["Estate", "EstateError", "running_estate", "start_estate"]
+
+CLIENT_ID, CLIENT_SECRET = "golive", "golive-secret"
+_HEALTH_TIMEOUT_S = 20.0
+
+
+class EstateError(RuntimeError):
+    """The estate could not start (a port is taken, a simulator died)."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise EstateError(f"port {port} on {host} is already in use ({exc.strerror})") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class Estate:
+    """Simulators that are running: base URL per system, and how to stop them."""
+
+    urls: dict[str, str]
+    apps: dict[str, Any] = field(default_factory=dict)
+    _stoppers: list[Any] = field(default_factory=list, repr=False)
+    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def url(self, system: str) -> str:
+        return self.urls[system]
+
+    def token(self, system: str) -> str:
+        if system not in self._tokens:
+            response = httpx.post(
+                f"{self.urls[system]}/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                      "client_secret": CLIENT_SECRET},
+                timeout=10,
+            )  # fmt: skip
+            response.raise_for_status()
+            self._tokens[system] = response.json()["access_token"]
+        return self._tokens[system]
+
+    def client(self, system: str, **kwargs: Any) -> httpx.Client:
+        """A signed-in httpx.Client for one simulator (close it, or use it with ``with``)."""
+        headers = {"Authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.urls[system], headers=headers, timeout=10, **kwargs)
+
+    def reset(self) -> None:
+        """Empty every simulator (state, events, journal, idempotency keys)."""
+        for url in self.urls.values():
+            httpx.post(f"{url}/_sim/reset", timeout=10).raise_for_status()
+
+    def export(self) -> dict[str, Any]:
+        return {s: httpx.get(f"{u}/_sim/export", timeout=30).json() for s, u in self.urls.items()}
+
+    def stop(self) -> None:
+        for stop in reversed(self._stoppers):
+            stop()
+        self._stoppers.clear()
+
+    def __enter__(self) -> Estate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: int) -> Estate:
+    import uvicorn
+
+    from simulators.kit.runtime import SimConfig
+    from simulators.registry import create_app
+
+    estate = Estate(urls={})
+    try:
+        for system in systems:
+            sock = _bind(host, ports.get(system, 0))
+            port = sock.getsockname()[1]
+            app = create_app(system, SimConfig(seed=seed))
+            config = uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
+                timeout_graceful_shutdown=1,
+            )  # fmt: skip
+            server = uvicorn.Server(config)
+            thread = threading.Thread(
+                target=server.run, kwargs={"sockets": [sock]}, name=f"golive-{system}", daemon=True
+            )
+            thread.start()
+
+            def stop(server: uvicorn.Server = server, thread: threading.Thread = thread,
+                     sock: socket.socket = sock) -> None:  # fmt: skip
+                server.should_exit = True
+                thread.join(timeout=5)
+                sock.close()
+
+            estate._stoppers.append(stop)
+            estate.urls[system] = f"http://{host}:{port}"
+            estate.apps[system] = app
+            deadline = time.monotonic() + _HEALTH_TIMEOUT_S
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise EstateError(f"{system} did not start")
+                time.sleep(0.005)
+    except BaseException:
+        estate.stop()
+        raise
+    return estate
+
+
+def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    pending = dict(urls)
+    deadline = time.monotonic() + _HEALTH_TIMEOUT_S
+    with httpx.Client(timeout=0.5) as client:
+        while pending:
+            for system, url in list(pending.items()):
+                proc = procs[system]
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                    last = (
+                        err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
+                    )
+                    raise EstateError(f"{system} ({url}) stopped at start: {last}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{url}/_sim/health").status_code == 200:
+                        del pending[system]
+            if pending and time.monotonic() > deadline:
+                raise EstateError(f"not healthy after {_HEALTH_TIMEOUT_S:.0f} s: {sorted(pending)}")
+            if pending:
+                time.sleep(0.05)
+
+
+def _start_processes(
+    systems: list[str], host: str, ports: dict[str, int], seed: int, admin_token: str | None
+) -> Estate:
+    from simulators.serve import port_is_free
+
+    for system in systems:
+        if not port_is_free(host, ports[system]):
+            raise EstateError(f"port {ports[system]} on {host} ({system}) is already in use")
+    estate = Estate(urls={s: f"http://{host}:{ports[s]}" for s in systems})
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def stop_all() -> None:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    estate._stoppers.append(stop_all)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if admin_token:
+        env["GOLIVE_SIM_ADMIN_TOKEN"] = admin_token
+    try:
+        for system in systems:
+            procs[system] = subprocess.Popen(
+                [sys.executable, "-m", "simulators.serve", system, "--host", host,
+                 "--port", str(ports[system]), "--seed", str(seed)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=env,
+            )  # fmt: skip
+        estate.apps = dict(procs)
+        _wait_healthy(estate.urls, procs)
+    except BaseException:
+        estate.stop()
+        raise
+    return estate
+
+
+def start_estate(
+    systems: Iterable[str] = SYSTEMS,
+    *,
+    host: str = "127.0.0.1",
+    base_port: int | None = None,
+    mode: Literal["threads", "processes"] = "threads",
+    seed: int = 0,
+    admin_token: str | None = None,
+) -> Estate:
+    """Start simulators and wait until each answers its health check.
+
+    ``base_port=None`` picks free ports (threads mode); otherwise system *i* listens
+    on ``base_port + i`` in the DESIGN.md order (crm, cpq, billing, support, erp).
+    ``admin_token`` guards the control plane (processes mode; needed off loopback).
+    """
+    chosen = list(systems)
+    unknown = [s for s in chosen if s not in SYSTEMS]
+    if unknown:
+        raise EstateError(f"unknown system(s) {unknown}; known: {', '.join(SYSTEMS)}")
+    if base_port is None:
+        if mode == "processes":
+            raise EstateError("processes mode needs a base port")
+        ports: dict[str, int] = {}
+    else:
+        ports = {s: default_port(s, base_port) for s in chosen}
+    if mode == "threads":
+        return _start_threads(chosen, host, ports, seed)
+    return _start_processes(chosen, host, ports, seed, admin_token)
+
+
+@contextlib.contextmanager
+def running_estate(*args: Any, **kwargs: Any) -> Iterator[Estate]:
+    """``with running_estate() as estate:`` starts the estate and always stops it."""
+    estate = start_estate(*args, **kwargs)
+    try:
+        yield estate
+    finally:
+        estate.stop()

@@ -1,0 +1,95 @@
+"""Serve one simulator on a socket: ``python -m simulators.serve crm --port 8101``.
+
+``golive up`` starts one such process per system; uvicorn runs with uvloop and
+httptools when they are installed, and no access log (the journal keeps one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+
+__all__ = ["main", "port_is_free", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` and we may bind it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _loop_and_http() -> tuple[str, str]:
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        loop = "asyncio"
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:  # pragma: no cover
+        http = "h11"
+    return loop, http
+
+
+def serve(
+    system: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 0,
+    admin_token: str | None = None,
+) -> None:
+    """Run one simulator until interrupted (blocking)."""
+    import uvicorn
+
+    from simulators.kit.runtime import SimConfig
+    from simulators.registry import create_app
+
+    config = SimConfig(seed=seed, admin_token=admin_token)
+    app = create_app(system, config)
+    loop, http = _loop_and_http()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop=loop,
+        http=http,
+        access_log=False,
+        log_level=os.environ.get("GOLIVE_LOG_LEVEL", "warning"),
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m simulators.serve", description=__doc__)
+    parser.add_argument("system")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from simulators.registry import SYSTEMS
+
+    if args.system not in SYSTEMS:
+        parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
+    if args.port and not port_is_free(args.host, args.port):
+        sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
+        sys.exit(2)
+    serve(args.system, args.host, args.port, args.seed, os.environ.get("GOLIVE_SIM_ADMIN_TOKEN"))
+
+
+if __name__ == "__main__":
+    main()
