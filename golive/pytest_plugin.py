@@ -1,6 +1,99 @@
 """pytest plugin (entry point ``pytest11``): the simulated estate as fixtures.
 
-Cheap to import: the simulators are imported only when a fixture is used.
+``golive_estate`` starts the simulators once per session on free loopback ports;
+``golive`` hands a test that estate emptied first (per-test reset); ``golive_client``
+gives signed-in clients; ``golive_clock`` freezes and advances every simulator's
+clock. Cheap to import: the simulators load only when a fixture is used.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import httpx
+
+    from simulators.estate import Estate
+
+__all__ = ["EstateClock"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "golive_systems",
+        "Comma-separated systems the golive_estate fixture starts (default: all five).",
+        default="",
+    )
+
+
+@pytest.fixture(scope="session")
+def golive_estate(pytestconfig: pytest.Config) -> Iterator[Estate]:
+    """The simulators, running for the whole session on free 127.0.0.1 ports (threads)."""
+    from simulators.estate import start_estate
+    from simulators.registry import SYSTEMS
+
+    wanted = [s.strip() for s in str(pytestconfig.getini("golive_systems")).split(",") if s.strip()]
+    estate = start_estate(wanted or SYSTEMS)
+    try:
+        yield estate
+    finally:
+        estate.stop()
+
+
+@pytest.fixture
+def golive(golive_estate: Estate) -> Estate:
+    """The running estate, emptied before the test (state, events, journal, keys, clock)."""
+    golive_estate.reset()
+    return golive_estate
+
+
+@pytest.fixture
+def golive_client(golive: Estate) -> Iterator[Callable[..., httpx.Client]]:
+    """``golive_client("crm")`` is a signed-in httpx.Client, closed after the test."""
+    opened: list[httpx.Client] = []
+
+    def make(system: str, **kwargs: Any) -> httpx.Client:
+        client = golive.client(system, **kwargs)
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+class EstateClock:
+    """Every simulator's clock at once, through the control plane."""
+
+    def __init__(self, estate: Estate) -> None:
+        self._estate = estate
+
+    def _post(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        import httpx
+
+        out = []
+        for url in self._estate.urls.values():
+            response = httpx.post(f"{url}/_sim/clock/{path}", json=body, timeout=10)
+            response.raise_for_status()
+            out.append(response.json())
+        return out
+
+    def freeze(self, at: str | None = None) -> None:
+        """Stop every clock (at an ISO instant, or now)."""
+        self._post("freeze", {"at": at} if at else {})
+
+    def advance(self, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
+        """Move every clock forward."""
+        self._post("advance", {"seconds": days * 86400 + hours * 3600 + seconds})
+
+    def resume(self) -> None:
+        self._post("freeze", {"frozen": False})
+
+
+@pytest.fixture
+def golive_clock(golive: Estate) -> EstateClock:
+    """Freeze and advance the simulators' clocks (reset with the estate after each test)."""
+    return EstateClock(golive)

@@ -6,6 +6,8 @@ error handlers, middleware and completed OpenAPI document from here.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -79,7 +81,7 @@ def _shared_router(state: SystemState) -> APIRouter:
             fields.get("grant_type"),
             fields.get("client_id"),
             fields.get("client_secret"),
-            rt.clock.timestamp(),
+            time.time(),
         )
         return json_response(body, headers={"Cache-Control": "no-store"})
 

@@ -2,8 +2,9 @@
 
 Tokens are signed, not stored (``gl.<client>.<expiry>.<mac>``), so they survive a
 simulator restart; each is bound to the system that issued it, as a Salesforce
-token is no good at NetSuite. Expiry follows the simulator clock: advance the
-clock an hour and the middleware must fetch a new token.
+token is no good at NetSuite. Expiry follows wall-clock time, not the simulator
+clock: as with Stripe's test clocks, moving simulated time a year ahead does not
+sign everyone out (set ``ttl_s`` low to test a middleware's token refresh).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class SimMiddleware:
                         raise _Forbidden()
                 await self.app(scope, receive, send_wrapped)
                 return
-            client_id = rt.tokens.verify(_header(headers, b"authorization"), rt.clock.timestamp())
+            client_id = rt.tokens.verify(_header(headers, b"authorization"), time.time())
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
