@@ -53,19 +53,17 @@ _registry.register(app)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``golive`` console script."""
-    import click
-
     args = sys.argv[1:] if argv is None else argv
     _state["debug"] = "--debug" in args
     try:
-        app(args=args, prog_name="golive", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        result = app(args=args, prog_name="golive", standalone_mode=False)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("golive: aborted\n")
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        # Usage errors: one line, exit 2 (click would print a usage block).
+    except typer.TyperException as exc:
+        # Usage errors: one line and exit 2, not click's usage block.
         sys.stderr.write(f"golive: {exc.format_message()}\n")
         sys.exit(2)
     except GoliveError as exc:
@@ -83,3 +81,6 @@ def main(argv: list[str] | None = None) -> None:
             f"golive: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n"
         )
         sys.exit(1)
+    # Without standalone mode, Typer returns the exit code of --help and friends.
+    if isinstance(result, int) and result:
+        sys.exit(result)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+GOLIVE = [sys.executable, "-m", "golive"]
+
+
+def _free_base_port(span: int = 5) -> int:
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + span >= 65000:
+            continue
+        try:
+            socks = []
+            for port in range(base, base + span):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    seen = ""
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if needle in line:
+            return seen
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"{needle!r} not printed; got:\n{seen}")
+
+
+@pytest.mark.live
+def test_up_serves_all_five_and_stops_every_child_on_sigterm():
+    base = _free_base_port()
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--base-port", str(base)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C")
+        assert "client_id=golive" in out
+        for i, system in enumerate(("crm", "cpq", "billing", "support", "erp")):
+            url = f"http://127.0.0.1:{base + i}"
+            assert url in out
+            assert httpx.get(f"{url}/_sim/health").json()["system"] == system
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        for i in range(5):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"http://127.0.0.1:{base + i}/_sim/health", timeout=1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.live
+def test_up_names_the_port_that_is_taken():
+    base = _free_base_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 4))
+        squatter.listen()
+        result = subprocess.run(
+            [*GOLIVE, "up", "--base-port", str(base)], capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 2
+    assert f"port {base + 4}" in result.stderr
+    assert "erp" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_up_refuses_an_unknown_system_in_one_line():
+    result = subprocess.run([*GOLIVE, "up", "--only", "crm,hr"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "golive: --only: unknown system(s) ['hr']; choose from crm, cpq, billing, support, erp"
+    ]
