@@ -93,7 +93,9 @@ def _shared_router(state: SystemState) -> APIRouter:
         summary="The ordered, replayable event feed",
     )
     async def events(
-        after: str | None = Query(None, max_length=64, description="Last event id already seen."),
+        after: str | None = Query(
+            None, pattern=r"^evt_[a-z]+_[0-9]{12}$", description="Last event id already seen."
+        ),
         limit: int = LIMIT,
         type: list[str] | None = Query(None, description="Only these event types."),
     ) -> Response:
@@ -140,7 +142,9 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return problem_response(
             exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
         )

@@ -87,6 +87,8 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
             if public:
                 if has_input:
                     _add_responses(op, (422,))
+                if "requestBody" in op:
+                    _add_responses(op, (400,))
                 continue
             op["security"] = [{"bearerAuth": []}, {"oauth2": []}]
             params.append(_CORRELATION)
@@ -99,6 +101,8 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
                 statuses += (412,)
             if has_input:
                 statuses += (422,)
+            if "requestBody" in op:
+                statuses += (400,)  # a body that is not even text (bad encoding)
             _add_responses(op, statuses)
             for status, response in responses.items():
                 if status.startswith("2"):
