@@ -64,11 +64,11 @@ class Metrics:
         names = sorted({name for name, _ in self.counters})
         for name in names:
             out.append(f"# TYPE golive_{name}_total counter")
-            for (n, label), value in sorted(self.counters.items()):
-                if n == name:
+            for (counter, label), total in sorted(self.counters.items()):
+                if counter == name:
                     extra = f',kind="{label}"' if label else ""
-                    out.append(f"golive_{name}_total{{{sys_label}{extra}}} {value}")
-        for name, value in sorted((gauges or {}).items()):
-            out.append(f"# TYPE golive_{name} gauge")
-            out.append(f"golive_{name}{{{sys_label}}} {value}")
+                    out.append(f"golive_{name}_total{{{sys_label}{extra}}} {total}")
+        for gauge, reading in sorted((gauges or {}).items()):
+            out.append(f"# TYPE golive_{gauge} gauge")
+            out.append(f"golive_{gauge}{{{sys_label}}} {reading}")
         return "\n".join(out) + "\n"
