@@ -1,0 +1,191 @@
+"""Request bodies of the ERP API, and the trial balance report (objects are lifecycle.entities).
+
+Every field is bounded, so fuzzed input gets a 422 and never a 500; amounts are
+capped well inside 64-bit integers even summed over a large order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from lifecycle.entities._base import CurrencyCode
+
+__all__ = [
+    "ApplicationIn",
+    "CustomerCreate",
+    "CustomerUpdate",
+    "InvoiceCreate",
+    "ItemCreate",
+    "ItemUpdate",
+    "JournalEntryCreate",
+    "JournalLineIn",
+    "OrderInvoice",
+    "OrderLineIn",
+    "ReceiptCreate",
+    "SalesOrderCreate",
+    "SalesOrderUpdate",
+    "TrialBalance",
+]
+
+MAX_AMOUNT_MINOR = 10**15  # ten trillion in major units: far past any real invoice
+MAX_UNIT_PRICE_MINOR = 10**10
+MAX_QUANTITY = 1_000_000
+
+
+def _real_date(value: str) -> str:
+    date.fromisoformat(value)  # ValueError -> 422 for 2026-02-30
+    return value
+
+
+IsoDate = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Calendar date, ISO 8601."),
+    AfterValidator(_real_date),
+]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=255)] | None
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)]
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+AccountNumber = Annotated[str, Field(pattern=r"^\d{4}$", description="Chart of accounts number.")]
+LegalEntityCode = Annotated[str, Field(pattern=r"^[A-Z]{2}\d{2}$", examples=["US01", "DE01"])]
+Memo = Annotated[str, Field(max_length=1000)] | None
+ItemType = Literal["service", "non_inventory", "subscription"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerCreate(_Body):
+    name: str = Field(min_length=1, max_length=255)
+    legal_entity: LegalEntityCode = "US01"
+    currency: CurrencyCode | None = Field(None, description="Default: the legal entity's.")
+    credit_limit_minor: Amount = 10_000_000
+    tax_exempt: bool = False
+    crm_account_id: Id | None = None
+    external_id: ExternalId = None
+
+
+class CustomerUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    credit_limit_minor: Amount | None = None
+    tax_exempt: bool | None = None
+    crm_account_id: Id | None = None
+
+
+class ItemCreate(_Body):
+    sku: Sku
+    name: str = Field(min_length=1, max_length=255)
+    type: ItemType = "subscription"
+    revenue_account: AccountNumber = "4000"
+    external_id: ExternalId = None
+
+
+class ItemUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    type: ItemType | None = None
+    revenue_account: AccountNumber | None = None
+
+
+class OrderLineIn(_Body):
+    item_id: Id | None = None
+    sku: Sku | None = None
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    unit_price_minor: int = Field(ge=0, le=MAX_UNIT_PRICE_MINOR)
+
+    @model_validator(mode="after")
+    def _names_an_item(self) -> Self:
+        if self.item_id is None and self.sku is None:
+            raise ValueError("a line names its item by sku or item_id")
+        return self
+
+
+class SalesOrderCreate(_Body):
+    customer_id: Id
+    currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
+    order_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
+    quote_id: Id | None = None
+    opportunity_id: Id | None = None
+    external_id: ExternalId = None
+    memo: Memo = None
+
+
+class SalesOrderUpdate(_Body):
+    memo: Memo = None
+
+
+class OrderInvoice(_Body):
+    external_id: ExternalId = None
+    memo: Memo = None
+
+
+class InvoiceCreate(_Body):
+    customer_id: Id
+    external_id: ExternalId = None
+    currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
+    posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    subtotal_minor: Amount
+    tax_minor: Amount = 0
+    memo: Memo = None
+    sales_order_id: Id | None = None
+
+
+class ApplicationIn(_Body):
+    ar_invoice_id: Id
+    amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
+
+
+class ReceiptCreate(_Body):
+    customer_id: Id
+    amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
+    currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
+    received_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    applications: list[ApplicationIn] = Field(default_factory=list, max_length=100)
+    external_id: ExternalId = None
+
+
+class JournalLineIn(_Body):
+    account: AccountNumber
+    debit_minor: Amount = 0
+    credit_minor: Amount = 0
+
+
+class JournalEntryCreate(_Body):
+    legal_entity: LegalEntityCode = "US01"
+    posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    currency: CurrencyCode
+    memo: Memo = None
+    lines: list[JournalLineIn] = Field(min_length=2, max_length=100)
+    external_id: ExternalId = None
+
+
+class TrialBalanceAccount(BaseModel):
+    legal_entity: str
+    currency: str
+    account: str
+    account_name: str
+    debit_minor: int
+    credit_minor: int
+    balance_minor: int = Field(description="Debits minus credits.")
+
+
+class TrialBalanceTotal(BaseModel):
+    legal_entity: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    balanced: bool
+
+
+class TrialBalance(BaseModel):
+    """Account balances per legal entity and currency; each total's debits equal its credits."""
+
+    period: str | None
+    legal_entity: str | None
+    accounts: list[TrialBalanceAccount]
+    totals: list[TrialBalanceTotal]
+    balanced: bool

@@ -1,0 +1,491 @@
+"""ERP objects and rules: customers, items, the order-to-cash chain and its postings.
+
+Orders carry credit and tax checks; AR invoices and receipts post balanced journal
+entries through the ledger (``ledger.py``), which refuses closed periods.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from lifecycle.money import apply_bps
+from lifecycle.states import MACHINES, SalesOrderStatus, StateMachine
+from simulators.erp.errors import (
+    check_move,
+    credit_limit_exceeded,
+    currency_mismatch,
+    customer_mismatch,
+    unknown,
+)
+from simulators.erp.ledger import (
+    AR_ACCOUNT,
+    CASH_ACCOUNT,
+    REVENUE_ACCOUNT,
+    TAX_ACCOUNT,
+    UNAPPLIED_ACCOUNT,
+    LedgerState,
+    check_account,
+    check_currency,
+    check_legal_entity,
+    check_period_name,
+    period_of,
+)
+from simulators.kit.errors import Conflict, Invalid, NotFound
+from simulators.kit.state import Obj, provider_state
+from simulators.kit.store import CollectionSpec
+
+__all__ = ["ErpState"]
+
+SALES_ORDER: StateMachine = MACHINES["sales_order"]
+AR_INVOICE: StateMachine = MACHINES["ar_invoice"]
+
+# Orders whose value counts against the customer's credit until they are invoiced (then
+# the exposure is the open AR): NetSuite's "include open orders" credit-limit setting.
+_EXPOSED_ORDER_STATUSES = frozenset({"pending_approval", "booked", "fulfilled"})
+# Action endpoint -> (target status, event type).
+ORDER_ACTIONS: dict[str, tuple[str, str]] = {
+    "approve": (SalesOrderStatus.BOOKED.value, "order.booked"),
+    "fulfill": (SalesOrderStatus.FULFILLED.value, "order.fulfilled"),
+    "close": (SalesOrderStatus.CLOSED.value, "order.closed"),
+    "cancel": (SalesOrderStatus.CANCELLED.value, "order.cancelled"),
+}
+# Object types whose external_id must be unique (DESIGN.md: the ERP refuses a second
+# object with the same external_id), unless a scenario switches the check off.
+_UNIQUE_EXTERNAL_ID = ("erp_customer", "item", "sales_order", "ar_invoice", "receipt",
+                       "journal_entry")  # fmt: skip
+
+
+class ErpState(LedgerState):
+    SYSTEM = "erp"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
+        CollectionSpec("erp_customer", unique=("external_id",), label="customer",
+                       indexed=("external_id", "crm_account_id")),
+        CollectionSpec("item", indexed=("external_id", "sku"), unique=("sku",)),
+        CollectionSpec("sales_order", unique=("external_id",), label="sales order",
+                       indexed=("external_id", "customer_id")),
+        CollectionSpec("ar_invoice", unique=("external_id",), label="AR invoice",
+                       indexed=("external_id", "customer_id", "sales_order_id")),
+        CollectionSpec("receipt", unique=("external_id",), indexed=("external_id", "customer_id")),
+        CollectionSpec("journal_entry", unique=("external_id",), label="journal entry",
+                       indexed=("external_id", "source_id", "period")),
+        CollectionSpec("accounting_period", indexed=("name",), unique=("name",),
+                       label="accounting period"),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unique_external_id = bool(self.options.get("enforce_unique_external_id", True))
+        for object_type in _UNIQUE_EXTERNAL_ID:
+            if object_type != "item":  # items keep sku unique; external_id is checked below
+                self.col(object_type).enforce_unique = self.unique_external_id
+
+    def _check_external_id(self, object_type: str, external_id: str | None) -> None:
+        """409 ``duplicate_external_id`` before any other rule, so a retry learns it first."""
+        if external_id is None or not self.unique_external_id:
+            return
+        holder = self.col(object_type).first_by("external_id", external_id)
+        if holder is not None:
+            noun = self.col(object_type).spec.noun
+            raise Conflict(
+                "duplicate_external_id",
+                f"a {noun} with external_id {external_id!r} already exists ({holder['id']})",
+                [{"field": "external_id", "message": "already used", "existing_id": holder["id"]}],
+            )
+
+    # -- customers ---------------------------------------------------------------------------
+
+    def require_customer(self, customer_id: str) -> Obj:
+        customer = self.col("erp_customer").find(customer_id)
+        if customer is None:
+            raise unknown("customer", customer_id, "customer_id")
+        return customer
+
+    def create_customer(self, fields: dict[str, Any]) -> Obj:
+        self._check_external_id("erp_customer", fields.get("external_id"))
+        entity = check_legal_entity(fields["legal_entity"])
+        if fields.get("currency") is None:
+            fields["currency"] = entity.currency
+        check_currency(fields["currency"])
+        customer = self.new("erp_customer", fields)
+        self.emit("customer.created", customer)
+        return customer
+
+    def update_customer(
+        self, customer_id: str, changes: dict[str, Any], version: int | None
+    ) -> Obj:
+        customer = self.col("erp_customer").get(customer_id)
+        customer = self.update("erp_customer", customer, changes, version)
+        self.emit("customer.updated", customer)
+        return customer
+
+    def credit_exposure(self, customer_id: str, excluding_order: str | None = None) -> int:
+        """Open AR plus the open orders' totals of a customer, in its currency."""
+        open_ar: int = sum(
+            inv["amount_due_minor"]
+            for inv in self.col("ar_invoice").by("customer_id", customer_id)
+            if inv["status"] == "open"
+        )
+        open_orders: int = sum(
+            so["total_minor"]
+            for so in self.col("sales_order").by("customer_id", customer_id)
+            if so["status"] in _EXPOSED_ORDER_STATUSES and so["id"] != excluding_order
+        )
+        return open_ar + open_orders
+
+    def _check_credit(self, customer: Obj, total: int, order_id: str | None = None) -> None:
+        exposure = self.credit_exposure(customer["id"], order_id)
+        if exposure + total > customer["credit_limit_minor"]:
+            raise credit_limit_exceeded(customer, exposure, total)
+
+    # -- items -------------------------------------------------------------------------------
+
+    def create_item(self, fields: dict[str, Any]) -> Obj:
+        self._check_external_id("item", fields.get("external_id"))
+        check_account(fields["revenue_account"], "revenue_account", ("revenue",))
+        item = self.new("item", fields)
+        self.emit("item.created", item)
+        return item
+
+    def update_item(self, item_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+        if changes.get("revenue_account") is not None:
+            check_account(changes["revenue_account"], "revenue_account", ("revenue",))
+        return self.update("item", self.col("item").get(item_id), changes, version)
+
+    def item_by_sku(self, sku: str) -> Obj:
+        item = self.col("item").first_by("sku", sku)
+        if item is None:
+            raise NotFound("not_found", f"no item with sku {sku!r}")
+        return item
+
+    def _resolve_line(self, index: int, line: Obj) -> Obj:
+        items = self.col("item")
+        by_id = items.find(line.get("item_id"))
+        by_sku = items.first_by("sku", line["sku"]) if line.get("sku") else None
+        if line.get("item_id") and by_id is None:
+            raise unknown("item", line["item_id"], f"lines.{index}.item_id")
+        if line.get("sku") and by_sku is None:
+            raise unknown("item", line["sku"], f"lines.{index}.sku", by="sku")
+        if by_id is not None and by_sku is not None and by_id["id"] != by_sku["id"]:
+            raise Invalid(
+                "item_mismatch",
+                f"line {index}: item {by_id['id']} does not have sku {line['sku']!r}",
+                [{"field": f"lines.{index}.sku", "message": f"item has sku {by_id['sku']!r}"}],
+            )
+        item = by_id or by_sku
+        assert item is not None
+        return {
+            "line_no": index + 1, "item_id": item["id"], "sku": item["sku"],
+            "quantity": line["quantity"], "unit_price_minor": line["unit_price_minor"],
+            "amount_minor": line["quantity"] * line["unit_price_minor"],
+        }  # fmt: skip
+
+    # -- sales orders ------------------------------------------------------------------------
+
+    def create_order(self, fields: dict[str, Any]) -> Obj:
+        self._check_external_id("sales_order", fields.get("external_id"))
+        customer = self.require_customer(fields["customer_id"])
+        currency = fields.get("currency") or customer["currency"]
+        if currency != customer["currency"]:
+            raise currency_mismatch(customer, currency)
+        lines = [self._resolve_line(i, line) for i, line in enumerate(fields["lines"])]
+        subtotal = sum(line["amount_minor"] for line in lines)
+        tax = self.tax_for(customer, subtotal)
+        self._check_credit(customer, subtotal + tax)
+        order = self.new(
+            "sales_order",
+            {**fields, "currency": currency, "order_date": fields.get("order_date") or self.today(),
+             "status": SalesOrderStatus.PENDING_APPROVAL.value, "lines": lines,
+             "subtotal_minor": subtotal, "tax_minor": tax, "total_minor": subtotal + tax},
+        )  # fmt: skip
+        self.emit("order.created", order)
+        return order
+
+    @staticmethod
+    def tax_for(customer: Obj, subtotal: int) -> int:
+        """VAT/GST at the customer's legal-entity rate, unless the customer is exempt."""
+        if customer["tax_exempt"]:
+            return 0
+        entity = check_legal_entity(customer["legal_entity"])
+        return apply_bps(subtotal, entity.tax_bps)
+
+    def update_order(self, order_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+        order = self.col("sales_order").get(order_id)
+        if SALES_ORDER.moves[order["status"]] == frozenset():
+            raise Conflict(
+                "order_locked",
+                f"{order_id} is {order['status']} and can no longer be edited",
+                [{"field": "status", "message": "closed and cancelled orders are read-only"}],
+            )
+        return self.update("sales_order", order, changes, version)
+
+    def act_on_order(self, order_id: str, action: str) -> Obj:
+        """approve / fulfill / close / cancel: one move of the SALES_ORDER machine."""
+        target, event = ORDER_ACTIONS[action]
+        order = self.col("sales_order").get(order_id)
+        check_move(order, SALES_ORDER, target)
+        if target == SalesOrderStatus.BOOKED.value:
+            # Approval re-checks credit: AR and other orders may have grown since entry.
+            self._check_credit(self.require_customer(order["customer_id"]),
+                               order["total_minor"], order_id)  # fmt: skip
+        order = self.move("sales_order", order, SALES_ORDER, target)
+        self.emit(event, order)
+        return order
+
+    def invoice_order(self, order_id: str, fields: dict[str, Any]) -> Obj:
+        """Bill a fulfilled order: an AR invoice dated today, posted, and the order invoiced."""
+        order = self.col("sales_order").get(order_id)
+        check_move(order, SALES_ORDER, SalesOrderStatus.INVOICED.value)
+        customer = self.require_customer(order["customer_id"])
+        revenue: dict[str, int] = defaultdict(int)
+        for line in order["lines"]:
+            item = self.col("item").find(line["item_id"])
+            revenue[item["revenue_account"] if item else REVENUE_ACCOUNT] += line["amount_minor"]
+        invoice = self._post_invoice(
+            customer,
+            {"external_id": fields.get("external_id"), "sales_order_id": order_id,
+             "currency": order["currency"], "posting_date": self.today(),
+             "subtotal_minor": order["subtotal_minor"], "tax_minor": order["tax_minor"],
+             "memo": fields.get("memo") or f"Invoice for sales order {order_id}"},
+            revenue,
+        )  # fmt: skip
+        return invoice
+
+    def _order_invoiced(self, order: Obj) -> None:
+        if SALES_ORDER.can(order["status"], SalesOrderStatus.INVOICED.value):
+            order = self.move("sales_order", order, SALES_ORDER, SalesOrderStatus.INVOICED.value)
+            self.emit("order.invoiced", order)
+
+    def _maybe_close_order(self, order_id: str | None) -> None:
+        """An invoiced order closes once every invoice raised for it is paid (or void)."""
+        order = self.col("sales_order").find(order_id)
+        if order is None or order["status"] != SalesOrderStatus.INVOICED.value:
+            return
+        invoices = self.col("ar_invoice").by("sales_order_id", order["id"])
+        settled = all(inv["status"] != "open" for inv in invoices)
+        if settled and any(inv["status"] == "paid" for inv in invoices):
+            order = self.move("sales_order", order, SALES_ORDER, SalesOrderStatus.CLOSED.value)
+            self.emit("order.closed", order)
+
+    # -- AR invoices -------------------------------------------------------------------------
+
+    def create_invoice(self, fields: dict[str, Any]) -> Obj:
+        """An AR invoice raised directly (e.g. mirroring a billing-system invoice)."""
+        self._check_external_id("ar_invoice", fields.get("external_id"))
+        customer = self.require_customer(fields["customer_id"])
+        currency = fields.get("currency") or customer["currency"]
+        if currency != customer["currency"]:
+            raise currency_mismatch(customer, currency)
+        order_id = fields.get("sales_order_id")
+        if order_id is not None:
+            order = self.col("sales_order").find(order_id)
+            if order is None:
+                raise unknown("sales_order", order_id, "sales_order_id")
+            if order["customer_id"] != customer["id"]:
+                raise customer_mismatch("sales_order_id", order_id, customer["id"])
+            if order["status"] == SalesOrderStatus.CANCELLED.value:
+                raise Conflict(
+                    "order_cancelled",
+                    f"{order_id} is cancelled and cannot be invoiced",
+                    [{"field": "sales_order_id", "message": "order is cancelled"}],
+                )
+        return self._post_invoice(
+            customer,
+            {**fields, "currency": currency,
+             "posting_date": fields.get("posting_date") or self.today()},
+            {REVENUE_ACCOUNT: fields["subtotal_minor"]},
+        )  # fmt: skip
+
+    def _post_invoice(self, customer: Obj, fields: Obj, revenue: dict[str, int]) -> Obj:
+        """Store an invoice and its journal entry: Dr AR total / Cr revenue / Cr tax payable."""
+        self._check_external_id("ar_invoice", fields.get("external_id"))
+        period = self.require_open(fields["posting_date"])
+        total = fields["subtotal_minor"] + fields["tax_minor"]
+        invoice_id = self.rt.ids.new("ar_invoice")
+        lines = [
+            {"account": AR_ACCOUNT, "debit_minor": total, "credit_minor": 0},
+            *({"account": a, "debit_minor": 0, "credit_minor": v} for a, v in revenue.items()),
+            {"account": TAX_ACCOUNT, "debit_minor": 0, "credit_minor": fields["tax_minor"]},
+        ]
+        entry = self.post(
+            legal_entity=customer["legal_entity"], posting_date=fields["posting_date"],
+            currency=fields["currency"], lines=lines, memo=fields.get("memo"),
+            source_type="ar_invoice", source_id=invoice_id,
+        )  # fmt: skip
+        invoice = self.new(
+            "ar_invoice",
+            {**fields, "id": invoice_id, "customer_id": customer["id"], "status": "open",
+             "period": period, "total_minor": total, "amount_due_minor": total,
+             "journal_entry_id": entry["id"] if entry else None},
+        )  # fmt: skip
+        self.emit("ar_invoice.posted", invoice)
+        order = self.col("sales_order").find(fields.get("sales_order_id"))
+        if order is not None:
+            self._order_invoiced(order)
+        if total == 0:
+            invoice = self._mark_paid(invoice)
+        return invoice
+
+    def _mark_paid(self, invoice: Obj) -> Obj:
+        invoice = self.move("ar_invoice", invoice, AR_INVOICE, "paid")
+        self.emit("ar_invoice.paid", invoice)
+        self._maybe_close_order(invoice["sales_order_id"])
+        return invoice
+
+    def void_invoice(self, invoice_id: str) -> Obj:
+        """Void an unpaid invoice with a reversing entry, in its own period if still open."""
+        invoice = self.col("ar_invoice").get(invoice_id)
+        check_move(invoice, AR_INVOICE, "void")
+        if invoice["amount_due_minor"] != invoice["total_minor"]:
+            # NetSuite refuses to void an invoice with payments applied: unapply them first.
+            raise Conflict(
+                "invoice_has_payments",
+                f"{invoice_id} has payments applied and cannot be voided",
+                [{"field": "amount_due_minor", "message": "payments are applied"}],
+            )
+        own = self.find_period(invoice["period"])
+        reversal_date = invoice["posting_date"]
+        if own is not None and own["status"] == "closed":
+            reversal_date = self.today()
+        entry = self.col("journal_entry").find(invoice["journal_entry_id"])
+        if entry is not None:
+            self.reverse(entry, reversal_date, f"Void of AR invoice {invoice_id}")
+        else:
+            self.require_open(reversal_date)
+        invoice = self.move("ar_invoice", invoice, AR_INVOICE, "void", {"amount_due_minor": 0})
+        self.emit("ar_invoice.voided", invoice)
+        self._maybe_close_order(invoice["sales_order_id"])
+        return invoice
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    def create_receipt(self, fields: dict[str, Any]) -> Obj:
+        """Cash received and applied to open invoices: Dr cash / Cr AR (and unapplied cash)."""
+        self._check_external_id("receipt", fields.get("external_id"))
+        customer = self.require_customer(fields["customer_id"])
+        currency = fields.get("currency") or customer["currency"]
+        if currency != customer["currency"]:
+            raise currency_mismatch(customer, currency)
+        received = fields.get("received_date") or self.today()
+        applications = fields["applications"]
+        applied = sum(a["amount_minor"] for a in applications)
+        if applied > fields["amount_minor"]:
+            raise Invalid(
+                "over_application",
+                f"applications total {applied}, more than the receipt's {fields['amount_minor']}",
+                [{"field": "applications", "message": "may not exceed amount_minor"}],
+            )
+        per_invoice: dict[str, int] = defaultdict(int)
+        for index, app in enumerate(applications):
+            field = f"applications.{index}.ar_invoice_id"
+            invoice = self.col("ar_invoice").find(app["ar_invoice_id"])
+            if invoice is None:
+                raise unknown("ar_invoice", app["ar_invoice_id"], field, code="unknown_invoice")
+            if invoice["customer_id"] != customer["id"]:
+                raise customer_mismatch(field, invoice["id"], customer["id"])
+            if invoice["currency"] != currency:
+                raise currency_mismatch(customer, invoice["currency"], field)
+            per_invoice[invoice["id"]] += app["amount_minor"]
+            if per_invoice[invoice["id"]] > invoice["amount_due_minor"]:
+                raise Invalid(
+                    "exceeds_amount_due",
+                    f"{invoice['id']} has {invoice['amount_due_minor']} due; "
+                    f"{per_invoice[invoice['id']]} applied",
+                    [{"field": f"applications.{index}.amount_minor",
+                      "message": f"at most {invoice['amount_due_minor']}"}],
+                )  # fmt: skip
+        period = self.require_open(received, "received_date")
+        receipt_id = self.rt.ids.new("receipt")
+        entry = self.post(
+            legal_entity=customer["legal_entity"], posting_date=received, currency=currency,
+            lines=[
+                {"account": CASH_ACCOUNT, "debit_minor": fields["amount_minor"], "credit_minor": 0},
+                {"account": AR_ACCOUNT, "debit_minor": 0, "credit_minor": applied},
+                {"account": UNAPPLIED_ACCOUNT, "debit_minor": 0,
+                 "credit_minor": fields["amount_minor"] - applied},
+            ],
+            memo=f"Customer payment {receipt_id}", source_type="receipt", source_id=receipt_id,
+        )  # fmt: skip
+        receipt = self.new(
+            "receipt",
+            {**fields, "id": receipt_id, "currency": currency, "received_date": received,
+             "period": period, "journal_entry_id": entry["id"] if entry else None},
+        )  # fmt: skip
+        self.emit("receipt.applied", receipt)
+        for invoice_id, amount in per_invoice.items():
+            invoice = self.col("ar_invoice").get(invoice_id)
+            invoice = self.update(
+                "ar_invoice", invoice, {"amount_due_minor": invoice["amount_due_minor"] - amount}
+            )
+            if invoice["amount_due_minor"] == 0:
+                self._mark_paid(invoice)
+        return receipt
+
+    # -- Pact provider states ----------------------------------------------------------------
+
+    @provider_state("a customer exists")
+    def _state_customer(
+        self, id: str | None = None, credit_limit_minor: int = 10_000_000,
+        currency: str | None = None, legal_entity: str = "US01",
+    ) -> Obj:  # fmt: skip
+        existing = self.col("erp_customer").find(id)
+        if existing is None:
+            customer = self.create_customer(
+                {"name": "Acme Corp", "legal_entity": legal_entity, "currency": currency,
+                 "credit_limit_minor": credit_limit_minor, "tax_exempt": False,
+                 "crm_account_id": None, "external_id": None}
+            )  # fmt: skip
+            existing = customer if id is None else self.with_id("erp_customer", customer, id)
+        return {"customer_id": existing["id"]}
+
+    @provider_state("an item exists")
+    def _state_item(self, sku: str = "PLAT-STD", id: str | None = None) -> Obj:
+        item = self.col("item").first_by("sku", sku)
+        if item is None:
+            item = self.create_item(
+                {"sku": sku, "name": f"Item {sku}", "type": "subscription",
+                 "revenue_account": REVENUE_ACCOUNT, "external_id": None}
+            )  # fmt: skip
+            if id is not None:
+                item = self.with_id("item", item, id)
+        return {"item_id": item["id"], "sku": item["sku"]}
+
+    @provider_state("a booked sales order exists")
+    def _state_booked_order(
+        self, id: str | None = None, customer_id: str | None = None, sku: str = "PLAT-STD",
+        total_minor: int = 1_200_000,
+    ) -> Obj:  # fmt: skip
+        customer = self._state_customer(id=customer_id)
+        item = self._state_item(sku=sku)
+        order = self.create_order(
+            {"customer_id": customer["customer_id"], "currency": None, "order_date": None,
+             "lines": [{"sku": sku, "item_id": None, "quantity": 1,
+                        "unit_price_minor": total_minor}],
+             "quote_id": None, "opportunity_id": None, "external_id": None, "memo": None}
+        )  # fmt: skip
+        order = self.act_on_order(order["id"], "approve")
+        if id is not None:
+            order = self.with_id("sales_order", order, id)
+        return {"sales_order_id": order["id"], **customer, **item}
+
+    @provider_state("an open AR invoice exists")
+    def _state_open_invoice(
+        self, id: str | None = None, customer_id: str | None = None, total_minor: int = 1_200_000
+    ) -> Obj:
+        customer = self._state_customer(id=customer_id)
+        invoice = self.create_invoice(
+            {"customer_id": customer["customer_id"], "external_id": None, "currency": None,
+             "posting_date": None, "subtotal_minor": total_minor, "tax_minor": 0,
+             "memo": None, "sales_order_id": None}
+        )  # fmt: skip
+        if id is not None:
+            invoice = self.with_id("ar_invoice", invoice, id)
+        return {"ar_invoice_id": invoice["id"], **customer}
+
+    @provider_state("the period is closed")
+    def _state_period_closed(self, name: str | None = None) -> Obj:
+        name = check_period_name(name or period_of(self.today()))
+        period = self.find_period(name)
+        if period is None or period["status"] != "closed":
+            period = self.close_period(name)
+        return {"period_id": period["id"], "name": name}
