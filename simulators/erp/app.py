@@ -26,7 +26,7 @@ checklist and no year-end close.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query
 from starlette.responses import Response
@@ -77,8 +77,9 @@ _ACTION = problem_responses(404, 409, 422)
 _PATCH = problem_responses(404, 409, 412, 422)
 _GET_PERIOD = problem_responses(404, 422)
 _PERIOD = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2026-03"])
-_PERIOD_Q = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
-_ID_Q = Query(None, max_length=255)
+# Annotated, so that FastAPI copies the Query per parameter (a shared default instance is not)
+_PeriodQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+_IdQ = Annotated[str | None, Query(max_length=255)]
 _IF_MATCH = Header(None, include_in_schema=False)
 
 
@@ -99,8 +100,8 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/customers", response_model=ListOf(ErpCustomer), responses=_LIST)
     async def list_customers(
-        limit: int = LIMIT, cursor: str | None = CURSOR, external_id: str | None = _ID_Q,
-        legal_entity: str | None = _ID_Q, crm_account_id: str | None = _ID_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, external_id: _IdQ = None,
+        legal_entity: _IdQ = None, crm_account_id: _IdQ = None,
     ) -> Response:  # fmt: skip
         where = _where(external_id=external_id, legal_entity=legal_entity,
                        crm_account_id=crm_account_id)  # fmt: skip
@@ -125,8 +126,8 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/items", response_model=ListOf(Item), responses=_LIST)
     async def list_items(
-        limit: int = LIMIT, cursor: str | None = CURSOR, sku: str | None = _ID_Q,
-        external_id: str | None = _ID_Q, type: str | None = _ID_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, sku: _IdQ = None,
+        external_id: _IdQ = None, type: _IdQ = None,
     ) -> Response:  # fmt: skip
         return page_response(
             items.page(limit, cursor, _where(sku=sku, external_id=external_id, type=type))
@@ -157,9 +158,9 @@ def _order_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/sales-orders", response_model=ListOf(SalesOrder), responses=_LIST)
     async def list_sales_orders(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: str | None = _ID_Q,
-        status: SalesOrderStatus | None = None, external_id: str | None = _ID_Q,
-        quote_id: str | None = _ID_Q, opportunity_id: str | None = _ID_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
+        status: SalesOrderStatus | None = None, external_id: _IdQ = None,
+        quote_id: _IdQ = None, opportunity_id: _IdQ = None,
     ) -> Response:  # fmt: skip
         where = _where(customer_id=customer_id, status=status, external_id=external_id,
                        quote_id=quote_id, opportunity_id=opportunity_id)  # fmt: skip
@@ -208,9 +209,9 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/invoices", response_model=ListOf(ArInvoice), responses=_LIST)
     async def list_invoices(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: str | None = _ID_Q,
-        status: str | None = _ID_Q, external_id: str | None = _ID_Q,
-        sales_order_id: str | None = _ID_Q, period: str | None = _PERIOD_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
+        status: Literal["open", "paid", "void"] | None = None, external_id: _IdQ = None,
+        sales_order_id: _IdQ = None, period: _PeriodQ = None,
     ) -> Response:  # fmt: skip
         where = _where(customer_id=customer_id, status=status, external_id=external_id,
                        sales_order_id=sales_order_id, period=period)  # fmt: skip
@@ -230,8 +231,8 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/receipts", response_model=ListOf(Receipt), responses=_LIST)
     async def list_receipts(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: str | None = _ID_Q,
-        external_id: str | None = _ID_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
+        external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
         where = _where(customer_id=customer_id, external_id=external_id)
         return page_response(receipts.page(limit, cursor, where))
@@ -250,9 +251,9 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/journal-entries", response_model=ListOf(JournalEntry), responses=_LIST)
     async def list_journal_entries(
-        limit: int = LIMIT, cursor: str | None = CURSOR, period: str | None = _PERIOD_Q,
-        source_id: str | None = _ID_Q, source_type: str | None = _ID_Q,
-        legal_entity: str | None = _ID_Q, external_id: str | None = _ID_Q,
+        limit: int = LIMIT, cursor: str | None = CURSOR, period: _PeriodQ = None,
+        source_id: _IdQ = None, source_type: _IdQ = None,
+        legal_entity: _IdQ = None, external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
         where = _where(period=period, source_id=source_id, source_type=source_type,
                        legal_entity=legal_entity, external_id=external_id)  # fmt: skip
@@ -263,14 +264,14 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         return object_response(entries.get(entry_id))
 
     @r.get("/ledger/trial-balance", response_model=TrialBalance, responses=_LIST)
-    async def trial_balance(
-        period: str | None = _PERIOD_Q, legal_entity: str | None = _ID_Q
-    ) -> Response:
+    async def trial_balance(period: _PeriodQ = None, legal_entity: _IdQ = None) -> Response:
         return json_response(state.trial_balance(period, legal_entity))
 
     @r.get("/periods", response_model=ListOf(AccountingPeriod), responses=_LIST)
     async def list_periods(
-        limit: int = LIMIT, cursor: str | None = CURSOR, status: str | None = _ID_Q
+        limit: int = LIMIT,
+        cursor: str | None = CURSOR,
+        status: Literal["open", "closed"] | None = None,
     ) -> Response:
         return page_response(periods.page(limit, cursor, _where(status=status)))
 
