@@ -91,6 +91,9 @@ class Invoice(Entity):
     amount_remaining_minor: MinorUnits = 0
     due_date: Date | None = None
     attempt_count: int = 0
+    next_payment_attempt: Timestamp | None = Field(
+        None, description="When dunning retries the payment next; None when no retry is due."
+    )
     finalized_at: Timestamp | None = None
     paid_at: Timestamp | None = None
 

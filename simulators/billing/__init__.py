@@ -1,0 +1,1 @@
+"""Billing simulator (Stripe/Zuora-like): customers, subscriptions, usage, invoices, payments."""

@@ -1,0 +1,463 @@
+"""Billing objects and rules: customers, subscriptions and their periods, usage, the invoice cycle.
+
+The money side (invoices, payments, dunning, credit notes) is in ``invoicing.py``;
+this class adds the objects invoices are computed from and the clock's hooks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+from lifecycle.money import CURRENCY_EXPONENTS
+from simulators.billing.errors import CardError
+from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, refuse_move
+from simulators.billing.rules import add_months, next_period_end, resolve_card
+from simulators.kit.clock import format_instant
+from simulators.kit.errors import Conflict, Invalid
+from simulators.kit.state import Obj, provider_state
+from simulators.kit.store import CollectionSpec
+
+__all__ = ["BillingState"]
+
+
+def _drop_nulls(changes: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An explicit null on a field that cannot be null means "leave it as it is"."""
+    return {k: v for k, v in changes.items() if v is not None or k in keep}
+
+
+class BillingState(InvoicingState):
+    SYSTEM = "billing"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
+        CollectionSpec(
+            "billing_customer", indexed=("external_id", "crm_account_id"), label="customer"
+        ),
+        CollectionSpec("subscription", indexed=("external_id", "customer_id", "status")),
+        CollectionSpec(
+            "usage_record", indexed=("external_id", "subscription_id", "subscription_item_id")
+        ),
+        CollectionSpec(
+            "invoice", indexed=("external_id", "customer_id", "subscription_id", "status")
+        ),
+        CollectionSpec("payment", indexed=("external_id", "invoice_id", "customer_id")),
+        CollectionSpec("credit_note", indexed=("external_id", "invoice_id")),
+    )
+
+    # -- control plane ---------------------------------------------------------------------
+
+    def on_reset(self) -> None:
+        self._invoice_seq = 0
+
+    def seed(self, batch: dict[str, list[Obj]]) -> dict[str, int]:
+        loaded = super().seed(batch)
+        # Numbers go on from the highest seeded one, so INV- numbers stay unique.
+        for invoice in self.col("invoice"):
+            tail = invoice["number"].rpartition("-")[2]
+            if tail.isdigit():
+                self._invoice_seq = max(self._invoice_seq, int(tail))
+        return loaded
+
+    # -- customers -------------------------------------------------------------------------
+
+    def _check_card(self, payment_method: str | None) -> None:
+        if payment_method is None:
+            return
+        card = resolve_card(payment_method)
+        if card is None:
+            raise Invalid(
+                "unknown_test_card",
+                f"{payment_method!r} is not a test card; test mode takes Stripe's test cards",
+                [{"field": "payment_method", "message": "use e.g. 4242424242424242"}],
+            )
+        if card.attach_error is not None:
+            # Stripe checks a card when it is attached: declining cards never get saved,
+            # except 4000000000000341, which attaches and then fails every charge.
+            raise CardError(
+                card.attach_error,
+                f"the card was declined when attached ({card.attach_error})",
+                [{"field": "payment_method", "message": card.attach_error}],
+            )
+
+    def create_customer(self, fields: dict[str, Any]) -> Obj:
+        if fields["currency"] not in CURRENCY_EXPONENTS:
+            raise Invalid(
+                "unsupported_currency",
+                f"currency {fields['currency']!r} is not supported",
+                [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
+            )
+        self._check_card(fields.get("payment_method"))
+        customer = self.new("billing_customer", fields)
+        self.emit("customer.created", customer)
+        return customer
+
+    def update_customer(
+        self, customer_id: str, changes: dict[str, Any], version: int | None
+    ) -> Obj:
+        customer = self.col("billing_customer").get(customer_id)
+        changes = _drop_nulls(changes, keep=("crm_account_id", "payment_method"))
+        self._check_card(changes.get("payment_method"))
+        customer = self.update("billing_customer", customer, changes, version)
+        self.emit("customer.updated", customer)
+        return customer
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def _item_id(self) -> str:
+        # lifecycle.ids has no subscription-item prefix; Stripe's is "si_".
+        return "si_" + self.rt.ids.new("subscription").partition("_")[2]
+
+    def create_subscription(self, fields: dict[str, Any]) -> Obj:
+        customer = self.col("billing_customer").find(fields["customer_id"])
+        if customer is None:
+            raise Invalid(
+                "unknown_customer",
+                f"no customer with id {fields['customer_id']!r}",
+                [{"field": "customer_id", "message": "unknown customer"}],
+            )
+        currency = fields.pop("currency") or customer["currency"]
+        if currency != customer["currency"]:
+            # Stripe bills a customer in one currency: a subscription in another is refused.
+            raise Invalid(
+                "currency_mismatch",
+                f"customer {customer['id']} is billed in {customer['currency']}, not {currency}",
+                [{"field": "currency", "message": f"must be {customer['currency']}"}],
+            )
+        start = date.fromisoformat(fields.pop("start_date") or self.today())
+        trial_days = fields.pop("trial_days")
+        trial_end = start + timedelta(days=trial_days) if trial_days else None
+        subscription = self.new(
+            "subscription",
+            {
+                **fields,
+                "status": "trialing" if trial_end else "active",
+                "currency": currency,
+                "items": [{"id": self._item_id(), **item} for item in fields["items"]],
+                "start_date": start.isoformat(),
+                "current_period_start": start.isoformat(),
+                "current_period_end": (trial_end or add_months(start, 1)).isoformat(),
+                "trial_end": trial_end.isoformat() if trial_end else None,
+                "cancel_at_period_end": False,
+                "canceled_at": None,
+            },
+        )
+        self.emit("subscription.created", subscription)
+        return subscription
+
+    def require_subscription(self, subscription_id: str) -> Obj:
+        """The subscription a body names; 422 ``unknown_subscription`` if there is none."""
+        sub = self.col("subscription").find(subscription_id)
+        if sub is None:
+            raise Invalid(
+                "unknown_subscription",
+                f"no subscription with id {subscription_id!r}",
+                [{"field": "subscription_id", "message": "unknown subscription"}],
+            )
+        return sub
+
+    def _require_live(self, sub: Obj) -> None:
+        if sub["status"] == "canceled":
+            raise Conflict(
+                "subscription_canceled",
+                f"{sub['id']} is canceled and cannot change",
+                [{"field": "status", "message": "canceled is final"}],
+            )
+
+    def _apply_item_changes(self, items: list[Obj], changes: list[dict[str, Any]]) -> list[Obj]:
+        """Stripe's items[] update: with an id change or delete it; without, add one."""
+        result = [dict(item) for item in items]
+        for n, change in enumerate(changes):
+            change = _drop_nulls(change)
+            item_id = change.pop("id", None)
+            deleted = change.pop("deleted", False)
+            if item_id is None:
+                if deleted or "sku" not in change or "unit_amount_minor" not in change:
+                    raise Invalid(
+                        "item_incomplete",
+                        "a new item needs sku and unit_amount_minor (and no deleted flag)",
+                        [{"field": f"items.{n}", "message": "sku and unit_amount_minor"}],
+                    )
+                result.append(
+                    {"id": self._item_id(), "quantity": 1, "usage_based": False, **change}
+                )
+                continue
+            position = next((i for i, it in enumerate(result) if it["id"] == item_id), None)
+            if position is None:
+                raise Invalid(
+                    "unknown_item",
+                    f"the subscription has no item {item_id!r}",
+                    [{"field": f"items.{n}.id", "message": "unknown item"}],
+                )
+            if deleted:
+                del result[position]
+            else:
+                result[position].update(change)
+        if not result:
+            raise Invalid(
+                "items_required",
+                "a subscription needs at least one item",
+                [{"field": "items", "message": "cannot delete every item"}],
+            )
+        return result
+
+    def update_subscription(
+        self, subscription_id: str, changes: dict[str, Any], version: int | None
+    ) -> Obj:
+        sub = self.col("subscription").get(subscription_id)
+        self._require_live(sub)
+        changes = _drop_nulls(changes, keep=("quote_id",))
+        if "items" in changes:
+            changes["items"] = self._apply_item_changes(sub["items"], changes["items"])
+        if changes.pop("trial_end", None) is None:
+            sub = self.update("subscription", sub, changes, version)
+            self.emit("subscription.updated", sub)
+            return sub
+        if sub["status"] != "trialing":
+            raise Conflict(
+                "not_trialing",
+                f"{subscription_id} is {sub['status']}, not trialing",
+                [{"field": "trial_end", "message": "only a trial can be ended"}],
+            )
+        # trial_end=now (Stripe): the trial stops today and the first paid period starts.
+        today = date.fromisoformat(self.today())
+        changes |= {
+            "trial_end": today.isoformat(),
+            "current_period_start": today.isoformat(),
+            "current_period_end": add_months(today, 1).isoformat(),
+        }
+        sub = self.move(
+            "subscription", sub, SUBSCRIPTION, "active", changes, expected_version=version
+        )
+        self.emit("subscription.updated", sub)
+        self.emit("subscription.activated", sub)
+        return sub
+
+    def cancel_subscription(self, subscription_id: str, at_period_end: bool) -> Obj:
+        sub = self.col("subscription").get(subscription_id)
+        refuse_move(sub, SUBSCRIPTION, "canceled")
+        if at_period_end:
+            sub = self.update("subscription", sub, {"cancel_at_period_end": True})
+            self.emit("subscription.updated", sub)
+            return sub
+        canceled = self.move_subscription(sub, "canceled")
+        assert canceled is not None
+        return canceled
+
+    # -- usage -----------------------------------------------------------------------------
+
+    def record_usage(self, subscription_id: str, fields: dict[str, Any]) -> Obj:
+        sub = self.col("subscription").get(subscription_id)
+        self._require_live(sub)
+        item = next((i for i in sub["items"] if i["id"] == fields["subscription_item_id"]), None)
+        if item is None:
+            raise Invalid(
+                "unknown_item",
+                f"{subscription_id} has no item {fields['subscription_item_id']!r}",
+                [{"field": "subscription_item_id", "message": "unknown item"}],
+            )
+        if not item["usage_based"]:
+            raise Invalid(
+                "not_usage_item",
+                f"item {item['id']} ({item['sku']}) is billed by quantity, not by usage",
+                [{"field": "subscription_item_id", "message": "not a usage-based item"}],
+            )
+        moment = fields.pop("timestamp", None)
+        timestamp = self.now() if moment is None else format_instant(moment)
+        start, end = sub["current_period_start"], sub["current_period_end"]
+        if not start <= timestamp[:10] < end:
+            # Stripe takes usage for the current billing period only.
+            raise Invalid(
+                "usage_outside_period",
+                f"{timestamp} is outside the current period {start} to {end}",
+                [{"field": "timestamp", "message": f"within [{start}, {end})"}],
+            )
+        invoice = self.invoice_for_period(sub, start)
+        if invoice is not None:
+            # Zuora refuses usage for a period already billed; it would never be invoiced.
+            raise Conflict(
+                "period_already_invoiced",
+                f"the period {start} to {end} is already on {invoice['id']}",
+                [
+                    {
+                        "field": "timestamp",
+                        "message": "period already invoiced",
+                        "existing_id": invoice["id"],
+                    }
+                ],
+            )
+        record = self.new(
+            "usage_record", {**fields, "subscription_id": subscription_id, "timestamp": timestamp}
+        )
+        self.emit("usage_record.created", record)
+        return record
+
+    # -- invoices from subscriptions -------------------------------------------------------
+
+    def invoice_subscription(self, subscription_id: str, fields: dict[str, Any]) -> Obj:
+        """The invoice run for one subscription's current period (a draft invoice)."""
+        sub = self.col("subscription").get(subscription_id)
+        self._require_live(sub)
+        if sub["status"] == "trialing":
+            raise Conflict(
+                "subscription_trialing",
+                f"{subscription_id} is in its trial until {sub['trial_end']}; nothing to bill",
+                [{"field": "status", "message": "trialing"}],
+            )
+        return self.build_invoice(sub, fields.get("tax_rate_bps"), fields.get("external_id"))
+
+    def run_invoice_cycle(self, now: datetime | None = None) -> dict[str, list[str]]:
+        """Bill every period that has ended by ``now`` and start the next; the clock's hook.
+
+        Trials that ended become active; each ended period gets its invoice (unless
+        one exists), finalized and charged to the default card when the
+        ``invoice_auto_advance`` option is on (Stripe's default); subscriptions set to
+        cancel at period end are canceled, the others renew (``subscription.renewed``).
+        """
+        today = (now or self.clock.now()).date()
+        at = format_instant(now or self.clock.now())
+        done: dict[str, list[str]] = {
+            "invoices": [],
+            "renewed": [],
+            "activated": [],
+            "canceled": [],
+        }
+        for sub_id in [s["id"] for s in self.col("subscription") if s["status"] != "canceled"]:
+            while True:
+                sub = self.col("subscription").get(sub_id)
+                end = date.fromisoformat(sub["current_period_end"])
+                if sub["status"] == "canceled" or end > today:
+                    break
+                if sub["status"] == "trialing" and not sub["cancel_at_period_end"]:
+                    self.move(
+                        "subscription",
+                        sub,
+                        SUBSCRIPTION,
+                        "active",
+                        {
+                            "current_period_start": end.isoformat(),
+                            "current_period_end": add_months(end, 1).isoformat(),
+                        },
+                    )
+                    self.emit("subscription.activated", self.col("subscription").get(sub_id))
+                    done["activated"].append(sub_id)
+                    continue
+                if (
+                    sub["status"] != "trialing"
+                    and self.invoice_for_period(sub, sub["current_period_start"]) is None
+                ):
+                    done["invoices"].append(self._bill_period(sub, now).get("id", ""))
+                    sub = self.col("subscription").get(sub_id)
+                if sub["cancel_at_period_end"]:
+                    self.move_subscription(sub, "canceled", at)
+                    done["canceled"].append(sub_id)
+                    break
+                anchor = date.fromisoformat(sub["trial_end"] or sub["start_date"])
+                renewed = self.update(
+                    "subscription",
+                    sub,
+                    {
+                        "current_period_start": end.isoformat(),
+                        "current_period_end": next_period_end(anchor, end).isoformat(),
+                    },
+                )
+                self.emit("subscription.renewed", renewed)
+                done["renewed"].append(sub_id)
+        return done
+
+    def _bill_period(self, sub: Obj, now: datetime | None) -> Obj:
+        invoice = self.build_invoice(sub)
+        if not self.options.get("invoice_auto_advance", True):
+            return invoice
+        invoice = self.finalize_invoice(invoice["id"])
+        customer = self.col("billing_customer").find(sub["customer_id"]) or {}
+        method = customer.get("payment_method")
+        if invoice["status"] == "open" and method and resolve_card(method):
+            invoice, _ = self._attempt(invoice, method, now or self.clock.now())
+        return invoice
+
+    # -- Pact provider states --------------------------------------------------------------
+
+    @provider_state("a customer exists")
+    def _state_customer(
+        self,
+        id: str | None = None,
+        currency: str = "USD",
+        payment_method: str | None = "4242424242424242",
+    ) -> Obj:
+        customer = self.create_customer(
+            {
+                "name": "Acme Corp",
+                "email": "billing@acme.test",
+                "currency": currency,
+                "crm_account_id": None,
+                "external_id": None,
+                "payment_method": payment_method,
+            }
+        )
+        if id is not None:
+            customer = self.with_id("billing_customer", customer, id)
+        return {"customer_id": customer["id"]}
+
+    @provider_state("an active subscription exists")
+    def _state_subscription(
+        self,
+        id: str | None = None,
+        customer_id: str | None = None,
+        payment_method: str | None = "4242424242424242",
+    ) -> Obj:
+        customer = self._state_customer(id=customer_id, payment_method=payment_method)
+        sub = self.create_subscription(
+            {
+                "customer_id": customer["customer_id"],
+                "currency": None,
+                "external_id": None,
+                "quote_id": None,
+                "term_months": 12,
+                "start_date": None,
+                "trial_days": 0,
+                "items": [
+                    {
+                        "sku": "PLAT-PRO",
+                        "quantity": 10,
+                        "unit_amount_minor": 5_000,
+                        "usage_based": False,
+                    },
+                    {
+                        "sku": "API-CALLS",
+                        "quantity": 0,
+                        "unit_amount_minor": 2,
+                        "usage_based": True,
+                    },
+                ],
+            }
+        )
+        if id is not None:
+            sub = self.with_id("subscription", sub, id)
+        return {
+            "subscription_id": sub["id"],
+            "customer_id": customer["customer_id"],
+            "item_ids": [item["id"] for item in sub["items"]],
+        }
+
+    @provider_state("an open invoice exists")
+    def _state_open_invoice(
+        self,
+        id: str | None = None,
+        subscription_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> Obj:
+        ids = self._state_subscription(id=subscription_id, customer_id=customer_id)
+        invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
+        invoice = self.finalize_invoice(invoice["id"])
+        if id is not None:
+            invoice = self.with_id("invoice", invoice, id)
+        return {**ids, "invoice_id": invoice["id"]}
+
+    @provider_state("a past due subscription exists")
+    def _state_past_due(self, id: str | None = None, customer_id: str | None = None) -> Obj:
+        # 4000000000000341 attaches, then declines every charge (Stripe's dunning card).
+        ids = self._state_subscription(
+            id=id, customer_id=customer_id, payment_method="4000000000000341"
+        )
+        invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
+        invoice, _ = self.pay_invoice(self.finalize_invoice(invoice["id"])["id"])
+        return {**ids, "invoice_id": invoice["id"]}
