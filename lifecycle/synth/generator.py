@@ -130,7 +130,12 @@ def generate(
         "generator": "lifecycle.synth",
         "generator_version": GENERATOR_VERSION,
         "seed": params.seed,
-        "parameters": {k: v for k, v in asdict(params).items() if k != "extra"} | params.extra,
+        "parameters": {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(params).items()
+            if k != "extra"
+        }
+        | params.extra,
         "format": params.fmt,
         "window": {
             "from": add_months(as_of, -12 * params.years).isoformat(),

@@ -1,0 +1,163 @@
+"""``golive data generate|stats|load``: synthetic lifecycle data for simulators, staging and tests.
+
+Only cheap imports at the top: Faker and the generator load inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from golive.errors import UsageProblem
+
+__all__ = ["register"]
+
+data_app = typer.Typer(
+    help="Synthetic lifecycle data: generate, inspect, load into simulators.\n\n"
+    "Example: golive data generate --accounts 1000 --seed 7 --out data/",
+    no_args_is_help=True,
+)
+
+
+@data_app.command("generate")
+def generate(
+    accounts: int = typer.Option(..., "--accounts", min=1, help="Number of CRM accounts."),
+    seed: int = typer.Option(0, "--seed", help="Same seed and options, same bytes."),
+    out: Path = typer.Option(..., "--out", help="Folder to write (created if missing)."),
+    fmt: str = typer.Option("ndjson", "--format", help="ndjson or csv."),
+    years: int = typer.Option(3, "--years", min=1, max=20, help="Years of history before --as-of."),
+    locale: str = typer.Option("en_US", "--locale", help="Faker locale(s), comma-separated."),
+    as_of: str = typer.Option("2026-11-01", "--as-of", help="The generated world's 'now'."),
+    events: bool = typer.Option(False, "--events", help="Also write events.ndjson."),
+    duplicate_rate: float = typer.Option(
+        0.0, "--duplicate-rate", help="Events sent twice (0-0.5)."
+    ),
+    reorder_rate: float = typer.Option(0.0, "--reorder-rate", help="Events held back (0-0.5)."),
+) -> None:
+    """Write every object type of the five systems for N accounts, plus manifest.json.
+
+    Example: golive data generate --accounts 500 --seed 7 --out data/ --events --duplicate-rate 0.02
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from golive.render import console, table
+    from lifecycle.synth import SynthParams
+    from lifecycle.synth import generate as run
+
+    if fmt not in ("ndjson", "csv"):
+        raise UsageProblem(f"--format must be ndjson or csv, not {fmt!r}")
+    if (duplicate_rate or reorder_rate) and not events:
+        raise UsageProblem("--duplicate-rate and --reorder-rate need --events")
+    locales = tuple(x.strip() for x in locale.split(",") if x.strip())
+    params = SynthParams(
+        accounts=accounts, seed=seed, years=years, locales=locales, as_of=as_of, fmt=fmt,
+        events=events, duplicate_rate=duplicate_rate, reorder_rate=reorder_rate,
+    )  # fmt: skip
+    try:
+        params.check()
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        import faker.config
+
+        unknown = [loc for loc in locales if loc not in faker.config.AVAILABLE_LOCALES]
+    except ImportError:  # pragma: no cover
+        unknown = []
+    if unknown or not locales:
+        raise UsageProblem(f"--locale: unknown Faker locale(s) {unknown or [locale]}")
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*Progress.get_default_columns()[:1], *columns, console=console,
+                  transient=True) as bar:  # fmt: skip
+        task = bar.add_task("generating accounts", total=accounts)
+        manifest = run(params, out, lambda done, _records: bar.update(task, completed=done))
+    counts = manifest["counts"]
+    table(f"Generated into {out}", ["object type", "records"], sorted(counts.items()))
+    console.print(f"{manifest['total_records']} records, seed {seed}, manifest {out}/manifest.json")
+
+
+@data_app.command("stats")
+def stats(folder: Path = typer.Argument(..., help="A folder written by `data generate`.")) -> None:
+    """Counts and a few distributions of a generated folder.
+
+    Example: golive data stats data/
+    """
+    from golive.dataload import read_manifest
+    from golive.render import console, table
+
+    manifest = read_manifest(folder)
+    table("Records", ["object type", "records"], sorted(manifest["counts"].items()))
+    for title, columns, rows in _distributions(folder):
+        table(title, columns, rows)
+    window = manifest["window"]
+    console.print(
+        f"seed {manifest['seed']}, generator {manifest['generator_version']}, "
+        f"window {window['from']} .. {window['as_of']}"
+    )
+
+
+def _share(counter: dict[str, int]) -> list[tuple[str, int, str]]:
+    total = sum(counter.values()) or 1
+    return [(k, v, f"{100 * v / total:.1f} %") for k, v in sorted(counter.items())]
+
+
+def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
+    from collections import Counter
+    from datetime import date, timedelta
+
+    from golive.dataload import iter_objects
+
+    segments = Counter(a["segment"] for a in iter_objects(folder, "account"))
+    stages: Counter[str] = Counter()
+    close_days: Counter[str] = Counter()
+    for o in iter_objects(folder, "opportunity"):
+        stages[o["stage"]] += 1
+        if o["stage"] == "closed_won" and o["close_date"]:
+            d = date.fromisoformat(o["close_date"])
+            last = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            bucket = "last 3 days of month" if (last - d).days < 3 else "rest of month"
+            close_days[bucket + (" (quarter end)" if d.month % 3 == 0 else "")] += 1
+    won, lost = stages["closed_won"], stages["closed_lost"]
+    subs = Counter(s["status"] for s in iter_objects(folder, "subscription"))
+    invoices = Counter(i["status"] for i in iter_objects(folder, "invoice"))
+    cases = Counter(
+        "breached" if c["sla_breached"] else "met" for c in iter_objects(folder, "case")
+    )
+    return [
+        ("Accounts by segment", ["segment", "accounts", "share"], _share(segments)),
+        (f"Opportunities by stage (win rate {100 * won / max(1, won + lost):.1f} %)",
+         ["stage", "count", "share"], _share(stages)),
+        ("Won deals by close day (hockey stick)", ["when", "count", "share"], _share(close_days)),
+        ("Subscriptions by status", ["status", "count", "share"], _share(subs)),
+        ("Invoices by status", ["status", "count", "share"], _share(invoices)),
+        ("Case SLA outcomes", ["outcome", "count", "share"], _share(cases)),
+    ]  # fmt: skip
+
+
+@data_app.command("load")
+def load(
+    folder: Path = typer.Argument(..., help="A folder written by `data generate`."),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000, help="Objects a POST."),
+) -> None:
+    """Seed the running simulators (targets of golive.toml) through POST /_sim/seed.
+
+    Example: golive up &  golive data load data/ --batch-size 1000
+    """
+    from rich.progress import Progress
+
+    from golive.config import load_config
+    from golive.dataload import count_objects, load_folder, read_manifest
+    from golive.render import console, table
+
+    manifest = read_manifest(folder)
+    targets = load_config().targets
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("loading", total=count_objects(manifest))
+        loaded = load_folder(folder, targets, batch_size,
+                             on_batch=lambda _t, n: bar.update(task, advance=n))  # fmt: skip
+    table("Loaded", ["object type", "records"], sorted(loaded.items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(data_app, name="data")

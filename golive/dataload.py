@@ -1,0 +1,151 @@
+"""Reading generated data folders back, and loading them into simulators via ``/_sim/seed``.
+
+The loader posts each system's objects in batches (JSON ``{"objects": {...}}``); a
+refused batch (422 ``seed_rejected``, 409 ``duplicate_id``) stops the load with an
+error that names the object, and an unreachable simulator with one that names the URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from golive.errors import CheckFailed, UsageProblem
+from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
+
+__all__ = ["count_objects", "iter_objects", "load_folder", "read_manifest"]
+
+Obj = dict[str, Any]
+
+
+def read_manifest(folder: Path) -> Obj:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise UsageProblem(f"{folder} has no manifest.json: not a `golive data generate` folder")
+    manifest: Obj = json.loads(path.read_text("utf-8"))
+    return manifest
+
+
+def _csv_decoder(object_type: str) -> Callable[[dict[str, str]], Obj]:
+    """Cells back to values: JSON for nested lists, true/false, ints; empty = null."""
+    kinds: dict[str, str] = {}
+    empty: dict[str, Any] = {}
+    for name, info in ENTITY_TYPES[object_type].model_fields.items():
+        text = str(info.annotation)
+        kinds[name] = ("json" if "list" in text or "dict" in text else "bool" if "bool" in text
+                       else "int" if "int" in text else "str")  # fmt: skip
+        empty[name] = [] if kinds[name] == "json" else ("" if info.default == "" else None)
+
+    def decode(row: dict[str, str]) -> Obj:
+        out: Obj = {}
+        for name, cell in row.items():
+            kind = kinds.get(name, "str")
+            if cell == "":
+                out[name] = empty.get(name)
+            elif kind == "json":
+                out[name] = json.loads(cell)
+            elif kind == "bool":
+                out[name] = cell == "true"
+            elif kind == "int":
+                out[name] = int(cell)
+            else:
+                out[name] = cell
+        return out
+
+    return decode
+
+
+def iter_objects(folder: Path, object_type: str) -> Iterator[Obj]:
+    """The objects of one type in a generated folder (NDJSON or CSV), one at a time."""
+    manifest = read_manifest(folder)
+    fmt = manifest.get("format", "ndjson")
+    path = folder / f"{object_type}.{fmt}"
+    if not path.exists():
+        return
+    if fmt == "csv":
+        import csv
+
+        decode = _csv_decoder(object_type)
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                yield decode(row)
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def count_objects(manifest: Obj) -> int:
+    return sum(n for t, n in manifest.get("counts", {}).items() if t in ENTITY_TYPES)
+
+
+def _refusal(system: str, response: httpx.Response) -> CheckFailed:
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {}
+    errors = problem.get("errors") or []
+    if errors:
+        e = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return CheckFailed(
+            f"{system} refused {e.get('object_type')} {e.get('id')}: "
+            f"{e.get('field')}: {e.get('message')}{more}"
+        )
+    code = problem.get("code", response.status_code)
+    return CheckFailed(
+        f"{system} refused a seed batch: {code}: {problem.get('detail', '')}".strip()
+    )
+
+
+def load_folder(
+    folder: Path,
+    targets: dict[str, str],
+    batch_size: int = 500,
+    client: httpx.Client | None = None,
+    on_batch: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """POST every object of ``folder`` to ``{target}/_sim/seed``; returns loaded counts by type."""
+    if batch_size < 1:
+        raise UsageProblem("--batch-size must be at least 1")
+    read_manifest(folder)
+    own = client is None
+    http = client or httpx.Client(timeout=60.0)
+    loaded: dict[str, int] = {}
+    try:
+        for system, types in SYSTEM_TYPES.items():
+            url = targets[system].rstrip("/") + "/_sim/seed"
+            for object_type in types:
+                batch: list[Obj] = []
+                for obj in iter_objects(folder, object_type):
+                    batch.append(obj)
+                    if len(batch) >= batch_size:
+                        _post(http, system, url, object_type, batch, loaded, on_batch)
+                        batch = []
+                if batch:
+                    _post(http, system, url, object_type, batch, loaded, on_batch)
+    finally:
+        if own:
+            http.close()
+    return loaded
+
+
+def _post(
+    http: httpx.Client, system: str, url: str, object_type: str, batch: list[Obj],
+    loaded: dict[str, int], on_batch: Callable[[str, int], None] | None,
+) -> None:  # fmt: skip
+    try:
+        response = http.post(url, json={"objects": {object_type: batch}})
+    except httpx.TransportError as exc:
+        raise UsageProblem(f"cannot reach the {system} simulator at {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise _refusal(system, response)
+    for t, n in response.json().get("loaded", {}).items():
+        loaded[t] = loaded.get(t, 0) + int(n)
+    if on_batch is not None:
+        on_batch(object_type, len(batch))
