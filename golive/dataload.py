@@ -109,8 +109,12 @@ def load_folder(
     batch_size: int = 500,
     client: httpx.Client | None = None,
     on_batch: Callable[[str, int], None] | None = None,
+    systems: tuple[str, ...] | None = None,
 ) -> dict[str, int]:
-    """POST every object of ``folder`` to ``{target}/_sim/seed``; returns loaded counts by type."""
+    """POST every object of ``folder`` to ``{target}/_sim/seed``; returns loaded counts by type.
+
+    ``systems`` limits the load to some systems (default: all five).
+    """
     if batch_size < 1:
         raise UsageProblem("--batch-size must be at least 1")
     read_manifest(folder)
@@ -119,6 +123,8 @@ def load_folder(
     loaded: dict[str, int] = {}
     try:
         for system, types in SYSTEM_TYPES.items():
+            if systems is not None and system not in systems:
+                continue
             url = targets[system].rstrip("/") + "/_sim/seed"
             for object_type in types:
                 batch: list[Obj] = []
