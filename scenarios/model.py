@@ -1,0 +1,290 @@
+"""The SimPy estate model: deals arrive, systems emit webhooks, middleware workers call
+the five systems through rate limits, outages, retries and circuit breakers.
+
+Built for speed (BENCHMARKS.md target 10): jobs are small lists, random numbers are
+drawn in numpy batches, metrics go into preallocated arrays and are summarised once.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scenarios import events as ev
+from scenarios._faults import Faults
+from scenarios._worker import Workers
+from scenarios.profile import arrival_times
+from scenarios.result import ReplicationResult, RunRecord, summarise
+from scenarios.spec import FLOWS, SYSTEMS, OperationSpec, ScenarioSpec
+
+__all__ = ["EstateModel", "simulate"]
+
+_BATCH = 65_536
+_Z99 = 2.3263478740408408  # standard normal quantile at 0.99
+# Job slots (a list per delivery is the cheapest mutable record in CPython).
+_FLOW, _DEAL, _EMITTED, _ENQ, _FIRST, _STEP, _ATTEMPT, _DUP = range(8)
+# Downstream flows started when a flow creates its object for the first time.
+_NEXT = {0: (1, 2), 1: (3,), 2: (), 3: ()}
+_SOURCE = {0: SYSTEMS.index("crm"), 1: SYSTEMS.index("erp"), 2: SYSTEMS.index("erp"),
+           3: SYSTEMS.index("billing")}  # fmt: skip
+_NON_RETRYABLE = {400, 401, 403, 404, 409, 412, 422}
+
+
+def _stream(draw: Any) -> Iterator[float]:
+    while True:
+        yield from draw(_BATCH).tolist()
+
+
+def _service_stream(op: OperationSpec, rng: np.random.Generator) -> Iterator[float]:
+    if op.distribution == "fixed":
+        return _stream(lambda n: np.full(n, op.mean_ms / 1000.0))  # type: ignore[operator]
+    if op.distribution == "exponential":
+        return _stream(lambda n: rng.exponential(op.mean_ms / 1000.0, n))  # type: ignore[operator]
+    mu = math.log(op.p50_ms / 1000.0)
+    sigma = (math.log(op.p99_ms) - math.log(op.p50_ms)) / _Z99
+    return _stream(lambda n: rng.lognormal(mu, sigma, n))
+
+
+class EstateModel(Workers, Faults):
+    """One replication of a scenario. Call :meth:`run` once; it returns a result."""
+
+    def __init__(self, spec: ScenarioSpec, seed: int, listener: ev.Listener | None = None):
+        self.spec = spec
+        self.env = simpy.Environment()
+        self._emit = listener
+        seq = np.random.SeedSequence([spec.seed & 0xFFFFFFFF, seed & 0xFFFFFFFF])
+        arrival_rng, uniform_rng, *op_rngs = (np.random.default_rng(s) for s in seq.spawn(16))
+        self._u = _stream(uniform_rng.random)
+        self.arrivals = arrival_times(
+            spec.arrivals, spec.start, spec.duration_hours * 3600.0, arrival_rng
+        )
+        n_sys = len(SYSTEMS)
+        # Operations: one seeded stream each, so a changed parameter elsewhere leaves
+        # their draws alone (common random numbers across sweep points).
+        self._steps: list[list[tuple[int, Iterator[float]]]] = []
+        streams: dict[str, Iterator[float]] = {}
+        for name in sorted(f"{s}.{o}" for s in spec.systems for o in spec.systems[s].operations):  # type: ignore[index]
+            system, _, op = name.partition(".")
+            rng = op_rngs[len(streams) % len(op_rngs)]
+            streams[name] = _service_stream(spec.systems[system].operations[op], rng)  # type: ignore[index]
+        for flow in FLOWS:
+            fspec = spec.flows[flow]  # type: ignore[index]
+            self._steps.append([(SYSTEMS.index(s.split(".")[0]), streams[s]) for s in fspec.steps])
+        self._enabled = [spec.flows[f].enabled for f in FLOWS]  # type: ignore[index]
+        self._sla = [spec.flows[f].sla_s for f in FLOWS]  # type: ignore[index]
+        sys_specs = [spec.systems[s] for s in SYSTEMS]  # type: ignore[index]
+        self._conc = [s.concurrency_limit for s in sys_specs]
+        self._rate = [s.rate_limit_per_s or 0.0 for s in sys_specs]
+        self._burst = [float(s.rate_limit_burst) for s in sys_specs]
+        self._tokens = list(self._burst)
+        self._refill = [0.0] * n_sys
+        self._in_flight = [0] * n_sys
+        self._down_until = [0.0] * n_sys
+        self._down_retry_after = [0.0] * n_sys
+        self._extra_s = [0.0] * n_sys
+        self._fault_p = [0.0] * n_sys  # probability of error/drop/lost_response
+        self._fault_kind = [""] * n_sys
+        self._fault_status = [503] * n_sys
+        self._dup_p = [spec.events.duplicate_rate] * n_sys
+        self._reorder_p = [spec.events.reorder_rate] * n_sys
+        self._delay_s = [0.0] * n_sys
+        self._hook_down_until = [0.0] * n_sys
+        self._fails = [0] * n_sys
+        self._open_until = [0.0] * n_sys
+        self._is_open = [False] * n_sys
+        self._queue: deque[list[Any]] = deque()
+        self._idle: list[simpy.Event] = []
+        n = len(self.arrivals)
+        self._lat = [array("d", bytes(8 * n)) for _ in FLOWS]
+        self._created = [bytearray(n) for _ in FLOWS]
+        self._rec = RunRecord.empty(len(FLOWS), n_sys)
+        self._in_system = 0
+        self._retry_waiting = 0
+        self._area = 0.0
+        self._area_t = 0.0
+        self._done = 0
+
+    # -- events in, jobs queued ---------------------------------------------------
+
+    def _count_in(self, delta: int) -> None:
+        now = self.env.now
+        self._area += self._in_system * (now - self._area_t)
+        self._area_t = now
+        self._in_system += delta
+
+    def _enqueue(self, job: list[Any]) -> None:
+        now = self.env.now
+        job[_ENQ] = now
+        if job[_FIRST] < 0:
+            job[_FIRST] = now
+            self._count_in(1)
+        if self._idle:
+            self._idle.pop().succeed(job)
+        else:
+            self._queue.append(job)
+
+    def _on_delivered(self, event: simpy.Event) -> None:
+        self._enqueue(event.value)
+
+    def _on_retry_due(self, event: simpy.Event) -> None:
+        self._retry_waiting -= 1
+        self._enqueue(event.value)
+
+    def _later(self, delay: float, job: list[Any], retry: bool = False) -> None:
+        t = self.env.timeout(delay, job)
+        t.callbacks.append(self._on_retry_due if retry else self._on_delivered)  # type: ignore[union-attr]
+        if retry:
+            self._retry_waiting += 1
+
+    def _deliver(self, flow: int, deal: int, emitted: float) -> None:
+        """A system emitted the event that starts ``flow``: webhook it to the middleware."""
+        if not self._enabled[flow]:
+            return
+        src = _SOURCE[flow]
+        now = self.env.now
+        u = self._u
+        delay = self.spec.events.webhook_latency_ms / 1000.0 + self._delay_s[src]
+        down = self._hook_down_until[src]
+        if down > now:  # the simulator's own redelivery backoff carries it past the window
+            step, waited = self.spec.events.redelivery_base_delay_s, 0.0
+            while now + waited < down:
+                waited += step
+                step = min(step * 2, self.spec.events.redelivery_max_delay_s)
+            delay += waited
+        if self._reorder_p[src] and next(u) < self._reorder_p[src]:
+            delay += self.spec.events.reorder_delay_s
+            self._rec.reordered[flow] += 1
+        self._later(delay, [flow, deal, emitted, 0.0, -1.0, 0, 0, False])
+        if self._dup_p[src] and next(u) < self._dup_p[src]:
+            self._rec.duplicates_delivered[flow] += 1
+            dup = [flow, deal, emitted, 0.0, -1.0, 0, 0, True]
+            self._later(delay + self.spec.events.duplicate_delay_s, dup)
+
+    def _arrive(self) -> Iterator[simpy.Event]:
+        env, prev = self.env, 0.0
+        for deal, t in enumerate(self.arrivals.tolist()):
+            yield env.timeout(t - prev)
+            prev = t
+            self._deliver(0, deal, t)
+
+    def _invoice(self, event: simpy.Event) -> None:
+        self._deliver(3, event.value, self.env.now)
+
+    # -- outcomes -------------------------------------------------------------------
+
+    def _finish(self, job: list[Any], dead: bool) -> None:
+        self._count_in(-1)
+        self._rec.sojourn_sum += self.env.now - job[_FIRST]
+        self._done += 1
+
+    def _commit(self, job: list[Any]) -> None:
+        """The target system created the flow's object: first time, or a duplicate."""
+        flow, deal = job[_FLOW], job[_DEAL]
+        now = self.env.now
+        created = self._created[flow]
+        if created[deal]:
+            if not self.spec.middleware.idempotency:
+                self._rec.duplicates_reached[flow] += 1
+                if self._emit:
+                    sys_name = SYSTEMS[self._steps[flow][-1][0]]
+                    self._emit(ev.DuplicateReachedSystem(now, FLOWS[flow], sys_name, deal))
+            return
+        created[deal] = 1
+        self._lat[flow][deal] = now - job[_EMITTED]
+        # The system emits its own events now; they start the downstream flows.
+        for nxt in _NEXT[flow]:
+            if nxt == 3:
+                if self._enabled[3]:
+                    t = self.env.timeout(self.spec.events.invoice_delay_s, deal)
+                    t.callbacks.append(self._invoice)  # type: ignore[union-attr]
+            else:
+                self._deliver(nxt, deal, now)
+
+    def _complete(self, job: list[Any]) -> None:
+        self._commit(job)
+        self._finish(job, False)
+
+    def _fail(self, job: list[Any], system: int, reason: str, retry_after: float) -> None:
+        rec, mw, now = self._rec, self.spec.middleware, self.env.now
+        flow = job[_FLOW]
+        if reason != "rate_limited":
+            self._trip(system)
+        job[_ATTEMPT] += 1
+        attempt = job[_ATTEMPT]
+        policy = mw.retry
+        if attempt >= policy.max_attempts or reason.startswith("http_4"):
+            rec.dead_letters[flow] += 1
+            if self._emit:
+                self._emit(ev.DeadLettered(now, FLOWS[flow], job[_DEAL], reason))
+            self._finish(job, True)
+            return
+        delay = min(policy.retry_max_delay_s, policy.retry_base_delay_s * 2.0 ** (attempt - 1))
+        if policy.jitter == "full":
+            delay *= next(self._u)
+        elif policy.jitter == "equal":
+            delay = delay / 2 + delay / 2 * next(self._u)
+        if policy.honour_retry_after and retry_after > delay:
+            delay = retry_after
+        rec.retries[flow] += 1
+        if self._emit:
+            self._emit(
+                ev.DeliveryRetried(now, FLOWS[flow], SYSTEMS[system], attempt, delay, reason)
+            )
+        self._later(delay, job, retry=True)
+
+    def _trip(self, system: int) -> None:
+        cb = self.spec.middleware.circuit_breaker
+        if not cb.enabled:
+            return
+        self._fails[system] += 1
+        if self._fails[system] >= cb.failure_threshold:
+            now = self.env.now
+            self._open_until[system] = now + cb.open_s
+            self._fails[system] = cb.failure_threshold - 1  # half-open: one failure reopens
+            if not self._is_open[system]:
+                self._is_open[system] = True
+                self._rec.circuit_opened[system] += 1
+                self._rec.timeline.append((now, "circuit_opened", SYSTEMS[system], 0.0))
+                if self._emit:
+                    self._emit(ev.CircuitOpened(now, SYSTEMS[system]))
+
+    def _healthy(self, system: int) -> None:
+        self._fails[system] = 0
+        if self._is_open[system]:
+            self._is_open[system] = False
+            now = self.env.now
+            self._rec.timeline.append((now, "circuit_closed", SYSTEMS[system], 0.0))
+            if self._emit:
+                self._emit(ev.CircuitClosed(now, SYSTEMS[system]))
+
+    def run(self, replication: int = 0, point: int = 0) -> ReplicationResult:
+        """Simulate the horizon (arrivals plus drain) and summarise what happened."""
+        env, spec = self.env, self.spec
+        env.process(self._arrive())
+        for _ in range(spec.middleware.workers):
+            env.process(self._work())
+        for rule in spec.faults:
+            env.process(self._fault_window(rule))
+        env.process(self._sample())
+        horizon = spec.horizon_s
+        env.run(until=horizon)
+        self._count_in(0)
+        sim_events = next(env._eid) - len(env._queue)  # type: ignore[attr-defined]
+        lat = [np.frombuffer(a, dtype=np.float64) for a in self._lat]
+        created = [np.frombuffer(c, dtype=np.uint8).astype(bool) for c in self._created]
+        return summarise(
+            spec, self._rec, lat, created, self.arrivals, horizon, sim_events,
+            self._area / horizon, self._done, replication, point,
+        )  # fmt: skip
+
+
+def simulate(spec: ScenarioSpec, replication: int = 0, point: int = 0,
+             listener: ev.Listener | None = None) -> ReplicationResult:  # fmt: skip
+    """Run one seeded replication of ``spec``; the seed is ``(spec.seed, replication)``."""
+    return EstateModel(spec, replication, listener).run(replication, point)

@@ -1,0 +1,158 @@
+"""What one replication of the model produced, summarised once at the end of a run.
+
+The model writes counters into a :class:`RunRecord` while it runs; :func:`summarise`
+turns that and the latency arrays into a compact, picklable :class:`ReplicationResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scenarios.spec import FLOWS, ScenarioSpec
+
+__all__ = ["PCT_LEVELS", "ReplicationResult", "RunRecord", "summarise"]
+
+PCT_LEVELS: tuple[int, ...] = (50, 75, 90, 95, 99)
+_MAX_POINTS = 600  # time series are thinned to this many points before pickling
+
+
+@dataclass
+class RunRecord:
+    """Mutable counters the model bumps while it runs (lists indexed by flow/system)."""
+
+    retries: list[int]
+    dead_letters: list[int]
+    duplicates_reached: list[int]
+    duplicates_delivered: list[int]
+    reordered: list[int]
+    circuit_opened: list[int]
+    deferred: int = 0
+    wait_sum: float = 0.0
+    waits: int = 0
+    sojourn_sum: float = 0.0
+    timeline: list[tuple[float, str, str, float]] = field(default_factory=list)
+    fault_windows: list[tuple[float, float]] = field(default_factory=list)
+    sample_t: list[float] = field(default_factory=list)
+    backlog: list[int] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)
+    retry_waiting: list[int] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, n_flows: int, n_systems: int) -> RunRecord:
+        z = [0] * n_flows
+        return cls(list(z), list(z), list(z), list(z), list(z), [0] * n_systems)
+
+
+@dataclass
+class ReplicationResult:
+    """One replication: per-flow metrics, totals, Little's-law terms and time series."""
+
+    replication: int
+    point: int
+    deals: int
+    sim_events: int
+    horizon_s: float
+    flows: dict[str, dict[str, Any]]
+    totals: dict[str, float]
+    series: dict[str, list[float]]
+    timeline: list[tuple[float, str, str, float]]
+
+    def metric(self, name: str, flow: str | None = None) -> float:
+        """An SLO metric; without a flow, latencies take the worst flow, counts the sum."""
+        if flow is not None:
+            return float(self.flows[flow].get(name, self.totals.get(name, 0.0)))
+        if name.startswith("latency_"):
+            values = [f[name] for f in self.flows.values() if f["completed"]]
+            return float(max(values)) if values else 0.0
+        return float(self.totals[name])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _thin(values: list[Any], step: int) -> list[Any]:
+    return values[::step] if step > 1 else list(values)
+
+
+def _drain_minutes(rec: RunRecord, workers: int) -> float:
+    if not rec.fault_windows or not rec.sample_t:
+        return 0.0
+    start, end = max(rec.fault_windows, key=lambda w: w[1])
+    t = np.asarray(rec.sample_t)
+    b = np.asarray(rec.backlog)
+    before = b[t <= start]
+    threshold = max(float(before[-1]) * 1.1 if before.size else 0.0, float(workers))
+    after = np.nonzero((t >= end) & (b <= threshold))[0]
+    last = float(t[after[0]]) if after.size else float(t[-1])
+    return max(0.0, (last - end) / 60.0)
+
+
+def summarise(
+    spec: ScenarioSpec, rec: RunRecord, lat: list[np.ndarray], created: list[np.ndarray],
+    arrivals: np.ndarray, horizon_s: float, sim_events: int, mean_in_system: float,
+    done: int, replication: int, point: int,
+) -> ReplicationResult:  # fmt: skip
+    """Per-flow latency percentiles, SLA breaches and totals from the raw run data."""
+    deals = len(arrivals)
+    flows: dict[str, dict[str, Any]] = {}
+    expected = [deals, 0, 0, 0]
+    expected[1] = expected[2] = int(created[0].sum())
+    expected[3] = int(created[1].sum())
+    breaches_total = expected_total = 0
+    for i, name in enumerate(FLOWS):
+        if not spec.flows[name].enabled:  # type: ignore[index]
+            continue
+        values = lat[i][created[i]]
+        n_expected = expected[i]
+        sla = spec.flows[name].sla_s  # type: ignore[index]
+        breaches = int((values > sla).sum()) + (n_expected - values.size)
+        pct = np.percentile(values, PCT_LEVELS).tolist() if values.size else [0.0] * 5
+        flows[name] = {
+            "completed": int(values.size),
+            "unfinished": int(n_expected - values.size),
+            "dead_letters": rec.dead_letters[i],
+            "retries": rec.retries[i],
+            "duplicates_delivered": rec.duplicates_delivered[i],
+            "duplicates_reached": rec.duplicates_reached[i],
+            "reordered": rec.reordered[i],
+            "sla_breaches": breaches,
+            "sla_breach_ratio": breaches / n_expected if n_expected else 0.0,
+            "latency_mean_s": float(values.mean()) if values.size else 0.0,
+            "latency_max_s": float(values.max()) if values.size else 0.0,
+            **{f"latency_p{q}_s": float(v) for q, v in zip(PCT_LEVELS, pct, strict=True)},
+        }
+        breaches_total += breaches
+        expected_total += n_expected
+    throughput = done / horizon_s
+    totals = {
+        "retries": float(sum(rec.retries)),
+        "retries_per_deal": sum(rec.retries) / deals if deals else 0.0,
+        "dead_letters": float(sum(rec.dead_letters)),
+        "duplicates_reached": float(sum(rec.duplicates_reached)),
+        "duplicates_delivered": float(sum(rec.duplicates_delivered)),
+        "deferred_by_breaker": float(rec.deferred),
+        "circuit_opened": float(sum(rec.circuit_opened)),
+        "sla_breach_ratio": breaches_total / expected_total if expected_total else 0.0,
+        "max_backlog": float(max(rec.backlog, default=0)),
+        "drain_minutes": _drain_minutes(rec, spec.middleware.workers),
+        "mean_queue_wait_s": rec.wait_sum / rec.waits if rec.waits else 0.0,
+        "mean_in_system": mean_in_system,
+        "throughput_per_s": throughput,
+        "mean_sojourn_s": rec.sojourn_sum / done if done else 0.0,
+    }
+    step = max(1, len(rec.sample_t) // _MAX_POINTS)
+    series = {
+        "t_s": _thin(rec.sample_t, step),
+        "backlog": _thin(rec.backlog, step),
+        "queued": _thin(rec.queued, step),
+        "retry_waiting": _thin(rec.retry_waiting, step),
+        "completed": _thin(rec.completed, step),
+    }
+    return ReplicationResult(
+        replication, point, deals, sim_events, horizon_s, flows, totals, series,
+        list(rec.timeline),
+    )  # fmt: skip

@@ -1,0 +1,301 @@
+"""The scenario file schema: one declarative document that both modes run.
+
+``sim`` reads the estate, middleware and arrival sections; ``live`` (a later issue)
+reads the same fault timeline, arrival profile and SLOs and drives the simulators.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "FAULT_KINDS",
+    "FLOWS",
+    "SLO_METRICS",
+    "SYSTEMS",
+    "ArrivalProfile",
+    "BusinessHours",
+    "CircuitBreakerPolicy",
+    "EventsPolicy",
+    "FaultRule",
+    "FlowSpec",
+    "MiddlewareSpec",
+    "OperationSpec",
+    "RetryPolicy",
+    "ScenarioSpec",
+    "Seasonality",
+    "Slo",
+    "SystemSpec",
+    "TimeZoneShare",
+]
+
+SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
+# The fault-rule vocabulary of DESIGN.md ("The control plane"), shared with live mode.
+FAULT_KINDS: tuple[str, ...] = (
+    "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
+    "duplicate", "reorder", "delay", "webhook_down",
+)  # fmt: skip
+# The four integration flows the model follows, in the order they happen for a deal.
+FLOWS: tuple[str, ...] = (
+    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice",
+)  # fmt: skip
+SLO_METRICS: tuple[str, ...] = (
+    "latency_p50_s", "latency_p95_s", "latency_p99_s", "sla_breach_ratio", "max_backlog",
+    "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
+)  # fmt: skip
+
+SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
+FlowName = Literal[
+    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
+]
+FaultKind = Literal[
+    "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
+    "duplicate", "reorder", "delay", "webhook_down",
+]  # fmt: skip
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperationSpec(_Strict):
+    """Service time of one operation: lognormal from p50/p99, exponential, or fixed."""
+
+    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    p50_ms: Positive = 200.0
+    p99_ms: Positive = 1000.0
+    mean_ms: Positive | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OperationSpec:
+        if self.distribution == "lognormal" and self.p99_ms < self.p50_ms:
+            raise ValueError("p99_ms must be >= p50_ms")
+        if self.distribution in ("exponential", "fixed") and self.mean_ms is None:
+            raise ValueError(f"mean_ms is required for distribution {self.distribution!r}")
+        return self
+
+
+class SystemSpec(_Strict):
+    """A system's limits as its vendor class enforces them, and its operations."""
+
+    concurrency_limit: Annotated[int, Field(ge=1)] = 25
+    rate_limit_per_s: Positive | None = 100.0
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 50
+    operations: dict[str, OperationSpec] = Field(default_factory=dict)
+
+
+def _default_systems() -> dict[str, SystemSpec]:
+    # Defaults follow the vendor classes of DESIGN.md: Salesforce-, Stripe-, Zendesk- and
+    # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
+    op = OperationSpec
+    return {
+        "crm": SystemSpec(concurrency_limit=25, rate_limit_per_s=100, rate_limit_burst=100,
+                          operations={"update_opportunity": op(p50_ms=150, p99_ms=800)}),
+        "cpq": SystemSpec(concurrency_limit=20, rate_limit_per_s=50, rate_limit_burst=50,
+                          operations={"get_quote": op(p50_ms=80, p99_ms=400)}),
+        "billing": SystemSpec(concurrency_limit=50, rate_limit_per_s=100, rate_limit_burst=100,
+                              operations={"create_subscription": op(p50_ms=250, p99_ms=1200)}),
+        "support": SystemSpec(concurrency_limit=20, rate_limit_per_s=11, rate_limit_burst=20,
+                              operations={"create_entitlement": op(p50_ms=150, p99_ms=700)}),
+        "erp": SystemSpec(concurrency_limit=10, rate_limit_per_s=10, rate_limit_burst=20,
+                          operations={"create_order": op(p50_ms=600, p99_ms=3000),
+                                      "create_ar_invoice": op(p50_ms=400, p99_ms=2000)}),
+    }  # fmt: skip
+
+
+class FlowSpec(_Strict):
+    """One integration flow: the calls the middleware makes, in order, and its SLA."""
+
+    enabled: bool = True
+    steps: list[str] = Field(min_length=1)
+    sla_s: Positive = 900.0
+
+
+def _default_flows() -> dict[str, FlowSpec]:
+    return {
+        "close_to_order": FlowSpec(steps=["cpq.get_quote", "erp.create_order"], sla_s=900),
+        "order_to_subscription": FlowSpec(steps=["billing.create_subscription"], sla_s=900),
+        "order_to_entitlement": FlowSpec(steps=["support.create_entitlement"], sla_s=1800),
+        "invoice_to_ar_invoice": FlowSpec(steps=["erp.create_ar_invoice"], sla_s=3600),
+    }
+
+
+class RetryPolicy(_Strict):
+    """Exponential backoff with jitter; a 429/503 ``Retry-After`` can stretch the wait."""
+
+    max_attempts: Annotated[int, Field(ge=1)] = 6
+    retry_base_delay_s: Positive = 1.0
+    retry_max_delay_s: Positive = 300.0
+    jitter: Literal["full", "equal", "none"] = "full"
+    honour_retry_after: bool = True
+
+
+class CircuitBreakerPolicy(_Strict):
+    """Per system: open after N consecutive failures, probe again after ``open_s``.
+
+    A call refused by an open breaker is deferred, not counted as an attempt.
+    """
+
+    enabled: bool = True
+    failure_threshold: Annotated[int, Field(ge=1)] = 5
+    open_s: Positive = 30.0
+
+
+class MiddlewareSpec(_Strict):
+    """The system under test, as a model: workers, a queue, retries, breaker, idempotency."""
+
+    workers: Annotated[int, Field(ge=1)] = 8
+    timeout_s: Positive = 30.0
+    idempotency: bool = True
+    retry: RetryPolicy = RetryPolicy()
+    circuit_breaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
+
+
+class TimeZoneShare(_Strict):
+    utc_offset_hours: Annotated[float, Field(ge=-12, le=14)]
+    share: Positive
+
+
+class BusinessHours(_Strict):
+    """Deals close in local business hours; other hours and weekends keep a fraction."""
+
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    end_hour: Annotated[int, Field(ge=1, le=24)] = 18
+    off_hours_factor: Probability = 0.05
+    weekend_factor: Probability = 0.02
+    time_zones: list[TimeZoneShare] = Field(
+        default_factory=lambda: [
+            TimeZoneShare(utc_offset_hours=-5, share=0.5),
+            TimeZoneShare(utc_offset_hours=0, share=0.3),
+            TimeZoneShare(utc_offset_hours=8, share=0.2),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BusinessHours:
+        if self.end_hour <= self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        return self
+
+
+class Seasonality(_Strict):
+    """A multiplier over the last days of a month or quarter: the sales 'hockey stick'."""
+
+    last_days: Positive = 3.0
+    multiplier: Annotated[float, Field(ge=1)] = 1.0
+    shape: Literal["step", "ramp"] = "step"
+
+
+class ArrivalProfile(_Strict):
+    """Closed-won deals per hour: baseline on a business hour, shaped by calendar."""
+
+    baseline_deals_per_hour: Positive = 40.0
+    business_hours: BusinessHours | None = BusinessHours()
+    month_end: Seasonality = Seasonality(last_days=2, multiplier=1.5)
+    quarter_end: Seasonality = Seasonality(last_days=3, multiplier=1.0)
+
+
+class EventsPolicy(_Strict):
+    """How the systems' events reach the middleware (webhooks, at-least-once)."""
+
+    webhook_latency_ms: NonNegative = 50.0
+    duplicate_rate: Probability = 0.0
+    duplicate_delay_s: NonNegative = 5.0
+    reorder_rate: Probability = 0.0
+    reorder_delay_s: NonNegative = 30.0
+    invoice_delay_s: NonNegative = 60.0
+    redelivery_base_delay_s: Positive = 30.0
+    redelivery_max_delay_s: Positive = 3600.0
+
+
+class FaultRule(_Strict):
+    """One entry of the fault timeline, in the control plane's vocabulary.
+
+    ``match`` and ``params`` pass through to ``/_sim/faults`` in live mode. Params the
+    model reads: error ``status``; latency/slow_body ``extra_ms``; rate_limit
+    ``requests_per_s``; outage ``retry_after_s``; delay ``delay_s``.
+    """
+
+    system: SystemName
+    kind: FaultKind
+    start_offset_minutes: NonNegative
+    duration_minutes: Positive
+    probability: Probability = 1.0
+    match: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Slo(_Strict):
+    """A service level objective: ``metric`` (of one flow, or all) ``<=`` threshold."""
+
+    name: str = Field(min_length=1)
+    metric: Literal[
+        "latency_p50_s", "latency_p95_s", "latency_p99_s", "sla_breach_ratio", "max_backlog",
+        "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
+    ]  # fmt: skip
+    flow: FlowName | None = None
+    threshold: NonNegative
+
+
+class ScenarioSpec(_Strict):
+    """A whole scenario: when, how much traffic, what breaks, what must still hold."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    seed: int = 0
+    start: datetime = datetime(2026, 3, 18, tzinfo=UTC)
+    duration_hours: Positive = 336.0
+    drain_hours: NonNegative = 24.0
+    sample_interval_s: Positive = 300.0
+    arrivals: ArrivalProfile = ArrivalProfile()
+    events: EventsPolicy = EventsPolicy()
+    systems: dict[SystemName, SystemSpec] = Field(default_factory=_default_systems)
+    flows: dict[FlowName, FlowSpec] = Field(default_factory=_default_flows)
+    middleware: MiddlewareSpec = MiddlewareSpec()
+    faults: list[FaultRule] = Field(default_factory=list)
+    slos: list[Slo] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_defaults(cls, data: Any) -> Any:
+        # A file names only the systems and flows it changes; the rest keep their defaults.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key, defaults in (("systems", _default_systems()), ("flows", _default_flows())):
+            given = data.get(key)
+            if isinstance(given, dict):
+                merged: dict[str, Any] = {k: v.model_dump() for k, v in defaults.items()}
+                for name, value in given.items():
+                    if name in merged and isinstance(value, dict):
+                        base = dict(merged[name])
+                        ops = value.get("operations")
+                        if isinstance(ops, dict):
+                            value = {**value, "operations": {**base["operations"], **ops}}
+                        merged[name] = {**base, **value}
+                    else:
+                        merged[name] = value
+                data[key] = merged
+        return data
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> ScenarioSpec:
+        for flow, spec in self.flows.items():
+            for i, step in enumerate(spec.steps):
+                system, _, op = step.partition(".")
+                if system not in self.systems or op not in self.systems[system].operations:  # type: ignore[index]
+                    raise ValueError(
+                        f"flows.{flow}.steps.{i}: {step!r} is not a known system.operation"
+                    )
+        return self
+
+    @property
+    def horizon_s(self) -> float:
+        """Simulated seconds: the arrival window plus the drain period after it."""
+        return (self.duration_hours + self.drain_hours) * 3600.0
