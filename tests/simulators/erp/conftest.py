@@ -46,9 +46,13 @@ class Erp:
         return await self.call("POST", "/items", 201, json={"sku": sku, "name": sku, **fields})
 
     async def order(
-        self, customer_id: str, unit_price_minor: int = 10_000, quantity: int = 1,
-        sku: str = "PLAT-STD", **fields: Any,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        customer_id: str,
+        unit_price_minor: int = 10_000,
+        quantity: int = 1,
+        sku: str = "PLAT-STD",
+        **fields: Any,
+    ) -> dict[str, Any]:
         lines = [{"sku": sku, "quantity": quantity, "unit_price_minor": unit_price_minor}]
         body = {"customer_id": customer_id, "lines": lines, **fields}
         return await self.call("POST", "/sales-orders", 201, json=body)
@@ -67,10 +71,11 @@ class Erp:
         self, customer_id: str, amount_minor: int, *applications: tuple[str, int], **fields: Any
     ) -> dict[str, Any]:
         body = {
-            "customer_id": customer_id, "amount_minor": amount_minor,
+            "customer_id": customer_id,
+            "amount_minor": amount_minor,
             "applications": [{"ar_invoice_id": i, "amount_minor": a} for i, a in applications],
             **fields,
-        }  # fmt: skip
+        }
         return await self.call("POST", "/receipts", 201, json=body)
 
     async def trial_balance(self, **params: Any) -> dict[str, Any]:

@@ -8,22 +8,33 @@ pytestmark = pytest.mark.anyio
 
 
 async def _order_to_cash(erp):
-    customer = await erp.customer(legal_entity="DE01", external_id="crm-acc-1",
-                                  crm_account_id="acc_1")  # fmt: skip
+    customer = await erp.customer(
+        legal_entity="DE01", external_id="crm-acc-1", crm_account_id="acc_1"
+    )
     await erp.item("PLAT-STD")
     await erp.item("SVC-ONB", type="service", revenue_account="4100")
-    order = await erp.call("POST", "/sales-orders", 201, json={
-        "customer_id": customer["id"], "quote_id": "q_1", "opportunity_id": "opp_1",
-        "external_id": "opp_1", "lines": [
-            {"sku": "PLAT-STD", "quantity": 2, "unit_price_minor": 10_000},
-            {"sku": "SVC-ONB", "quantity": 1, "unit_price_minor": 5_000},
-        ],
-    })  # fmt: skip
+    order = await erp.call(
+        "POST",
+        "/sales-orders",
+        201,
+        json={
+            "customer_id": customer["id"],
+            "quote_id": "q_1",
+            "opportunity_id": "opp_1",
+            "external_id": "opp_1",
+            "lines": [
+                {"sku": "PLAT-STD", "quantity": 2, "unit_price_minor": 10_000},
+                {"sku": "SVC-ONB", "quantity": 1, "unit_price_minor": 5_000},
+            ],
+        },
+    )
     await erp.act(order["id"], "approve", "fulfill")
-    invoice = await erp.call("POST", f"/sales-orders/{order['id']}/invoice", 201,
-                             json={"external_id": "in_billing_1"})  # fmt: skip
-    receipt = await erp.receipt(customer["id"], invoice["total_minor"],
-                                (invoice["id"], invoice["total_minor"]))  # fmt: skip
+    invoice = await erp.call(
+        "POST", f"/sales-orders/{order['id']}/invoice", 201, json={"external_id": "in_billing_1"}
+    )
+    receipt = await erp.receipt(
+        customer["id"], invoice["total_minor"], (invoice["id"], invoice["total_minor"])
+    )
     return customer, order, invoice, receipt
 
 
@@ -41,14 +52,19 @@ async def test_order_to_cash_closes_the_order_pays_the_invoice_and_balances_the_
     assert invoice["posting_date"] == erp.today
     assert invoice["period"] == erp.this_period
     assert (invoice["subtotal_minor"], invoice["tax_minor"], invoice["total_minor"]) == (
-        25_000, 4_750, 29_750,
-    )  # fmt: skip
+        25_000,
+        4_750,
+        29_750,
+    )
     entry = await erp.call("GET", f"/journal-entries/{invoice['journal_entry_id']}", 200)
     assert entry["legal_entity"] == "DE01"
     assert entry["source_id"] == invoice["id"]
     assert {(ln["account"], ln["debit_minor"], ln["credit_minor"]) for ln in entry["lines"]} == {
-        ("1200", 29_750, 0), ("4000", 0, 20_000), ("4100", 0, 5_000), ("2200", 0, 4_750),
-    }  # fmt: skip
+        ("1200", 29_750, 0),
+        ("4000", 0, 20_000),
+        ("4100", 0, 5_000),
+        ("2200", 0, 4_750),
+    }
 
     closed = await erp.call("GET", f"/sales-orders/{order['id']}", 200)
     paid = await erp.call("GET", f"/invoices/{invoice['id']}", 200)
@@ -57,18 +73,37 @@ async def test_order_to_cash_closes_the_order_pays_the_invoice_and_balances_the_
     assert receipt["journal_entry_id"] is not None
 
     assert await erp.balances() == {
-        "1000": 29_750, "1200": 0, "2200": -4_750, "4000": -20_000, "4100": -5_000,
-    }  # fmt: skip
+        "1000": 29_750,
+        "1200": 0,
+        "2200": -4_750,
+        "4000": -20_000,
+        "4100": -5_000,
+    }
     tb = await erp.trial_balance(period=erp.this_period)
-    assert tb["totals"] == [{"legal_entity": "DE01", "currency": "EUR", "debit_minor": 59_500,
-                             "credit_minor": 59_500, "balanced": True}]  # fmt: skip
+    assert tb["totals"] == [
+        {
+            "legal_entity": "DE01",
+            "currency": "EUR",
+            "debit_minor": 59_500,
+            "credit_minor": 59_500,
+            "balanced": True,
+        }
+    ]
 
     types = await erp.event_types()
     assert [t for t in types if not t.startswith("journal_entry")] == [
-        "customer.created", "item.created", "item.created", "order.created", "order.booked",
-        "order.fulfilled", "ar_invoice.posted", "order.invoiced", "receipt.applied",
-        "ar_invoice.paid", "order.closed",
-    ]  # fmt: skip
+        "customer.created",
+        "item.created",
+        "item.created",
+        "order.created",
+        "order.booked",
+        "order.fulfilled",
+        "ar_invoice.posted",
+        "order.invoiced",
+        "receipt.applied",
+        "ar_invoice.paid",
+        "order.closed",
+    ]
     assert types.count("journal_entry.posted") == 2
 
 
@@ -105,9 +140,14 @@ async def test_every_exported_object_validates_and_export_seed_round_trips(erp):
     await erp.call("POST", f"/periods/{erp.this_period}/close", 200)
     exported = (await erp.call("GET", "/_sim/export", 200))["objects"]
     assert {t for t, objs in exported.items() if objs} == {
-        "erp_customer", "item", "sales_order", "ar_invoice", "receipt", "journal_entry",
+        "erp_customer",
+        "item",
+        "sales_order",
+        "ar_invoice",
+        "receipt",
+        "journal_entry",
         "accounting_period",
-    }  # fmt: skip
+    }
     for object_type, objects in exported.items():
         for obj in objects:
             model_for(object_type).model_validate(obj)
@@ -119,17 +159,29 @@ async def test_every_exported_object_validates_and_export_seed_round_trips(erp):
     assert (await erp.call("GET", "/_sim/export", 200))["objects"] == exported
     # Seeded state keeps its rules: the closed period still refuses postings.
     customer = exported["erp_customer"][0]
-    await erp.refused("POST", "/invoices", 409, "period_closed",
-                      json={"customer_id": customer["id"], "subtotal_minor": 100})  # fmt: skip
+    await erp.refused(
+        "POST",
+        "/invoices",
+        409,
+        "period_closed",
+        json={"customer_id": customer["id"], "subtotal_minor": 100},
+    )
 
 
 async def test_patch_customer_honours_if_match(erp):
     customer = await erp.customer()
-    r = await erp.c.patch(f"/customers/{customer['id']}", json={"credit_limit_minor": 5},
-                          headers={"If-Match": '"1"'})  # fmt: skip
+    r = await erp.c.patch(
+        f"/customers/{customer['id']}", json={"credit_limit_minor": 5}, headers={"If-Match": '"1"'}
+    )
     assert (r.status_code, r.headers["etag"], r.json()["credit_limit_minor"]) == (200, '"2"', 5)
-    await erp.refused("PATCH", f"/customers/{customer['id']}", 412, "precondition_failed",
-                      json={"name": "B"}, headers={"If-Match": '"1"'})  # fmt: skip
+    await erp.refused(
+        "PATCH",
+        f"/customers/{customer['id']}",
+        412,
+        "precondition_failed",
+        json={"name": "B"},
+        headers={"If-Match": '"1"'},
+    )
     assert (await erp.event_types())[-1] == "customer.updated"
 
 
@@ -144,8 +196,9 @@ async def test_patch_customer_honours_if_match(erp):
     ],
 )
 async def test_provider_states_set_up_what_they_name(erp, state, params, keys):
-    result = await erp.call("POST", "/_sim/provider-states", 200,
-                            json={"state": state, "params": params})  # fmt: skip
+    result = await erp.call(
+        "POST", "/_sim/provider-states", 200, json={"state": state, "params": params}
+    )
     assert keys <= set(result)
     if "id" in params:
         assert params["id"] in result.values()
