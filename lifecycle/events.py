@@ -45,9 +45,9 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
         "case.created", "case.updated", "case.status_changed", "case.sla_breached",
     ),
     "erp": (
-        "customer.created", "customer.updated", "item.created",
-        "order.created", "order.booked", "order.fulfilled", "order.invoiced", "order.closed",
-        "order.cancelled",
+        "customer.created", "customer.updated", "item.created", "item.updated",
+        "order.created", "order.updated", "order.booked", "order.fulfilled", "order.invoiced",
+        "order.closed", "order.cancelled",
         "ar_invoice.posted", "ar_invoice.paid", "ar_invoice.voided",
         "receipt.applied", "journal_entry.posted", "period.closed", "period.reopened",
     ),
