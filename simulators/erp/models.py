@@ -129,7 +129,11 @@ class InvoiceCreate(_Body):
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
     posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
     subtotal_minor: Amount
-    tax_minor: Amount = 0
+    tax_minor: Amount | None = Field(
+        None,
+        description="As the billing system computed it; default: the customer's legal-entity "
+        "rate on the subtotal (0 when tax exempt).",
+    )
     memo: Memo = None
     sales_order_id: Id | None = None
 

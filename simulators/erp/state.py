@@ -150,7 +150,9 @@ class ErpState(LedgerState):
     def update_item(self, item_id: str, changes: dict[str, Any], version: int | None) -> Obj:
         if changes.get("revenue_account") is not None:
             check_account(changes["revenue_account"], "revenue_account", ("revenue",))
-        return self.update("item", self.col("item").get(item_id), changes, version)
+        item = self.update("item", self.col("item").get(item_id), changes, version)
+        self.emit("item.updated", item)
+        return item
 
     def item_by_sku(self, sku: str) -> Obj:
         item = self.col("item").first_by("sku", sku)
@@ -217,7 +219,9 @@ class ErpState(LedgerState):
                 f"{order_id} is {order['status']} and can no longer be edited",
                 [{"field": "status", "message": "closed and cancelled orders are read-only"}],
             )
-        return self.update("sales_order", order, changes, version)
+        order = self.update("sales_order", order, changes, version)
+        self.emit("order.updated", order)
+        return order
 
     def act_on_order(self, order_id: str, action: str) -> Obj:
         """approve / fulfill / close / cancel: one move of the SALES_ORDER machine."""
@@ -289,6 +293,8 @@ class ErpState(LedgerState):
                     f"{order_id} is cancelled and cannot be invoiced",
                     [{"field": "sales_order_id", "message": "order is cancelled"}],
                 )
+        if fields.get("tax_minor") is None:
+            fields["tax_minor"] = self.tax_for(customer, fields["subtotal_minor"])
         return self._post_invoice(
             customer,
             {**fields, "currency": currency,
@@ -480,6 +486,9 @@ class ErpState(LedgerState):
         )  # fmt: skip
         if id is not None:
             invoice = self.with_id("ar_invoice", invoice, id)
+            entry = self.col("journal_entry").find(invoice["journal_entry_id"])
+            if entry is not None:
+                self.col("journal_entry").replace({**entry, "source_id": invoice["id"]})
         return {"ar_invoice_id": invoice["id"], **customer}
 
     @provider_state("the period is closed")

@@ -375,3 +375,23 @@ async def test_impossible_dates_and_empty_lines_get_422(erp):
         "validation_failed",
         json={"customer_id": customer["id"], "lines": [{"quantity": 1, "unit_price_minor": 1}]},
     )
+
+
+async def test_direct_invoice_tax_defaults_to_the_legal_entity_rate_or_takes_billings(erp):
+    de = await erp.customer(legal_entity="DE01")
+    exempt = await erp.customer(legal_entity="DE01", tax_exempt=True)
+    assert (await erp.invoice(de["id"], 10_000))["tax_minor"] == 1_900
+    assert (await erp.invoice(de["id"], 10_000, tax_minor=1_899))["total_minor"] == 11_899
+    assert (await erp.invoice(exempt["id"], 10_000))["tax_minor"] == 0
+
+
+async def test_item_and_order_edits_emit_update_events(erp):
+    customer = await erp.customer()
+    item = await erp.item()
+    order = await erp.order(customer["id"])
+    await erp.call("PATCH", f"/items/{item['id']}", 200, json={"revenue_account": "4200"})
+    await erp.refused(
+        "PATCH", f"/items/{item['id']}", 422, "unknown_account", json={"revenue_account": "1000"}
+    )
+    await erp.call("PATCH", f"/sales-orders/{order['id']}", 200, json={"memo": "PO 42"})
+    assert (await erp.event_types())[-2:] == ["item.updated", "order.updated"]
