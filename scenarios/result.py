@@ -78,6 +78,13 @@ def _thin(values: list[Any], step: int) -> list[Any]:
     return values[::step] if step > 1 else list(values)
 
 
+def _thin_max(values: list[Any], step: int) -> list[Any]:
+    # Peaks matter in a backlog plot: keep each block's maximum, not its first value.
+    if step <= 1:
+        return list(values)
+    return [max(values[i : i + step]) for i in range(0, len(values), step)]
+
+
 def _drain_minutes(rec: RunRecord, workers: int) -> float:
     if not rec.fault_windows or not rec.sample_t:
         return 0.0
@@ -147,9 +154,9 @@ def summarise(
     step = max(1, len(rec.sample_t) // _MAX_POINTS)
     series = {
         "t_s": _thin(rec.sample_t, step),
-        "backlog": _thin(rec.backlog, step),
-        "queued": _thin(rec.queued, step),
-        "retry_waiting": _thin(rec.retry_waiting, step),
+        "backlog": _thin_max(rec.backlog, step),
+        "queued": _thin_max(rec.queued, step),
+        "retry_waiting": _thin_max(rec.retry_waiting, step),
         "completed": _thin(rec.completed, step),
     }
     return ReplicationResult(

@@ -12,6 +12,7 @@ import typer
 
 COMMAND_MODULES: list[str] = [
     "up",
+    "scenario",
     "data",
 ]
 

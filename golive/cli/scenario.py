@@ -1,0 +1,269 @@
+"""``golive scenario list|show|run``: discrete-event scenarios of the estate.
+
+Only cheap imports at module level: SimPy, numpy, matplotlib and Dask load inside the
+commands, so ``golive --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from golive.errors import CheckFailed, UsageProblem
+
+__all__ = ["register", "scenario_app"]
+
+scenario_app = typer.Typer(
+    help="Outage, duplicate and quarter-end scenarios.\n\n"
+    "Example: golive scenario run erp-outage --mode sim --replications 5",
+    no_args_is_help=True,
+)
+_LIVE_UNAVAILABLE = (
+    "--mode live needs the running estate and is not available in this version; use --mode sim"
+)
+
+
+_OUT_HELP = "Report folder (default: a new folder under ./golive-reports/)."
+_WORKERS_HELP = "Worker processes (default: one per core; 1 runs inline)."
+_DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive[dask]')."
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(scenario_app, name="scenario")
+
+
+def _load(name: str, assignments: list[str]) -> Any:
+    from scenarios.catalog import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(name, assignments)
+    except ScenarioError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+@scenario_app.command("list")
+def list_() -> None:
+    """List the scenarios in the library.
+
+    Example: golive scenario list
+    """
+    from golive.render import table
+    from scenarios.catalog import library_names
+
+    rows = []
+    for name in library_names():
+        spec = _load(name, [])
+        faults = ", ".join(sorted({f"{f.system}:{f.kind}" for f in spec.faults})) or "-"
+        rows.append((name, f"{spec.duration_hours:g} h", faults, len(spec.slos), spec.description))
+    table("scenario library", ["name", "duration", "faults", "SLOs", "description"], rows)
+
+
+@scenario_app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Library name or path to a scenario file."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: key=value."),
+) -> None:
+    """Show a scenario with every default filled in, as YAML.
+
+    Example: golive scenario show erp-outage --set middleware.workers=16
+    """
+    import yaml
+
+    from golive.render import console
+
+    spec = _load(name, set_)
+    console.print(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False), end="")
+
+
+def _out_dir(out: Path | None, name: str) -> Path:
+    if out is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = Path("golive-reports") / f"scenario-{name}-{stamp}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(f"--out {out}: cannot create the folder: {exc.strerror}") from None
+    return out
+
+
+def _meta(argv: list[str], wall_s: float, workers: int | None, dask: str | None) -> dict[str, Any]:
+    import numpy
+    import simpy
+
+    from golive import __version__
+
+    return {
+        "golive": __version__,
+        "simpy": simpy.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "command": " ".join(["golive", *argv]),
+        "wall_time_s": round(wall_s, 3),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "executor": f"dask {dask}" if dask else f"processes ({workers or os.cpu_count()})",
+        "host": platform.node(),
+    }
+
+
+@scenario_app.command("run")
+def run(
+    name: str = typer.Argument(..., help="Library name or path to a scenario file."),
+    mode: str = typer.Option("sim", "--mode", help="sim (SimPy model); live is a later release."),
+    replications: int = typer.Option(5, "--replications", "-n", help="Monte Carlo replications."),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: key=value (repeatable)."),
+    sweep: str | None = typer.Option(None, "--sweep", help="Sweep a field: key=v1,v2,..."),
+    out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
+    workers: int | None = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP),
+    dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=_DASK_HELP),
+) -> None:
+    """Run a scenario and write report.html, summary.json and junit.xml; exit 1 on a failed SLO.
+
+    Example: golive scenario run quarter-end-spike --mode sim --sweep middleware.workers=2,3,4,8
+    """
+    if mode == "live":
+        raise UsageProblem(_LIVE_UNAVAILABLE)
+    if mode != "sim":
+        raise UsageProblem(f"--mode must be sim or live, not {mode!r}")
+    if replications < 1:
+        raise UsageProblem("--replications must be at least 1")
+    from scenarios.catalog import ScenarioError
+    from scenarios.runner import DaskMissing, make_plan, run_plan
+    from scenarios.summary import aggregate
+
+    spec = _load(name, [*set_, *([f"seed={seed}"] if seed is not None else [])])
+    try:
+        plan = make_plan(spec, replications, sweep)
+    except ScenarioError as exc:
+        raise UsageProblem(str(exc)) from None
+    folder = _out_dir(out, spec.name)
+    started = time.perf_counter()
+    results = _run_with_progress(plan, workers, dask_scheduler, run_plan, DaskMissing)
+    summary = aggregate(plan, results)
+    summary["meta"] = _meta(sys.argv[1:], time.perf_counter() - started, workers, dask_scheduler)
+    _write_folder(folder, spec, plan, results, summary)
+    _render(summary, folder)
+    if not summary["passed"]:
+        failed = [s["name"] for p in summary["points"] for s in p["slos"] if not s["passed"]]
+        raise CheckFailed(
+            f"{len(failed)} SLO check(s) failed ({failed[0]}, ...); see {folder / 'report.html'}"
+        )
+
+
+def _run_with_progress(plan: Any, workers: int | None, dask: str | None, run_plan: Any,
+                       dask_missing: type[Exception]) -> Any:  # fmt: skip
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from golive.render import err_console
+
+    total = len(plan.tasks)
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"{plan.points[0].name}: replications", total=total)
+        try:
+            return run_plan(plan, workers, dask,
+                            lambda _event: progress.advance(task))  # fmt: skip
+        except dask_missing as exc:
+            raise UsageProblem(str(exc)) from None
+        except OSError as exc:  # an unreachable Dask scheduler
+            raise UsageProblem(f"--dask-scheduler {dask}: {exc}") from None
+
+
+def _write_folder(
+    folder: Path, spec: Any, plan: Any, results: Any, summary: dict[str, Any]
+) -> None:
+    from golive.report import JunitCase, write_junit
+
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    cases = []
+    for point in summary["points"]:
+        label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items())
+        for slo in point["slos"]:
+            ci = f"95% CI {slo['ci_low']:.4g}..{slo['ci_high']:.4g}"
+            failure = (
+                ""
+                if slo["passed"]
+                else (f"{slo['metric']} = {slo['mean']:.4g} ({ci}) > {slo['threshold']:g}")
+            )
+            cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}",
+                                   f"scenario.{spec.name}", failure))  # fmt: skip
+    write_junit(folder / "junit.xml", f"scenario {spec.name}", cases)
+    _build_report(spec, plan, results, summary).write(folder / "report.html")
+
+
+def _render(summary: dict[str, Any], folder: Path) -> None:
+    from golive.render import console, table
+
+    rows = []
+    for point in summary["points"]:
+        label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items()) or "-"
+        for slo in point["slos"]:
+            rows.append((label, slo["name"], f"{slo['mean']:.4g}",
+                         f"{slo['ci_low']:.4g}..{slo['ci_high']:.4g}", f"<= {slo['threshold']:g}",
+                         "[green]pass[/]" if slo["passed"] else "[red]FAIL[/]"))  # fmt: skip
+    table(f"scenario {summary['scenario']}: {summary['replications']} replication(s), "
+          f"seed {summary['seed']}", ["point", "SLO", "mean", "95% CI", "target", "result"],
+          rows)  # fmt: skip
+    console.print(f"report: {folder / 'report.html'}")
+
+
+def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -> Any:
+    from golive.report import HtmlReport
+    from scenarios import plots
+
+    points = summary["points"]
+    n_ok = sum(s["passed"] for p in points for s in p["slos"])
+    n_all = sum(len(p["slos"]) for p in points)
+    report = HtmlReport(
+        f"Scenario {spec.name}",
+        subtitle=f"{spec.description} Mode sim, {plan.replications} replication(s) per point, "
+        f"seed {spec.seed}, {spec.duration_hours:g} h of arrivals + {spec.drain_hours:g} h drain.",
+    )
+    report.verdict(summary["passed"], f"{n_ok} of {n_all} SLO checks met")
+    slo_rows = [
+        (",".join(f"{k}={v}" for k, v in p.get("params", {}).items()) or "-", s["name"],
+         s["flow"] or "all", s["mean"], f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}",
+         s["threshold"], "pass" if s["passed"] else "FAIL")
+        for p in points for s in p["slos"]
+    ]  # fmt: skip
+    report.section("SLOs").table(
+        ["point", "SLO", "flow", "mean", "95% CI", "threshold", "result"], slo_rows
+    )
+    if plan.sweep_key:
+        report.section(f"Sweep of {plan.sweep_key}").paragraph(
+            "Each SLO metric against the swept value (mean, 95% CI); green points meet the SLO."
+        ).figure(plots.sweep_figure(summary), caption=f"SLO metrics against {plan.sweep_key}")
+    first = [r for r in results if r.point == 0]
+    where = f" (point {plan.sweep_key}={plan.sweep_values[0]})" if plan.sweep_key else ""
+    report.section(f"Backlog over time{where}").figure(
+        plots.backlog_figure(first), caption="jobs in the middleware; shaded: fault windows"
+    )
+    report.section(f"Latency per flow{where}").figure(
+        plots.latency_figure(first), caption="percentiles, 95% CI across replications"
+    ).table(
+        ["flow", "completed", "p50 (s)", "p95 (s)", "p99 (s)", "retries", "dead letters",
+         "duplicates reached"],
+        [(f, m["completed"]["mean"], m["latency_p50_s"]["mean"], m["latency_p95_s"]["mean"],
+          m["latency_p99_s"]["mean"], m["retries"]["mean"], m["dead_letters"]["mean"],
+          m["duplicates_reached"]["mean"]) for f, m in points[0]["flows"].items()],
+    )  # fmt: skip
+    report.section(f"Throughput{where}").figure(plots.throughput_figure(first))
+    report.section(f"SLA breaches{where}").figure(
+        plots.sla_figure(first), caption="share of deals over the flow's SLA or never done"
+    )
+    report.section("Totals").table(
+        ["metric", "mean", "95% CI"],
+        [(k, v["mean"], f"{v['ci_low']:.4g} .. {v['ci_high']:.4g}")
+         for k, v in points[0]["totals"].items()],
+    )  # fmt: skip
+    report.section("Scenario").preformatted(json.dumps(spec.model_dump(mode="json"), indent=2))
+    return report

@@ -1,0 +1,127 @@
+"""Figures of a scenario run (matplotlib, no pyplot: safe headless and in workers).
+
+Each function takes replications or the summary and returns a ``Figure`` for the
+report writer to inline; bands are 95 % confidence intervals across replications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from scenarios.result import PCT_LEVELS, ReplicationResult
+from scenarios.summary import t_quantile_975
+
+__all__ = ["backlog_figure", "latency_figure", "sla_figure", "sweep_figure", "throughput_figure"]
+
+
+def _band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = rows.mean(axis=0)
+    if rows.shape[0] < 2:
+        return mean, mean, mean
+    half = t_quantile_975(rows.shape[0] - 1) * rows.std(axis=0, ddof=1) / np.sqrt(rows.shape[0])
+    return mean, mean - half, mean + half
+
+
+def _aligned(results: Sequence[ReplicationResult], key: str) -> tuple[np.ndarray, np.ndarray]:
+    n = min(len(r.series[key]) for r in results)
+    t = np.asarray(results[0].series["t_s"][:n]) / 3600.0
+    return t, np.asarray([r.series[key][:n] for r in results], dtype=float)
+
+
+def _shade_faults(ax: Any, results: Sequence[ReplicationResult]) -> None:
+    starts = {t: (what, d) for t, what, _s, d in results[0].timeline if what.endswith("_started")}
+    for t, (what, d) in starts.items():
+        ax.axvspan(t / 3600.0, (t + d) / 3600.0, color="#f4c7c3", alpha=0.5, lw=0)
+        ax.annotate(what.removesuffix("_started"), (t / 3600.0, 1.0),
+                    xycoords=("data", "axes fraction"), fontsize=7, va="top")  # fmt: skip
+
+
+def backlog_figure(results: Sequence[ReplicationResult]) -> Figure:
+    """Jobs in the middleware (queued, in service, waiting to retry) over time."""
+    fig = Figure(figsize=(9, 3.4))
+    ax = fig.subplots()
+    t, rows = _aligned(results, "backlog")
+    mean, lo, hi = _band(rows)
+    ax.fill_between(t, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI")
+    ax.plot(t, mean, lw=1.2, label="backlog (mean)")
+    _, waiting = _aligned(results, "retry_waiting")
+    ax.plot(t, waiting.mean(axis=0), lw=0.8, ls="--", label="waiting to retry")
+    _shade_faults(ax, results)
+    ax.set_xlabel("simulated hours")
+    ax.set_ylabel("jobs")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def throughput_figure(results: Sequence[ReplicationResult]) -> Figure:
+    """Completed jobs per hour of simulated time."""
+    fig = Figure(figsize=(9, 3.0))
+    ax = fig.subplots()
+    t, done = _aligned(results, "completed")
+    if t.size > 1:
+        dt_h = np.diff(t)
+        rate = np.diff(done, axis=1) / np.where(dt_h > 0, dt_h, 1.0)
+        mean, lo, hi = _band(rate)
+        ax.fill_between(t[1:], lo, hi, alpha=0.3)
+        ax.plot(t[1:], mean, lw=1.0)
+    _shade_faults(ax, results)
+    ax.set_xlabel("simulated hours")
+    ax.set_ylabel("jobs completed per hour")
+    return fig
+
+
+def latency_figure(results: Sequence[ReplicationResult]) -> Figure:
+    """End-to-end latency percentiles per flow, with a CI band across replications."""
+    fig = Figure(figsize=(9, 3.6))
+    ax = fig.subplots()
+    for flow in results[0].flows:
+        rows = np.asarray([[r.flows[flow][f"latency_p{q}_s"] for q in PCT_LEVELS] for r in results])
+        mean, lo, hi = _band(rows)
+        ax.fill_between(PCT_LEVELS, np.maximum(lo, 1e-3), hi, alpha=0.2)
+        ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=flow)
+    ax.set_yscale("log")
+    ax.set_xticks(PCT_LEVELS, [f"p{q}" for q in PCT_LEVELS])
+    ax.set_ylabel("latency (s, log)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def sla_figure(results: Sequence[ReplicationResult]) -> Figure:
+    """Share of each flow's deals that missed its SLA (or never completed)."""
+    fig = Figure(figsize=(9, 2.8))
+    ax = fig.subplots()
+    flows = list(results[0].flows)
+    rows = np.asarray([[r.flows[f]["sla_breach_ratio"] for f in flows] for r in results])
+    mean, lo, hi = _band(rows)
+    ax.bar(flows, mean * 100, yerr=[(mean - lo) * 100, (hi - mean) * 100], capsize=4)
+    ax.set_ylabel("SLA breaches (%)")
+    return fig
+
+
+def sweep_figure(summary: dict[str, Any]) -> Figure:
+    """Each SLO's metric against the swept parameter, with its threshold."""
+    points = summary["points"]
+    key = summary["sweep"]["key"]
+    x = [str(p["params"][key]) for p in points]
+    slos = points[0]["slos"]
+    fig = Figure(figsize=(9, 2.6 * max(1, len(slos))))
+    axes = fig.subplots(max(1, len(slos)), 1, squeeze=False)[:, 0]
+    for i, slo in enumerate(slos):
+        ax = axes[i]
+        vals = [p["slos"][i] for p in points]
+        mean = np.asarray([v["mean"] for v in vals])
+        err = [mean - [v["ci_low"] for v in vals], [v["ci_high"] for v in vals] - mean]
+        colors = ["#2e7d32" if v["passed"] else "#c62828" for v in vals]
+        ax.errorbar(x, mean, yerr=err, fmt="-", color="#555", lw=0.8, capsize=4)
+        ax.scatter(x, mean, c=colors, zorder=3)
+        ax.axhline(slo["threshold"], ls="--", color="#c62828", lw=0.8, label="threshold")
+        ax.set_title(slo["name"], fontsize=9)
+        ax.set_ylabel(slo["metric"], fontsize=8)
+        ax.legend(fontsize=7)
+    axes[-1].set_xlabel(key)
+    fig.tight_layout()
+    return fig
