@@ -57,6 +57,16 @@ class BillingState(InvoicingState):
                 self._invoice_seq = max(self._invoice_seq, int(tail))
         return loaded
 
+    def new(self, object_type: str, fields: Obj) -> Obj:
+        # After a reset the id stream restarts from its seed, so a fresh id can be one a
+        # re-seeded export already holds: draw again instead of answering 409 duplicate_id.
+        while True:
+            try:
+                return super().new(object_type, fields)
+            except Conflict as exc:
+                if exc.code != "duplicate_id":
+                    raise
+
     # -- customers -------------------------------------------------------------------------
 
     def _check_card(self, payment_method: str | None) -> None:
@@ -370,7 +380,9 @@ class BillingState(InvoicingState):
         invoice = self.finalize_invoice(invoice["id"])
         customer = self.col("billing_customer").find(sub["customer_id"]) or {}
         method = customer.get("payment_method")
-        if invoice["status"] == "open" and method and resolve_card(method):
+        # Stripe keeps invoicing an unpaid subscription but stops charging it.
+        chargeable = sub["status"] != "unpaid" and resolve_card(method or "") is not None
+        if invoice["status"] == "open" and method is not None and chargeable:
             invoice, _ = self._attempt(invoice, method, now or self.clock.now())
         return invoice
 
