@@ -23,7 +23,7 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
         "opportunity.closed_won", "opportunity.closed_lost",
     ),
     "cpq": (
-        "product.created", "price_book.created",
+        "product.created", "product.updated", "price_book.created", "price_book.updated",
         "quote.created", "quote.updated", "quote.submitted", "quote.approved",
         "quote.rejected", "quote.accepted", "quote.expired",
     ),
@@ -40,8 +40,8 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     ),
     "support": (
         "organization.created", "organization.updated",
-        "entitlement.created", "entitlement.activated", "entitlement.suspended",
-        "entitlement.expired",
+        "entitlement.created", "entitlement.updated", "entitlement.activated",
+        "entitlement.suspended", "entitlement.expired",
         "case.created", "case.updated", "case.status_changed", "case.sla_breached",
     ),
     "erp": (

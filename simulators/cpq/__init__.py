@@ -1,0 +1,1 @@
+"""CPQ simulator: products, price books and server-priced quotes with approvals."""
