@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lifecycle.entities import model_for
+from lifecycle.events import EVENT_TYPES
 
 pytestmark = pytest.mark.anyio
 
@@ -105,6 +106,7 @@ async def test_order_to_cash_closes_the_order_pays_the_invoice_and_balances_the_
         "order.closed",
     ]
     assert types.count("journal_entry.posted") == 2
+    assert set(types) <= set(EVENT_TYPES["erp"])
 
 
 async def test_list_endpoints_filter_by_external_id_and_references(erp):
