@@ -1,4 +1,4 @@
-"""Loading generated folders into simulators: batching, refusals, unreachable targets, round trip."""
+"""Loading generated data into simulators: batching, refusals, unreachable URLs, round trip."""
 
 from __future__ import annotations
 
@@ -113,8 +113,11 @@ def test_loading_into_empty_simulators_and_exporting_gives_the_same_objects(
         load_folder(folder, _TARGETS, batch_size=50, client=client, systems=(system,))
         exported = client.get(f"{_TARGETS[system]}/_sim/export").json()["objects"]
     for object_type, model in SYSTEM_TYPES[system].items():
-        ours = sorted((model.model_validate(o).model_dump(mode="json")
-                       for o in iter_objects(folder, object_type)), key=lambda o: o["id"])  # fmt: skip
+        dumped = [
+            model.model_validate(o).model_dump(mode="json")
+            for o in iter_objects(folder, object_type)
+        ]
+        ours = sorted(dumped, key=lambda o: o["id"])
         theirs = sorted(exported.get(object_type, []), key=lambda o: o["id"])
         assert theirs == ours, object_type
     assert set(ENTITY_TYPES) >= set(exported)
