@@ -7,7 +7,7 @@ dunning schedule in ``rules.py``.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lifecycle.money import apply_bps
@@ -17,7 +17,7 @@ from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.state import Obj, SystemState
 
-__all__ = ["InvoicingState"]
+__all__ = ["INVOICE", "SUBSCRIPTION", "InvoicingState", "aware", "refuse_move"]
 
 SUBSCRIPTION = MACHINES["subscription"]
 INVOICE = MACHINES["invoice"]
@@ -31,6 +31,13 @@ _SUBSCRIPTION_EVENTS = {
 }
 # Stripe issues credit notes on open and paid invoices only.
 _CREDITABLE = ("open", "paid")
+
+
+def aware(moment: datetime | None, clock_now: datetime) -> datetime:
+    """``moment`` (naive taken as UTC), or the clock's now when None."""
+    if moment is None:
+        return clock_now
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def refuse_move(obj: Obj, machine: StateMachine, target: str, field: str = "status") -> None:
@@ -325,7 +332,7 @@ class InvoicingState(SystemState):
         Returns the ids of the invoices retried. A customer left without a usable
         payment method counts as a failed attempt, with no Payment object.
         """
-        at = now or self.clock.now()
+        at = aware(now, self.clock.now())
         due = [
             invoice
             for invoice in self.col("invoice").by("status", "open")

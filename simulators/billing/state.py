@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from lifecycle.money import CURRENCY_EXPONENTS
 from simulators.billing.errors import CardError
-from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, refuse_move
+from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware, refuse_move
 from simulators.billing.rules import add_months, next_period_end, resolve_card
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
@@ -322,8 +322,8 @@ class BillingState(InvoicingState):
         ``invoice_auto_advance`` option is on (Stripe's default); subscriptions set to
         cancel at period end are canceled, the others renew (``subscription.renewed``).
         """
-        today = (now or self.clock.now()).date()
-        at = format_instant(now or self.clock.now())
+        moment = aware(now, self.clock.now())
+        today, at = moment.date(), format_instant(moment)
         done: dict[str, list[str]] = {
             "invoices": [],
             "renewed": [],
@@ -354,7 +354,7 @@ class BillingState(InvoicingState):
                     sub["status"] != "trialing"
                     and self.invoice_for_period(sub, sub["current_period_start"]) is None
                 ):
-                    done["invoices"].append(self._bill_period(sub, now).get("id", ""))
+                    done["invoices"].append(self._bill_period(sub, moment)["id"])
                     sub = self.col("subscription").get(sub_id)
                 if sub["cancel_at_period_end"]:
                     self.move_subscription(sub, "canceled", at)
@@ -373,7 +373,7 @@ class BillingState(InvoicingState):
                 done["renewed"].append(sub_id)
         return done
 
-    def _bill_period(self, sub: Obj, now: datetime | None) -> Obj:
+    def _bill_period(self, sub: Obj, now: datetime) -> Obj:
         invoice = self.build_invoice(sub)
         if not self.options.get("invoice_auto_advance", True):
             return invoice
@@ -383,7 +383,7 @@ class BillingState(InvoicingState):
         # Stripe keeps invoicing an unpaid subscription but stops charging it.
         chargeable = sub["status"] != "unpaid" and resolve_card(method or "") is not None
         if invoice["status"] == "open" and method is not None and chargeable:
-            invoice, _ = self._attempt(invoice, method, now or self.clock.now())
+            invoice, _ = self._attempt(invoice, method, now)
         return invoice
 
     # -- Pact provider states --------------------------------------------------------------
