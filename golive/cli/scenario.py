@@ -167,7 +167,8 @@ def _run_with_progress(plan: Any, workers: int | None, dask: str | None, run_pla
     total = len(plan.tasks)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    quiet = not err_console.is_terminal
+    with Progress(*columns, console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task(f"{plan.points[0].name}: replications", total=total)
         try:
             return run_plan(plan, workers, dask,

@@ -1,0 +1,122 @@
+"""``golive scenario`` end to end: exit codes, one-line errors, the report folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from golive.cli import main
+
+SMALL = ["--set", "arrivals.baseline_deals_per_hour=15"]
+
+
+def _golive(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _numbers(folder) -> dict:
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.pop("meta")
+    return summary
+
+
+@pytest.mark.slow
+def test_run_in_worker_processes_writes_the_report_folder_and_exit_says_the_verdict(tmp_path):
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "golive", "scenario", "run", "erp-outage", "--mode", "sim",
+         "--replications", "2", "--workers", "2", "--out", str(out), *SMALL],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert result.returncode == (0 if summary["passed"] else 1), result.stderr
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4
+    assert "http://" not in html and "https://" not in html  # opens with no network
+    junit = (out / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(summary["points"][0]["slos"]) == 3
+    assert summary["meta"]["wall_time_s"] > 0
+
+
+def test_same_seed_gives_identical_summary_numbers_inline_or_in_processes(tmp_path, capsys):
+    args = ["scenario", "run", "duplicate-storm", "--replications", "2", "--seed", "5"]
+    _golive([*args, "--workers", "1", "--out", str(tmp_path / "a")], capsys)
+    _golive([*args, "--workers", "2", "--out", str(tmp_path / "b")], capsys)
+    assert _numbers(tmp_path / "a") == _numbers(tmp_path / "b")
+    assert _numbers(tmp_path / "a")["seed"] == 5
+
+
+def test_failed_slo_exits_1_after_writing_the_report(tmp_path, capsys):
+    code, _out, err = _golive(
+        ["scenario", "run", "duplicate-storm", "-n", "1", "--out", str(tmp_path),
+         "--set", "middleware.idempotency=false"], capsys,
+    )  # fmt: skip
+    assert code == 1
+    assert err.startswith("golive: ") and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "junit.xml").read_text().count("<failure") >= 1
+
+
+def test_sweep_plots_each_slo_against_the_swept_parameter(tmp_path, capsys):
+    code, _out, _err = _golive(
+        ["scenario", "run", "erp-outage", "-n", "2", "--workers", "1", "--out", str(tmp_path),
+         "--sweep", "middleware.workers=2,8", *SMALL], capsys,
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [p["params"]["middleware.workers"] for p in summary["points"]] == [2, 8]
+    assert "Sweep of middleware.workers" in (tmp_path / "report.html").read_text()
+    assert code == (0 if summary["passed"] else 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--set", "middleware.wrokers=3"], "middleware.wrokers"),
+        (["--mode", "live"], "live mode needs the running estate"),
+        (["--sweep", "middleware.workers"], "--sweep"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys, args, needle):
+    code, _out, err = _golive(["scenario", "run", "erp-outage", "--out", str(tmp_path), *args],
+                              capsys)  # fmt: skip
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert needle.replace("live mode", "--mode live") in err or needle in err
+
+
+def test_bad_scenario_file_field_is_one_line_naming_the_field(tmp_path, capsys):
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("name: mine\nretry_base_delay_s: 1\nmiddleware: {workers: -1}\n")
+    code, _out, err = _golive(["scenario", "run", str(bad)], capsys)
+    assert code == 2
+    assert "middleware.workers" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_scenario_lists_known_ones(capsys):
+    code, _out, err = _golive(["scenario", "show", "nope"], capsys)
+    assert code == 2
+    assert "erp-outage" in err and "quarter-end-spike" in err
+
+
+def test_list_and_show_print_the_library(capsys):
+    assert _golive(["scenario", "list"], capsys)[0] == 0
+    code, out, _err = _golive(["scenario", "show", "erp-outage"], capsys)
+    assert code == 0
+    assert "retry_base_delay_s" in out and "outage" in out
+
+
+def test_scenario_module_imports_no_heavy_library():
+    code = (
+        "import sys, golive.cli.scenario; "
+        "print([m for m in ('simpy','numpy','matplotlib','dask','distributed') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

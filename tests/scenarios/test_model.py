@@ -1,0 +1,60 @@
+"""The estate model: seeded, event-emitting, and faithful to the faults it is given."""
+
+from __future__ import annotations
+
+from scenarios import events as ev
+from scenarios.catalog import load_scenario
+from scenarios.model import simulate
+from scenarios.profile import expected_deals
+
+
+def test_same_seed_gives_identical_results_and_another_seed_does_not(small_erp_outage):
+    a, b = simulate(small_erp_outage, 0), simulate(small_erp_outage, 0)
+    assert a.to_dict() == b.to_dict()
+    assert simulate(small_erp_outage, 1).to_dict() != a.to_dict()
+
+
+def test_engine_emits_past_tense_events_and_never_prints(small_erp_outage, capsys):
+    seen: list[ev.EngineEvent] = []
+    simulate(small_erp_outage, 0, listener=seen.append)
+    kinds = {type(e) for e in seen}
+    assert {ev.OutageStarted, ev.OutageEnded, ev.DeliveryRetried, ev.CircuitOpened} <= kinds
+    started = next(e for e in seen if isinstance(e, ev.OutageStarted))
+    assert (started.system, started.duration_s) == ("erp", 7200)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_outage_builds_a_backlog_that_drains_after_recovery(small_erp_outage):
+    res = simulate(small_erp_outage, 0)
+    assert res.totals["max_backlog"] > 50
+    assert 0 < res.totals["drain_minutes"] < 60
+    assert res.series["backlog"][-1] == 0
+
+
+def test_quarter_end_multiplier_raises_arrivals_tenfold_over_the_last_days():
+    spec = load_scenario("quarter-end-spike")
+    day_s = 86400.0
+    from datetime import timedelta
+
+    normal = expected_deals(spec.arrivals, spec.start, 7 * day_s) / 7
+    ordinary_week = spec.arrivals.model_copy(update={"quarter_end": spec.arrivals.month_end})
+    baseline = expected_deals(ordinary_week, spec.start, 7 * day_s) / 7
+    assert normal > baseline
+    last3 = expected_deals(spec.arrivals, spec.start + timedelta(days=4), 3 * day_s)
+    first3 = expected_deals(spec.arrivals, spec.start + timedelta(days=-7), 3 * day_s)
+    assert 6 < last3 / first3 < 14  # 10x, give or take weekdays vs weekends
+
+
+def test_webhook_down_delays_orders_but_loses_none():
+    spec = load_scenario("webhook-down")
+    res = simulate(spec, 0)
+    flow = res.flows["close_to_order"]
+    assert flow["unfinished"] == 0
+    assert flow["latency_max_s"] > 90 * 60 * 0.5
+    assert res.totals["dead_letters"] == 0
+
+
+def test_rate_limit_squeeze_forces_retries_honouring_retry_after():
+    spec = load_scenario("rate-limit-squeeze", ["arrivals.baseline_deals_per_hour=40"])
+    res = simulate(spec, 0)
+    assert res.flows["close_to_order"]["retries"] > 0
