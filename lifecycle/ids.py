@@ -24,6 +24,7 @@ PREFIXES: dict[str, str] = {
     # billing
     "billing_customer": "cus",
     "subscription": "sub",
+    "subscription_item": "si",
     "usage_record": "ur",
     "invoice": "in",
     "payment": "pay",

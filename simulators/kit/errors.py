@@ -31,6 +31,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TITLES: dict[int, str] = {
     400: "Bad Request",
     401: "Unauthorized",
+    402: "Payment Required",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",

@@ -23,6 +23,8 @@ __all__ = [
     "page_response",
 ]
 
+# One Query() object must not serve two parameters of the same route: FastAPI then
+# silently drops all but the first. LIMIT and CURSOR are one parameter each.
 LIMIT = Query(100, ge=1, le=1000, description="Page size, 1 to 1000.")
 CURSOR = Query(None, max_length=200, description="next_cursor of the previous page.")
 

@@ -69,8 +69,14 @@ class SystemState:
     def new(self, object_type: str, fields: Obj) -> Obj:
         """Create and store an object with id, version 1, timestamps and correlation id."""
         now = self.clock.now_iso()
+        collection = self.store[object_type]
+        object_id = fields.get("id")
+        while object_id is None or object_id in collection:
+            # After a reset the id stream restarts from its seed, so a fresh id can be one
+            # a re-seeded export already holds: draw again rather than answer duplicate_id.
+            object_id = self.rt.ids.new(object_type)
         obj: Obj = {
-            "id": self.rt.ids.new(object_type),
+            "id": object_id,
             "external_id": None,
             "version": 1,
             "created_at": now,
@@ -78,7 +84,8 @@ class SystemState:
             "correlation_id": current_correlation_id.get(),
         }
         obj.update(fields)
-        return self.store[object_type].insert(obj)
+        obj["id"] = object_id
+        return collection.insert(obj)
 
     def update(
         self, object_type: str, obj: Obj, changes: Obj, expected_version: int | None = None
@@ -103,14 +110,15 @@ class SystemState:
         expected_version: int | None = None,
     ) -> Obj:
         """Move ``obj`` to ``target`` along ``machine``; 409 ``invalid_transition`` otherwise."""
+        target, current = str(target), str(obj[field])  # StrEnum members store as plain text
         try:
-            machine.check(obj[field], target)
+            machine.check(current, target)
         except InvalidTransition as exc:
             raise Conflict(
                 "invalid_transition",
                 f"{obj['id']}: {exc}",
-                [{"field": field, "message": f"allowed from {obj[field]!r}: "
-                  f"{sorted(machine.moves[obj[field]]) or 'none (final)'}"}],
+                [{"field": field, "message": f"allowed from {current!r}: "
+                  f"{sorted(machine.moves[current]) or 'none (final)'}"}],
             ) from None  # fmt: skip
         return self.update(object_type, obj, {**(changes or {}), field: target}, expected_version)
 
