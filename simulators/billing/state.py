@@ -57,16 +57,6 @@ class BillingState(InvoicingState):
                 self._invoice_seq = max(self._invoice_seq, int(tail))
         return loaded
 
-    def new(self, object_type: str, fields: Obj) -> Obj:
-        # After a reset the id stream restarts from its seed, so a fresh id can be one a
-        # re-seeded export already holds: draw again instead of answering 409 duplicate_id.
-        while True:
-            try:
-                return super().new(object_type, fields)
-            except Conflict as exc:
-                if exc.code != "duplicate_id":
-                    raise
-
     # -- customers -------------------------------------------------------------------------
 
     def _check_card(self, payment_method: str | None) -> None:
@@ -113,8 +103,7 @@ class BillingState(InvoicingState):
     # -- subscriptions ---------------------------------------------------------------------
 
     def _item_id(self) -> str:
-        # lifecycle.ids has no subscription-item prefix; Stripe's is "si_".
-        return "si_" + self.rt.ids.new("subscription").partition("_")[2]
+        return self.rt.ids.new("subscription_item")
 
     def create_subscription(self, fields: dict[str, Any]) -> Obj:
         customer = self.col("billing_customer").find(fields["customer_id"])
