@@ -237,10 +237,18 @@ AR_INVOICE = _machine(
     moves={"open": ["paid", "void"], "paid": [], "void": []},
 )
 
+# A closed period can be reopened by a controller (NetSuite's "reopen period").
+ACCOUNTING_PERIOD = _machine(
+    "accounting_period",
+    initial=["open"],
+    moves={"open": ["closed"], "closed": ["open"]},
+)
+
 MACHINES: dict[str, StateMachine] = {
     m.name: m
     for m in (
-        OPPORTUNITY, QUOTE, SUBSCRIPTION, INVOICE, ENTITLEMENT, CASE, SALES_ORDER, AR_INVOICE
+        OPPORTUNITY, QUOTE, SUBSCRIPTION, INVOICE, ENTITLEMENT, CASE, SALES_ORDER, AR_INVOICE,
+        ACCOUNTING_PERIOD,
     )
 }  # fmt: skip
 

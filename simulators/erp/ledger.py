@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from lifecycle.money import CURRENCY_EXPONENTS
-from lifecycle.states import StateMachine
+from lifecycle.states import MACHINES, StateMachine
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.state import Obj, SystemState
 
@@ -95,11 +95,7 @@ LEGAL_ENTITIES: dict[str, LegalEntity] = {
 
 # Accounting periods: closing locks a month against postings; a controller may reopen
 # it (NetSuite's period close checklist, S/4's posting period variant).
-PERIOD = StateMachine(
-    name="accounting_period",
-    initial=frozenset({"open"}),
-    moves={"open": frozenset({"closed"}), "closed": frozenset({"open"})},
-)
+PERIOD = MACHINES["accounting_period"]
 
 
 def period_of(day: str) -> str:
