@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lifecycle.entities._base import Date, Entity, Timestamp
 from lifecycle.states import CaseStatus, EntitlementStatus
 
-__all__ = ["Case", "Entitlement", "Organization"]
+__all__ = ["Case", "CaseComment", "Entitlement", "Organization"]
 
 Priority = Literal["low", "normal", "high", "urgent"]
 
@@ -30,6 +30,19 @@ class Entitlement(Entity):
     subscription_id: str | None = None
 
 
+class CaseComment(BaseModel):
+    """A reply on a case; a public one by an agent is the first response the SLA measures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    author: str
+    author_role: Literal["agent", "end_user"] = "agent"
+    body: str
+    public: bool = True
+    created_at: Timestamp
+
+
 class Case(Entity):
     organization_id: str
     subject: str
@@ -48,3 +61,4 @@ class Case(Entity):
     sla_breached: bool = False
     solved_at: Timestamp | None = None
     closed_at: Timestamp | None = None
+    comments: list[CaseComment] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Support simulator: organizations, entitlements and cases with SLA timers."""

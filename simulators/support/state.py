@@ -1,0 +1,383 @@
+"""Support objects and rules: organizations, entitlements, cases with SLA timers.
+
+SLA breaches follow the simulator clock: ``check_sla_breaches()`` marks every case
+whose live target has passed (the clock will call it), and reads of a case run the
+same check on that case, so a GET always shows the truth.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
+from simulators.kit.clock import format_instant, parse_instant
+from simulators.kit.errors import Conflict, Invalid
+from simulators.kit.state import Obj, SystemState, provider_state
+from simulators.kit.store import CollectionSpec
+from simulators.support.sla import DEFAULT_TIER, TIER_RANK, due_times
+
+__all__ = ["MAX_COMMENTS", "SupportState"]
+
+CASE = MACHINES["case"]
+ENTITLEMENT = MACHINES["entitlement"]
+MAX_COMMENTS = 5_000  # Zendesk caps a ticket at 5,000 comments
+NO_ENTITLEMENT = "no_active_entitlement"
+# While a case is in one of these its SLA clocks run (no pausing on pending: LIMITATIONS).
+_RUNNING = (CaseStatus.NEW.value, CaseStatus.OPEN.value, CaseStatus.PENDING.value)
+# Zendesk reopens a pending or solved ticket when the requester replies.
+_REOPEN_ON_REQUESTER_REPLY = {CaseStatus.PENDING.value, CaseStatus.SOLVED.value}
+_ENTITLEMENT_EVENTS = {
+    "active": "entitlement.activated",
+    "suspended": "entitlement.suspended",
+    "expired": "entitlement.expired",
+}
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+class SupportState(SystemState):
+    SYSTEM = "support"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
+        CollectionSpec(
+            "organization", indexed=("external_id", "crm_account_id", "name"), unique=("name",)
+        ),
+        CollectionSpec(
+            "entitlement", indexed=("external_id", "organization_id", "status", "subscription_id")
+        ),
+        CollectionSpec("case", indexed=("external_id", "organization_id", "status")),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Zendesk refuses a second organization with the same name; a scenario can allow it.
+        self.col("organization").enforce_unique = bool(
+            self.options.get("unique_organization_names", True)
+        )
+        self._sla_heap: list[tuple[float, str]] = []  # (due, case id): the next SLA deadlines
+
+    def fresh_id(self, object_type: str) -> str:
+        """A new id not yet in use (after a reset the kit's id stream restarts from its seed)."""
+        collection, ids = self.col(object_type), self.rt.ids
+        new_id = ids.new(object_type)
+        while new_id in collection:
+            new_id = ids.new(object_type)
+        return new_id
+
+    def new(self, object_type: str, fields: Obj) -> Obj:
+        if "id" not in fields:
+            fields = {**fields, "id": self.fresh_id(object_type)}
+        return super().new(object_type, fields)
+
+    def on_reset(self) -> None:
+        self._sla_heap.clear()
+
+    def seed(self, batch: dict[str, list[Obj]]) -> dict[str, int]:
+        loaded = super().seed(batch)
+        for case in self.col("case"):
+            self._schedule(case)
+        return loaded
+
+    # -- organizations -----------------------------------------------------------------------
+
+    def _require_organization(self, organization_id: str) -> Obj:
+        org = self.col("organization").find(organization_id)
+        if org is None:
+            raise Invalid(
+                "unknown_organization",
+                f"no organization with id {organization_id!r}",
+                [{"field": "organization_id", "message": "unknown organization"}],
+            )
+        return org
+
+    def create_organization(self, fields: Obj) -> Obj:
+        org = self.new("organization", {"crm_account_id": None, "domain": None, **fields})
+        self.emit("organization.created", org)
+        return org
+
+    def update_organization(self, org_id: str, changes: Obj, version: int | None) -> Obj:
+        org = self.col("organization").get(org_id)
+        if changes.get("name", "") is None:
+            del changes["name"]
+        org = self.update("organization", org, changes, version)
+        self.emit("organization.updated", org)
+        return org
+
+    # -- entitlements ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_period(start: str, end: str | None) -> None:
+        if end is not None and end <= start:
+            raise Invalid(
+                "invalid_period",
+                f"end_date {end} is not after start_date {start}",
+                [{"field": "end_date", "message": "must be after start_date"}],
+            )
+
+    def create_entitlement(self, fields: Obj) -> Obj:
+        self._require_organization(fields["organization_id"])
+        fields = {k: _iso(v) for k, v in fields.items()}
+        fields["start_date"] = fields.get("start_date") or self.today()
+        fields.setdefault("end_date", None)
+        self._check_period(fields["start_date"], fields["end_date"])
+        if fields["end_date"] is not None and fields["end_date"] <= self.today():
+            raise Invalid(
+                "end_date_in_past",
+                f"end_date {fields['end_date']} has passed: never in force",
+                [{"field": "end_date", "message": "must be after today"}],
+            )
+        ent = self.new(
+            "entitlement",
+            {"support_tier": "standard", "subscription_id": None, "status": "active", **fields},
+        )
+        self.emit("entitlement.created", ent)
+        if ent["status"] == EntitlementStatus.ACTIVE:
+            self.emit("entitlement.activated", ent)
+        return ent
+
+    def update_entitlement(self, ent_id: str, changes: Obj, version: int | None) -> Obj:
+        ent = self.col("entitlement").get(ent_id)
+        if ent["status"] == EntitlementStatus.EXPIRED:
+            raise Conflict(
+                "entitlement_expired",
+                f"{ent_id} has expired and cannot change",
+                [{"field": "status", "message": "expired is final"}],
+            )
+        changes = {k: _iso(v) for k, v in changes.items()}
+        for name in ("sku", "support_tier"):
+            if changes.get(name, "") is None:
+                del changes[name]
+        if "end_date" in changes:
+            self._check_period(ent["start_date"], changes["end_date"])
+        ent = self.update("entitlement", ent, changes, version)
+        self.emit("entitlement.updated", ent)
+        return ent
+
+    def move_entitlement(self, ent_id: str, target: str) -> Obj:
+        """suspend (→ suspended), reactivate (→ active) or expire (→ expired)."""
+        ent = self.col("entitlement").get(ent_id)
+        ent = self.move("entitlement", ent, ENTITLEMENT, target)
+        self.emit(_ENTITLEMENT_EVENTS[target], ent)
+        return ent
+
+    def expire_ended_entitlements(self) -> list[str]:
+        """Expire entitlements whose end date has come; for the clock to call."""
+        today = self.today()
+        col = self.col("entitlement")
+        ended = [
+            e["id"] for status in ("active", "suspended") for e in col.by("status", status)
+            if e["end_date"] is not None and e["end_date"] <= today
+        ]  # fmt: skip
+        for ent_id in ended:
+            self.move_entitlement(ent_id, EntitlementStatus.EXPIRED.value)
+        return ended
+
+    def entitlement_in_force(self, organization_id: str) -> Obj | None:
+        """The organization's best active entitlement covering today (end date exclusive)."""
+        today = self.today()
+        live = [
+            e for e in self.col("entitlement").by("organization_id", organization_id)
+            if e["status"] == EntitlementStatus.ACTIVE and e["start_date"] <= today
+            and (e["end_date"] is None or today < e["end_date"])
+        ]  # fmt: skip
+        if not live:
+            return None
+        return max(live, key=lambda e: (TIER_RANK[e["support_tier"]], e["end_date"] or "9999"))
+
+    # -- cases: SLA --------------------------------------------------------------------------
+
+    def _schedule(self, case: Obj) -> None:
+        """Remember the case's running deadlines so ``check_sla_breaches`` finds them."""
+        if case["sla_breached"] or case["status"] not in _RUNNING:
+            return
+        if case["first_responded_at"] is None:
+            due = parse_instant(case["first_response_due_at"]).timestamp()
+            heapq.heappush(self._sla_heap, (due, case["id"]))
+        due = parse_instant(case["resolution_due_at"]).timestamp()
+        heapq.heappush(self._sla_heap, (due, case["id"]))
+
+    def _overdue(self, case: Obj, now: datetime) -> bool:
+        if case["sla_breached"] or case["status"] not in _RUNNING:
+            return False
+        if now > parse_instant(case["resolution_due_at"]):
+            return True
+        return case["first_responded_at"] is None and now > parse_instant(
+            case["first_response_due_at"]
+        )
+
+    def refresh_case(self, case: Obj) -> Obj:
+        """Mark ``case`` breached if a running SLA target has passed on the clock."""
+        if not self._overdue(case, self.clock.now()):
+            return case
+        case = self.update("case", case, {"sla_breached": True})
+        self.emit("case.sla_breached", case)
+        return case
+
+    def check_sla_breaches(self) -> list[str]:
+        """Mark every case whose running SLA target has passed; returns their ids.
+
+        The clock calls this as time moves; it only looks at deadlines that have passed.
+        """
+        now_s = self.clock.timestamp()
+        cases = self.col("case")
+        breached: list[str] = []
+        while self._sla_heap and self._sla_heap[0][0] < now_s:
+            _, case_id = heapq.heappop(self._sla_heap)
+            case = cases.find(case_id)
+            if case is not None and self.refresh_case(case) is not case:
+                breached.append(case_id)
+        return breached
+
+    def get_case(self, case_id: str) -> Obj:
+        return self.refresh_case(self.col("case").get(case_id))
+
+    # -- cases: life cycle -------------------------------------------------------------------
+
+    def create_case(self, fields: Obj, case_id: str | None = None) -> Obj:
+        """A new case with SLA due times; ``case_id`` is for provider states naming the id."""
+        self._require_organization(fields["organization_id"])
+        ent = self.entitlement_in_force(fields["organization_id"])
+        tier = DEFAULT_TIER if ent is None else ent["support_tier"]
+        first_due, solve_due = due_times(self.clock.now(), tier, fields.get("priority", "normal"))
+        case = self.new(
+            "case",
+            {"description": "", "requester_email": None, "priority": "normal", **fields,
+             "status": CaseStatus.NEW.value,
+             "entitlement_id": None if ent is None else ent["id"],
+             "flags": [] if ent is not None else [NO_ENTITLEMENT],
+             "first_response_due_at": format_instant(first_due),
+             "resolution_due_at": format_instant(solve_due),
+             "first_responded_at": None, "sla_breached": False, "solved_at": None,
+             "closed_at": None, "comments": [], **({"id": case_id} if case_id else {})},
+        )  # fmt: skip
+        self._schedule(case)
+        self.emit("case.created", case)
+        return case
+
+    def _open_case(self, case_id: str, moving: bool) -> Obj:
+        """The case, brought up to date with the clock; 409 if it is closed."""
+        case = self.get_case(case_id)
+        if case["status"] == CaseStatus.CLOSED:
+            # Zendesk: "closed tickets cannot be updated"; a follow-up is a new ticket.
+            raise Conflict(
+                "invalid_transition" if moving else "case_closed",
+                f"{case_id} is closed and cannot change; open a follow-up case",
+                [{"field": "status", "message": "allowed from 'closed': none (final)"}],
+            )
+        return case
+
+    def _status_fields(self, case: Obj, target: str) -> Obj:
+        now = self.now()
+        if target == CaseStatus.SOLVED:
+            return {"solved_at": now}
+        if target == CaseStatus.CLOSED:
+            return {"closed_at": now}
+        if case["status"] == CaseStatus.SOLVED:
+            return {"solved_at": None}  # reopened: resolution time runs on to the next solve
+        return {}
+
+    def _save(self, case: Obj, changes: Obj, target: str | None, version: int | None) -> Obj:
+        if target is None or target == case["status"]:
+            return self.update("case", case, changes, version)
+        changes = {**changes, **self._status_fields(case, target)}
+        return self.move("case", case, CASE, target, changes, expected_version=version)
+
+    def _tier_of(self, case: Obj) -> str:
+        ent = self.col("entitlement").find(case["entitlement_id"])
+        return DEFAULT_TIER if ent is None else str(ent["support_tier"])
+
+    def update_case(self, case_id: str, changes: Obj, version: int | None) -> Obj:
+        target = changes.pop("status", None)
+        case = self._open_case(case_id, moving=target is not None)
+        changes = {k: v for k, v in changes.items() if v is not None or k == "requester_email"}
+        if changes.get("priority", case["priority"]) != case["priority"]:
+            # Zendesk re-applies the SLA policy when the priority changes, from creation time.
+            first, solve = due_times(
+                parse_instant(case["created_at"]), self._tier_of(case), changes["priority"]
+            )
+            changes["first_response_due_at"] = format_instant(first)
+            changes["resolution_due_at"] = format_instant(solve)
+        target = _value(target)
+        if not changes and target in (None, case["status"]) and version in (None, case["version"]):
+            return case  # nothing to change: no new version, no event
+        updated = self._save(case, changes, target, version)
+        if changes:
+            self.emit("case.updated", updated)
+        if updated["status"] != case["status"]:
+            self.emit("case.status_changed", updated)
+        self._schedule(updated)
+        return self.refresh_case(updated)
+
+    def add_comment(self, case_id: str, fields: Obj) -> Obj:
+        """A reply; a public agent reply is the first response and opens a new case."""
+        case = self._open_case(case_id, moving=False)
+        if len(case["comments"]) >= MAX_COMMENTS:
+            raise Invalid(
+                "comment_limit_reached",
+                f"{case_id} has {MAX_COMMENTS} comments, the most a case can hold",
+                [{"field": "body", "message": "open a follow-up case"}],
+            )
+        now = self.now()
+        comment = {"id": f"{case_id}-c{len(case['comments']) + 1}", **fields, "created_at": now}
+        changes: Obj = {"comments": [*case["comments"], comment]}
+        target = None
+        if fields["author_role"] == "agent" and fields["public"]:
+            if case["first_responded_at"] is None:
+                changes["first_responded_at"] = now
+            if case["status"] == CaseStatus.NEW:
+                target = CaseStatus.OPEN.value
+        elif fields["author_role"] == "end_user" and case["status"] in _REOPEN_ON_REQUESTER_REPLY:
+            target = CaseStatus.OPEN.value
+        updated = self._save(case, changes, target, None)
+        self.emit("case.updated", updated)
+        if target is not None:
+            self.emit("case.status_changed", updated)
+        self._schedule(updated)
+        return updated
+
+    # -- Pact provider states ----------------------------------------------------------------
+
+    @provider_state("an organization exists")
+    def _state_organization(
+        self, id: str | None = None, name: str = "Acme Corp", external_id: str | None = None
+    ) -> Obj:
+        org = self.col("organization").find(id) or self.col("organization").first_by("name", name)
+        if org is None:
+            org = self.create_organization({"name": name, "external_id": external_id})
+        if id is not None:
+            org = self.with_id("organization", org, id)
+        return {"organization_id": org["id"]}
+
+    @provider_state("an organization with an active entitlement exists")
+    def _state_entitled(
+        self, id: str | None = None, organization_id: str | None = None,
+        support_tier: str = "premium",
+    ) -> Obj:  # fmt: skip
+        org_id = self._state_organization(id=organization_id)["organization_id"]
+        ent = self.col("entitlement").find(id) or self.create_entitlement(
+            {"organization_id": org_id, "sku": "SUP-PRM", "support_tier": support_tier}
+        )
+        if id is not None:
+            ent = self.with_id("entitlement", ent, id)
+        return {"organization_id": org_id, "entitlement_id": ent["id"]}
+
+    @provider_state("an open case exists")
+    def _state_open_case(self, id: str | None = None, organization_id: str | None = None) -> Obj:
+        ids = self._state_entitled(organization_id=organization_id)
+        case = self.col("case").find(id)
+        if case is None:
+            case = self.create_case(
+                {"organization_id": ids["organization_id"], "subject": "Help"}, case_id=id
+            )
+            case = self.add_comment(
+                case["id"], {"author": "agent", "author_role": "agent", "body": "On it",
+                             "public": True},
+            )  # fmt: skip
+        return {**ids, "case_id": case["id"]}
+
+
+def _value(status: Any) -> str | None:
+    return None if status is None else str(getattr(status, "value", status))
