@@ -62,22 +62,13 @@ class CpqState(SystemState):
         )
         self.validity_days = int(self.options.get("quote_validity_days", DEFAULT_VALIDITY_DAYS))
 
-    def fresh_id(self, object_type: str) -> str:
-        """A new id not yet in use.
-
-        Works around the kit: after reset the id stream restarts from its seed, so ids
-        drawn after seeding an export of the same run collide with seeded objects.
-        """
-        collection, ids = self.col(object_type), self.rt.ids
-        new_id = ids.new(object_type)
-        while new_id in collection:
-            new_id = ids.new(object_type)
-        return new_id
-
-    def new(self, object_type: str, fields: Obj) -> Obj:
-        if "id" not in fields:
-            fields = {**fields, "id": self.fresh_id(object_type)}
-        return super().new(object_type, fields)
+    def _fresh_quote_id(self) -> str:
+        """A quote id drawn before the quote is stored, for its line ids; never one in use."""
+        quotes, ids = self.col("quote"), self.rt.ids
+        quote_id = ids.new("quote")
+        while quote_id in quotes:
+            quote_id = ids.new("quote")
+        return quote_id
 
     # -- products ----------------------------------------------------------------------------
 
@@ -268,7 +259,7 @@ class CpqState(SystemState):
         valid_until = fields.pop("valid_until", None)
         if valid_until is None:
             valid_until = self.clock.today() + timedelta(days=self.validity_days)
-        quote_id = quote_id or self.fresh_id("quote")
+        quote_id = quote_id or self._fresh_quote_id()
         priced = self._price(
             quote_id, book, lines, fields.setdefault("term_months", 12),
             fields.setdefault("discount_bps", 0),

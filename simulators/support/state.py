@@ -8,7 +8,7 @@ same check on that case, so a GET always shows the truth.
 from __future__ import annotations
 
 import heapq
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
@@ -58,19 +58,6 @@ class SupportState(SystemState):
             self.options.get("unique_organization_names", True)
         )
         self._sla_heap: list[tuple[float, str]] = []  # (due, case id): the next SLA deadlines
-
-    def fresh_id(self, object_type: str) -> str:
-        """A new id not yet in use (after a reset the kit's id stream restarts from its seed)."""
-        collection, ids = self.col(object_type), self.rt.ids
-        new_id = ids.new(object_type)
-        while new_id in collection:
-            new_id = ids.new(object_type)
-        return new_id
-
-    def new(self, object_type: str, fields: Obj) -> Obj:
-        if "id" not in fields:
-            fields = {**fields, "id": self.fresh_id(object_type)}
-        return super().new(object_type, fields)
 
     def on_reset(self) -> None:
         self._sla_heap.clear()
@@ -189,28 +176,30 @@ class SupportState(SystemState):
 
     # -- cases: SLA --------------------------------------------------------------------------
 
+    @staticmethod
+    def _deadlines(case: Obj) -> list[float]:
+        """The case's running SLA deadlines, as epoch seconds (none once breached or solved)."""
+        if case["sla_breached"] or case["status"] not in _RUNNING:
+            return []
+        due = [parse_instant(case["resolution_due_at"]).timestamp()]
+        if case["first_responded_at"] is None:
+            due.append(parse_instant(case["first_response_due_at"]).timestamp())
+        return due
+
     def _schedule(self, case: Obj) -> None:
         """Remember the case's running deadlines so ``check_sla_breaches`` finds them."""
-        if case["sla_breached"] or case["status"] not in _RUNNING:
-            return
-        if case["first_responded_at"] is None:
-            due = parse_instant(case["first_response_due_at"]).timestamp()
+        for due in self._deadlines(case):
             heapq.heappush(self._sla_heap, (due, case["id"]))
-        due = parse_instant(case["resolution_due_at"]).timestamp()
-        heapq.heappush(self._sla_heap, (due, case["id"]))
 
-    def _overdue(self, case: Obj, now: datetime) -> bool:
-        if case["sla_breached"] or case["status"] not in _RUNNING:
-            return False
-        if now > parse_instant(case["resolution_due_at"]):
-            return True
-        return case["first_responded_at"] is None and now > parse_instant(
-            case["first_response_due_at"]
-        )
+    def _now_s(self) -> float:
+        # Whole microseconds, as timestamps are written, so a deadline read back from its
+        # text compares with the clock the same way in every check.
+        return self.clock.now().timestamp()
 
-    def refresh_case(self, case: Obj) -> Obj:
+    def refresh_case(self, case: Obj, now_s: float | None = None) -> Obj:
         """Mark ``case`` breached if a running SLA target has passed on the clock."""
-        if not self._overdue(case, self.clock.now()):
+        now_s = self._now_s() if now_s is None else now_s
+        if not any(now_s > due for due in self._deadlines(case)):
             return case
         case = self.update("case", case, {"sla_breached": True})
         self.emit("case.sla_breached", case)
@@ -221,13 +210,13 @@ class SupportState(SystemState):
 
         The clock calls this as time moves; it only looks at deadlines that have passed.
         """
-        now_s = self.clock.timestamp()
+        now_s = self._now_s()
         cases = self.col("case")
         breached: list[str] = []
         while self._sla_heap and self._sla_heap[0][0] < now_s:
             _, case_id = heapq.heappop(self._sla_heap)
             case = cases.find(case_id)
-            if case is not None and self.refresh_case(case) is not case:
+            if case is not None and self.refresh_case(case, now_s) is not case:
                 breached.append(case_id)
         return breached
 
