@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "CurrencyCode",
@@ -14,6 +15,17 @@ __all__ = [
     "Timestamp",
 ]
 
+
+def _real_date(value: str) -> str:
+    date.fromisoformat(value)  # a pattern alone lets 2026-13-45 through
+    return value
+
+
+def _real_instant(value: str) -> str:
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
 Timestamp = Annotated[
     str,
     Field(
@@ -21,8 +33,13 @@ Timestamp = Annotated[
         description="UTC instant, ISO 8601 with a Z suffix.",
         examples=["2026-11-23T09:30:00.000000Z"],
     ),
+    AfterValidator(_real_instant),
 ]
-Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Calendar date, ISO 8601.")]
+Date = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Calendar date, ISO 8601."),
+    AfterValidator(_real_date),
+]
 CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["USD"])
 ]
