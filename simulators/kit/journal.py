@@ -6,7 +6,10 @@ Entries are tuples in a bounded deque, so journaling costs little on the request
 from __future__ import annotations
 
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
+
+from simulators.kit.clock import format_instant
 
 __all__ = ["JOURNAL_FIELDS", "Journal"]
 
@@ -21,6 +24,10 @@ JOURNAL_FIELDS = (
     "idempotency_key",
     "replayed",
 )
+
+
+def _iso(timestamp: float) -> str:
+    return format_instant(datetime.fromtimestamp(timestamp, UTC))
 
 
 class Journal:
@@ -38,7 +45,11 @@ class Journal:
             self._entries.append(entry)
 
     def entries(self) -> list[dict[str, Any]]:
-        return [dict(zip(JOURNAL_FIELDS, e, strict=True)) for e in self._entries]
+        # Entries hold the raw timestamp: formatting it costs more than the rest of
+        # the record, and only this (rare) read needs it as text.
+        return [
+            dict(zip(JOURNAL_FIELDS, (_iso(e[0]), *e[1:]), strict=True)) for e in self._entries
+        ]
 
     def clear(self) -> None:
         self._entries.clear()

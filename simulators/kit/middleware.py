@@ -95,7 +95,7 @@ class SimMiddleware:
             template = getattr(route, "path", None) or "(unmatched)"
             rt.metrics.observe(method, template, status_box[0], elapsed)
             rt.journal.record((
-                rt.clock.now_iso(), client_id, method, path, status_box[0],
+                rt.clock.timestamp(), client_id, method, path, status_box[0],
                 round(elapsed * 1000, 3), correlation_id, idem_key, replayed,
             ))  # fmt: skip
 

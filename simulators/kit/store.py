@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,23 @@ from simulators.kit.errors import Conflict, Invalid, NotFound
 __all__ = ["Collection", "CollectionSpec", "Page", "Store", "decode_cursor", "encode_cursor"]
 
 Obj = dict[str, Any]
+
+# Stored objects live until reset, so each full cyclic-GC pass would walk all of them
+# (100-350 ms pauses at 100k objects: BENCHMARKS.md target 3). Every few thousand
+# inserts the young generations are collected and the survivors frozen: full passes
+# then only walk what arrived since. The store holds no cycles; reference counting
+# still frees replaced versions.
+FREEZE_EVERY_INSERTS = 5_000
+_inserts_since_freeze = 0
+
+
+def _note_insert() -> None:
+    global _inserts_since_freeze
+    _inserts_since_freeze += 1
+    if _inserts_since_freeze >= FREEZE_EVERY_INSERTS:
+        _inserts_since_freeze = 0
+        gc.collect(1)
+        gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,7 @@ class Collection:
             value = obj.get(name)
             if value is not None:
                 index.setdefault(value, []).append(object_id)
+        _note_insert()
         return obj
 
     def replace(self, new: Obj) -> Obj:
