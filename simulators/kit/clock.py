@@ -14,7 +14,8 @@ __all__ = ["SimClock", "format_instant", "parse_instant"]
 
 def format_instant(moment: datetime) -> str:
     """``2026-11-23T09:30:00.000000Z``: the one timestamp format of golive."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is about twice as fast as strftime, and this runs twice per write.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_instant(text: str) -> datetime:
