@@ -35,12 +35,15 @@ class EventLog:
     def subscribe(self, listener: Callable[[EventDict], None]) -> None:
         self._listeners.append(listener)
 
-    def emit(self, event_type: str, data: dict[str, Any]) -> EventDict:
+    def emit(
+        self, event_type: str, data: dict[str, Any], occurred_at: str | None = None
+    ) -> EventDict:
+        """Append an event; ``occurred_at`` defaults to now on the simulator clock."""
         event = {
             "id": event_id(self.system, len(self._events) + 1),
             "type": event_type,
             "system": self.system,
-            "occurred_at": self.clock.now_iso(),
+            "occurred_at": occurred_at or self.clock.now_iso(),
             "correlation_id": current_correlation_id.get(),
             "data": data,
         }

@@ -47,8 +47,14 @@ class SimMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        correlation_id = _header(headers, b"x-correlation-id")
-        idem_key = _header(headers, b"idempotency-key") if method in _MUTATING else None
+        correlation_id = idem_key = authorization = None
+        for key, value in headers:  # one pass over the headers this layer reads
+            if key == b"authorization":
+                authorization = value.decode("latin-1")
+            elif key == b"x-correlation-id":
+                correlation_id = value.decode("latin-1")
+            elif key == b"idempotency-key" and method in _MUTATING:
+                idem_key = value.decode("latin-1")
         status_box = [500]
         replayed = False
         client_id: str | None = None
@@ -71,7 +77,7 @@ class SimMiddleware:
                         raise _Forbidden()
                 await self.app(scope, receive, send_wrapped)
                 return
-            client_id = rt.tokens.verify(_header(headers, b"authorization"), time.time())
+            client_id = rt.tokens.verify(authorization, time.time())
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
