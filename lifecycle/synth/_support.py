@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from lifecycle.sla import DEFAULT_TIER, targets_min
 from lifecycle.synth._accounts import AccountCtx
 from lifecycle.synth._fulfil import touch
 from lifecycle.synth._time import US_PER_DAY, US_PER_HOUR, ts
@@ -17,7 +18,6 @@ __all__ = ["open_cases"]
 
 _PRIORITIES = (("low", 0.3), ("normal", 0.45), ("high", 0.2), ("urgent", 0.05))
 # (first response, resolution) targets in hours, standard tier; premium and enterprise halve them.
-_SLA_H = {"low": (24, 240), "normal": (8, 120), "high": (4, 72), "urgent": (1, 24)}
 
 
 def _poisson(w: World, lam: float) -> int:
@@ -62,9 +62,9 @@ def _case(w: World, acct: AccountCtx, org: Obj, at: int) -> None:
     rng = w.rng
     ent = _entitlement_at(acct, at)
     priority = _priority(w)
-    first_h, resolve_h = float(_SLA_H[priority][0]), float(_SLA_H[priority][1])
-    if ent is not None and ent["support_tier"] != "standard":
-        first_h, resolve_h = first_h / 2, resolve_h / 2
+    tier = DEFAULT_TIER if ent is None else ent["support_tier"]
+    first_min, resolve_min = targets_min(tier, priority)
+    first_h, resolve_h = first_min / 60, resolve_min / 60
     first_due = at + int(first_h * US_PER_HOUR)
     resolve_due = at + int(resolve_h * US_PER_HOUR)
     case = w.new("case", at, correlation_id=None)
