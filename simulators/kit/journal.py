@@ -47,9 +47,7 @@ class Journal:
     def entries(self) -> list[dict[str, Any]]:
         # Entries hold the raw timestamp: formatting it costs more than the rest of
         # the record, and only this (rare) read needs it as text.
-        return [
-            dict(zip(JOURNAL_FIELDS, (_iso(e[0]), *e[1:]), strict=True)) for e in self._entries
-        ]
+        return [dict(zip(JOURNAL_FIELDS, (_iso(e[0]), *e[1:]), strict=True)) for e in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()
