@@ -29,3 +29,39 @@ def test_clock_fixture_freezes_and_advances_every_simulator(golive, golive_clock
     for url in golive.urls.values():
         clock = httpx.get(f"{url}/_sim/clock").json()
         assert clock == {"now": "2027-02-01T00:00:00.000000Z", "frozen": True}
+
+
+def _tiny_middleware(crm, erp) -> None:
+    """Stands in for a team's middleware: closed-won deals become ERP orders."""
+    customer = erp.post("/customers", json={"name": "Acme", "external_id": "acc"}).json()
+    erp.post("/items", json={"sku": "SEAT", "name": "Seat"})
+    events = crm.get("/events", params={"type": "opportunity.closed_won"}).json()["data"]
+    for event in events:
+        opp = event["data"]
+        line = {"sku": "SEAT", "quantity": 1, "unit_price_minor": opp["amount_minor"]}
+        erp.post(
+            "/sales-orders",
+            json={"customer_id": customer["id"], "currency": opp["currency"],
+                  "external_id": opp["id"], "lines": [line]},
+            headers={"X-Correlation-Id": event["correlation_id"] or ""},
+        )  # fmt: skip
+
+
+def test_readme_example_a_closed_won_deal_becomes_one_erp_order(golive_client, golive_clock):
+    crm, erp = golive_client("crm"), golive_client("erp")
+    account = crm.post("/accounts", json={"name": "Acme"}).json()
+    opp = crm.post(
+        "/opportunities",
+        json={"account_id": account["id"], "name": "Deal", "amount_minor": 1_200_000},
+    ).json()
+    crm.patch(
+        f"/opportunities/{opp['id']}",
+        json={"stage": "closed_won", "primary_quote_id": "q_1"},
+        headers={"X-Correlation-Id": "deal-1"},
+    )
+    golive_clock.advance(hours=1)
+    _tiny_middleware(crm, erp)
+    orders = erp.get("/sales-orders", params={"external_id": opp["id"]}).json()["data"]
+    assert len(orders) == 1
+    assert orders[0]["total_minor"] == 1_200_000
+    assert orders[0]["correlation_id"] == "deal-1"
