@@ -67,6 +67,7 @@ from simulators.kit.http import (
     object_response,
     page_response,
 )
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 from simulators.kit.store import Collection
 
@@ -112,7 +113,7 @@ def _paid_or_declined(invoice: dict[str, Any], payment: dict[str, Any]) -> Respo
 
 
 def _routes(state: BillingState) -> APIRouter:
-    r = APIRouter(tags=["billing"])
+    r = APIRouter(tags=["billing"], route_class=SimRoute)
     customers, subs = state.col("billing_customer"), state.col("subscription")
     usage, invoices = state.col("usage_record"), state.col("invoice")
     payments, notes = state.col("payment"), state.col("credit_note")

@@ -51,6 +51,7 @@ from simulators.kit.http import (
     object_response,
     page_response,
 )
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
 __all__ = ["create_app"]
@@ -74,7 +75,7 @@ def _where(**filters: Any) -> Callable[[dict[str, Any]], bool] | None:
 
 
 def _routes(state: CpqState) -> APIRouter:
-    r = APIRouter(tags=["cpq"])
+    r = APIRouter(tags=["cpq"], route_class=SimRoute)
     products, books, quotes = state.col("product"), state.col("price_book"), state.col("quote")
 
     # -- products ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from simulators.kit.http import (
     object_response,
     page_response,
 )
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
 __all__ = ["create_app"]
@@ -47,7 +48,7 @@ _PATCH = problem_responses(404, 409, 412, 422)
 
 
 def _routes(state: CrmState) -> APIRouter:
-    r = APIRouter(tags=["crm"])
+    r = APIRouter(tags=["crm"], route_class=SimRoute)
     accounts, contacts, opps = state.col("account"), state.col("contact"), state.col("opportunity")
 
     @r.post("/accounts", status_code=201, response_model=Account, responses=_CREATE)

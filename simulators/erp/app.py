@@ -66,6 +66,7 @@ from simulators.kit.http import (
     object_response,
     page_response,
 )
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
 __all__ = ["create_app"]
@@ -289,7 +290,7 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
 
 
 def _routes(state: ErpState) -> APIRouter:
-    r = APIRouter(tags=["erp"])
+    r = APIRouter(tags=["erp"], route_class=SimRoute)
     _customer_routes(r, state)
     _order_routes(r, state)
     _receivable_routes(r, state)

@@ -42,6 +42,7 @@ from simulators.kit.http import (
     object_response,
     page_response,
 )
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 from simulators.support.models import (
     CaseCreate,
@@ -74,7 +75,7 @@ def _where(**filters: Any) -> Callable[[dict[str, Any]], bool] | None:
 
 
 def _routes(state: SupportState) -> APIRouter:
-    r = APIRouter(tags=["support"])
+    r = APIRouter(tags=["support"], route_class=SimRoute)
     orgs, ents, cases = state.col("organization"), state.col("entitlement"), state.col("case")
 
     # -- organizations -----------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""SimRoute must answer exactly as FastAPI's own handler does, only faster."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import httpx
+import pytest
+from fastapi import APIRouter, Header
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulators.kit.app import build_app
+from simulators.kit.http import object_response
+from simulators.kit.routing import SimRoute
+from simulators.kit.runtime import Runtime
+from simulators.kit.state import SystemState
+from simulators.kit.store import CollectionSpec
+from simulators.testing import sim_client
+
+pytestmark = pytest.mark.anyio
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=20)
+    seats: int = Field(1, ge=1)
+
+
+class _State(SystemState):
+    SYSTEM = "crm"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (CollectionSpec("account"),)
+
+
+def _app(route_class: type[APIRoute]):
+    state = _State(Runtime("crm"))
+    r = APIRouter(route_class=route_class)
+
+    @r.post("/things/{thing_id}", status_code=201)
+    async def make(thing_id: str, body: _Body, if_match: str | None = Header(None)):
+        return object_response(
+            {"id": thing_id, "version": 1, "name": body.name, "if_match": if_match}, 201
+        )
+
+    @r.get("/things")
+    async def listing(limit: int = 10):
+        return object_response({"id": "x", "version": 1, "limit": limit})
+
+    return build_app(state, r, title="t", description="t")
+
+
+CASES = [
+    ({"json": {"name": "ok", "seats": 3}}, {}),
+    ({"json": {"name": "ok"}}, {"If-Match": '"4"'}),
+    ({"json": {"name": ""}}, {}),
+    ({"json": {"name": "ok", "colour": "red"}}, {}),
+    ({"json": {"seats": "many"}}, {}),
+    ({"content": b"{not json"}, {"Content-Type": "application/json"}),
+    ({"content": b""}, {"Content-Type": "application/json"}),
+    ({"content": b"\xff\xfe"}, {"Content-Type": "application/json"}),
+    ({"content": b"name=ok"}, {"Content-Type": "text/plain"}),
+    ({"json": None}, {}),
+]
+
+
+@pytest.mark.parametrize(("body", "headers"), CASES)
+async def test_sim_route_answers_like_fastapi(body, headers):
+    responses = []
+    for route_class in (APIRoute, SimRoute):
+        async with sim_client("crm", app=_app(route_class)) as c:
+            r = await c.post("/things/t_1", headers=headers, **body)
+            responses.append((r.status_code, r.content, r.headers.get("content-type")))
+    assert responses[0] == responses[1]
+
+
+async def test_routes_with_query_parameters_keep_fastapis_handler():
+    app = _app(SimRoute)
+    routes = {r.path: r for r in app.routes if isinstance(r, SimRoute)}
+    assert routes["/things/{thing_id}"]._plan() is not None
+    assert routes["/things"]._plan() is None
+    async with sim_client("crm", app=app) as c:
+        assert (await c.get("/things", params={"limit": 3})).json()["limit"] == 3
+        assert (await c.get("/things", params={"limit": "x"})).status_code == 422
+
+
+def test_the_simulators_use_the_fast_route_for_their_plain_endpoints():
+    from simulators.registry import SYSTEMS, create_app
+
+    for system in SYSTEMS:
+        fast = [r for r in create_app(system).routes if isinstance(r, SimRoute) and r._plan()]
+        assert len(fast) >= 5, system
+
+
+async def test_wire_behaviour_is_unchanged_for_a_real_client():
+    async with sim_client("crm") as c:
+        assert isinstance(c, httpx.AsyncClient)
+        r = await c.post("/accounts", content=b"x", headers={"Content-Type": "text/plain"})
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
