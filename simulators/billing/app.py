@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from lifecycle.entities.billing import (
@@ -61,15 +61,15 @@ from simulators.kit.app import build_app
 from simulators.kit.errors import problem_responses
 from simulators.kit.http import (
     CURSOR,
+    IF_MATCH,
     LIMIT,
     ListOf,
     expected_version,
+    filtered_page,
     object_response,
-    page_response,
 )
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
-from simulators.kit.store import Collection
 
 __all__ = ["create_app"]
 
@@ -80,16 +80,6 @@ _PATCH = problem_responses(404, 409, 412, 422)
 _MOVE = problem_responses(404, 409)
 _CHILD = problem_responses(404, 409, 422)
 _PAY = problem_responses(402, 404, 409, 422)
-
-
-def _page(col: Collection, limit: int, cursor: str | None, **filters: Any) -> Response:
-    """A list page filtered on equality of the given fields (None: not filtered)."""
-    wanted = {k: v for k, v in filters.items() if v is not None}
-    if not wanted:
-        return page_response(col.page(limit, cursor))
-    return page_response(
-        col.page(limit, cursor, lambda o: all(o.get(k) == v for k, v in wanted.items()))
-    )
 
 
 def _paid_or_declined(invoice: dict[str, Any], payment: dict[str, Any]) -> Response:
@@ -136,7 +126,7 @@ def _routes(state: BillingState) -> APIRouter:
         external_id: str | None = None,
         crm_account_id: str | None = None,
     ) -> Response:
-        return _page(
+        return filtered_page(
             customers, limit, cursor, external_id=external_id, crm_account_id=crm_account_id
         )
 
@@ -152,7 +142,7 @@ def _routes(state: BillingState) -> APIRouter:
     async def update_customer(
         customer_id: str,
         body: CustomerUpdate,
-        if_match: str | None = Header(None, include_in_schema=False),
+        if_match: str | None = IF_MATCH,
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(
@@ -174,7 +164,7 @@ def _routes(state: BillingState) -> APIRouter:
         quote_id: str | None = None,
         external_id: str | None = None,
     ) -> Response:
-        return _page(
+        return filtered_page(
             subs,
             limit,
             cursor,
@@ -192,7 +182,7 @@ def _routes(state: BillingState) -> APIRouter:
     async def update_subscription(
         subscription_id: str,
         body: SubscriptionUpdate,
-        if_match: str | None = Header(None, include_in_schema=False),
+        if_match: str | None = IF_MATCH,
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(
@@ -229,7 +219,7 @@ def _routes(state: BillingState) -> APIRouter:
         subscription_item_id: str | None = None,
     ) -> Response:
         subs.get(subscription_id)
-        return _page(
+        return filtered_page(
             usage,
             limit,
             cursor,
@@ -257,7 +247,7 @@ def _routes(state: BillingState) -> APIRouter:
         subscription_item_id: str | None = None,
         external_id: str | None = None,
     ) -> Response:
-        return _page(
+        return filtered_page(
             usage,
             limit,
             cursor,
@@ -293,7 +283,7 @@ def _routes(state: BillingState) -> APIRouter:
         status: InvoiceStatus | None = None,
         external_id: str | None = None,
     ) -> Response:
-        return _page(
+        return filtered_page(
             invoices,
             limit,
             cursor,
@@ -338,7 +328,7 @@ def _routes(state: BillingState) -> APIRouter:
         customer_id: str | None = None,
         status: Literal["succeeded", "failed"] | None = None,
     ) -> Response:
-        return _page(
+        return filtered_page(
             payments, limit, cursor, invoice_id=invoice_id, customer_id=customer_id, status=status
         )
 
@@ -362,7 +352,7 @@ def _routes(state: BillingState) -> APIRouter:
         invoice_id: str | None = None,
         external_id: str | None = None,
     ) -> Response:
-        return _page(notes, limit, cursor, invoice_id=invoice_id, external_id=external_id)
+        return filtered_page(notes, limit, cursor, invoice_id=invoice_id, external_id=external_id)
 
     @r.get("/credit-notes/{credit_note_id}", response_model=CreditNote, responses=_GET)
     async def get_credit_note(credit_note_id: str) -> Response:

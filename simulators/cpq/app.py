@@ -21,10 +21,7 @@ issue) or on ``POST /quotes/{id}/expire``; no Salesforce-shaped URLs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from lifecycle.entities.cpq import PriceBook, Product, Quote
@@ -45,9 +42,11 @@ from simulators.kit.app import build_app
 from simulators.kit.errors import problem_responses
 from simulators.kit.http import (
     CURSOR,
+    IF_MATCH,
     LIMIT,
     ListOf,
     expected_version,
+    matching,
     object_response,
     page_response,
 )
@@ -61,17 +60,6 @@ _LIST = problem_responses(422)
 _CREATE = problem_responses(409, 422)
 _PATCH = problem_responses(404, 409, 412, 422)
 _MOVE = problem_responses(404, 409, 422)
-IF_MATCH = Header(None, include_in_schema=False)
-
-
-def _where(**filters: Any) -> Callable[[dict[str, Any]], bool] | None:
-    """A page filter on the fields given (None = any), or None when nothing filters."""
-    wanted = {
-        k: (v.value if hasattr(v, "value") else v) for k, v in filters.items() if v is not None
-    }
-    if not wanted:
-        return None
-    return lambda obj: all(obj.get(k) == v for k, v in wanted.items())
 
 
 def _routes(state: CpqState) -> APIRouter:
@@ -94,7 +82,7 @@ def _routes(state: CpqState) -> APIRouter:
         billing_type: BillingType | None = None,
         active: bool | None = None,
     ) -> Response:
-        where = _where(
+        where = matching(
             external_id=external_id, sku=sku, family=family, billing_type=billing_type,
             active=active,
         )  # fmt: skip
@@ -127,7 +115,7 @@ def _routes(state: CpqState) -> APIRouter:
         currency: str | None = None,
         is_default: bool | None = None,
     ) -> Response:
-        where = _where(external_id=external_id, currency=currency, is_default=is_default)
+        where = matching(external_id=external_id, currency=currency, is_default=is_default)
         return page_response(books.page(limit, cursor, where))
 
     @r.get("/price-books/{price_book_id}", response_model=PriceBook, responses=_GET)
@@ -169,7 +157,7 @@ def _routes(state: CpqState) -> APIRouter:
         opportunity_id: str | None = None,
         account_id: str | None = None,
     ) -> Response:
-        where = _where(
+        where = matching(
             external_id=external_id, status=status, opportunity_id=opportunity_id,
             account_id=account_id,
         )  # fmt: skip

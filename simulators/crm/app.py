@@ -13,7 +13,7 @@ opportunity, no dated exchange rates.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from lifecycle.entities.crm import Account, Contact, Opportunity
@@ -30,12 +30,13 @@ from simulators.kit.app import build_app
 from simulators.kit.errors import problem_responses
 from simulators.kit.http import (
     CURSOR,
+    IF_MATCH,
     LIMIT,
     ListOf,
     expected_version,
+    filtered_page,
     list_response,
     object_response,
-    page_response,
 )
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
@@ -62,13 +63,7 @@ def _routes(state: CrmState) -> APIRouter:
         parent_id: str | None = None,
         external_id: str | None = None,
     ) -> Response:
-        def where(a: dict[str, object]) -> bool:
-            return (parent_id is None or a["parent_id"] == parent_id) and (
-                external_id is None or a["external_id"] == external_id
-            )
-
-        filtered = parent_id is not None or external_id is not None
-        return page_response(accounts.page(limit, cursor, where if filtered else None))
+        return filtered_page(accounts, limit, cursor, parent_id=parent_id, external_id=external_id)
 
     @r.get("/accounts/{account_id}", response_model=Account, responses=_GET)
     async def get_account(account_id: str) -> Response:
@@ -82,7 +77,7 @@ def _routes(state: CrmState) -> APIRouter:
     async def update_account(
         account_id: str,
         body: AccountUpdate,
-        if_match: str | None = Header(None, include_in_schema=False),
+        if_match: str | None = IF_MATCH,
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(
@@ -97,8 +92,7 @@ def _routes(state: CrmState) -> APIRouter:
     async def list_contacts(
         limit: int = LIMIT, cursor: str | None = CURSOR, account_id: str | None = None
     ) -> Response:
-        where = None if account_id is None else (lambda c: c["account_id"] == account_id)
-        return page_response(contacts.page(limit, cursor, where))
+        return filtered_page(contacts, limit, cursor, account_id=account_id)
 
     @r.get("/contacts/{contact_id}", response_model=Contact, responses=_GET)
     async def get_contact(contact_id: str) -> Response:
@@ -108,7 +102,7 @@ def _routes(state: CrmState) -> APIRouter:
     async def update_contact(
         contact_id: str,
         body: ContactUpdate,
-        if_match: str | None = Header(None, include_in_schema=False),
+        if_match: str | None = IF_MATCH,
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(
@@ -126,13 +120,7 @@ def _routes(state: CrmState) -> APIRouter:
         account_id: str | None = None,
         stage: str | None = None,
     ) -> Response:
-        def where(o: dict[str, object]) -> bool:
-            return (account_id is None or o["account_id"] == account_id) and (
-                stage is None or o["stage"] == stage
-            )
-
-        filtered = account_id is not None or stage is not None
-        return page_response(opps.page(limit, cursor, where if filtered else None))
+        return filtered_page(opps, limit, cursor, account_id=account_id, stage=stage)
 
     @r.get("/opportunities/{opportunity_id}", response_model=Opportunity, responses=_GET)
     async def get_opportunity(opportunity_id: str) -> Response:
@@ -142,7 +130,7 @@ def _routes(state: CrmState) -> APIRouter:
     async def update_opportunity(
         opportunity_id: str,
         body: OpportunityUpdate,
-        if_match: str | None = Header(None, include_in_schema=False),
+        if_match: str | None = IF_MATCH,
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(

@@ -26,9 +26,9 @@ checklist and no year-end close.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Path, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 from starlette.responses import Response
 
 from lifecycle.entities.erp import (
@@ -59,10 +59,12 @@ from simulators.kit.app import build_app
 from simulators.kit.errors import problem_responses
 from simulators.kit.http import (
     CURSOR,
+    IF_MATCH,
     LIMIT,
     ListOf,
     expected_version,
     json_response,
+    matching,
     object_response,
     page_response,
 )
@@ -81,15 +83,6 @@ _PERIOD = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", exampl
 # Annotated, so that FastAPI copies the Query per parameter (a shared default instance is not)
 _PeriodQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 _IdQ = Annotated[str | None, Query(max_length=255)]
-_IF_MATCH = Header(None, include_in_schema=False)
-
-
-def _where(**filters: Any) -> Any:
-    """A page filter that keeps objects equal to every given (non-None) query value."""
-    active = [(k, v) for k, v in filters.items() if v is not None]
-    if not active:
-        return None
-    return lambda obj: all(obj.get(k) == v for k, v in active)
 
 
 def _customer_routes(r: APIRouter, state: ErpState) -> None:
@@ -104,7 +97,7 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT, cursor: str | None = CURSOR, external_id: _IdQ = None,
         legal_entity: _IdQ = None, crm_account_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = _where(external_id=external_id, legal_entity=legal_entity,
+        where = matching(external_id=external_id, legal_entity=legal_entity,
                        crm_account_id=crm_account_id)  # fmt: skip
         return page_response(customers.page(limit, cursor, where))
 
@@ -114,7 +107,7 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.patch("/customers/{customer_id}", response_model=ErpCustomer, responses=_PATCH)
     async def update_customer(
-        customer_id: str, body: CustomerUpdate, if_match: str | None = _IF_MATCH
+        customer_id: str, body: CustomerUpdate, if_match: str | None = IF_MATCH
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(
@@ -131,7 +124,7 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
         external_id: _IdQ = None, type: _IdQ = None,
     ) -> Response:  # fmt: skip
         return page_response(
-            items.page(limit, cursor, _where(sku=sku, external_id=external_id, type=type))
+            items.page(limit, cursor, matching(sku=sku, external_id=external_id, type=type))
         )
 
     @r.get("/items/by-sku/{sku}", response_model=Item, responses=_GET)
@@ -144,7 +137,7 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.patch("/items/{item_id}", response_model=Item, responses=_PATCH)
     async def update_item(
-        item_id: str, body: ItemUpdate, if_match: str | None = _IF_MATCH
+        item_id: str, body: ItemUpdate, if_match: str | None = IF_MATCH
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(state.update_item(item_id, changes, expected_version(if_match)))
@@ -163,7 +156,7 @@ def _order_routes(r: APIRouter, state: ErpState) -> None:
         status: SalesOrderStatus | None = None, external_id: _IdQ = None,
         quote_id: _IdQ = None, opportunity_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = _where(customer_id=customer_id, status=status, external_id=external_id,
+        where = matching(customer_id=customer_id, status=status, external_id=external_id,
                        quote_id=quote_id, opportunity_id=opportunity_id)  # fmt: skip
         return page_response(orders.page(limit, cursor, where))
 
@@ -173,7 +166,7 @@ def _order_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.patch("/sales-orders/{order_id}", response_model=SalesOrder, responses=_PATCH)
     async def update_sales_order(
-        order_id: str, body: SalesOrderUpdate, if_match: str | None = _IF_MATCH
+        order_id: str, body: SalesOrderUpdate, if_match: str | None = IF_MATCH
     ) -> Response:
         changes = body.model_dump(exclude_unset=True)
         return object_response(state.update_order(order_id, changes, expected_version(if_match)))
@@ -214,7 +207,7 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
         status: Literal["open", "paid", "void"] | None = None, external_id: _IdQ = None,
         sales_order_id: _IdQ = None, period: _PeriodQ = None,
     ) -> Response:  # fmt: skip
-        where = _where(customer_id=customer_id, status=status, external_id=external_id,
+        where = matching(customer_id=customer_id, status=status, external_id=external_id,
                        sales_order_id=sales_order_id, period=period)  # fmt: skip
         return page_response(invoices.page(limit, cursor, where))
 
@@ -235,7 +228,7 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
         external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = _where(customer_id=customer_id, external_id=external_id)
+        where = matching(customer_id=customer_id, external_id=external_id)
         return page_response(receipts.page(limit, cursor, where))
 
     @r.get("/receipts/{receipt_id}", response_model=Receipt, responses=_GET)
@@ -256,7 +249,7 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         source_id: _IdQ = None, source_type: _IdQ = None,
         legal_entity: _IdQ = None, external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = _where(period=period, source_id=source_id, source_type=source_type,
+        where = matching(period=period, source_id=source_id, source_type=source_type,
                        legal_entity=legal_entity, external_id=external_id)  # fmt: skip
         return page_response(entries.page(limit, cursor, where))
 
@@ -274,7 +267,7 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         cursor: str | None = CURSOR,
         status: Literal["open", "closed"] | None = None,
     ) -> Response:
-        return page_response(periods.page(limit, cursor, _where(status=status)))
+        return page_response(periods.page(limit, cursor, matching(status=status)))
 
     @r.get("/periods/{name}", response_model=AccountingPeriod, responses=_GET_PERIOD)
     async def get_period(name: str = _PERIOD) -> Response:

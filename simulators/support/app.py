@@ -24,10 +24,7 @@ runs or on ``POST /entitlements/{id}/expire``; no Zendesk-shaped URLs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from lifecycle.entities.support import Case, Entitlement, Organization
@@ -36,9 +33,11 @@ from simulators.kit.app import build_app
 from simulators.kit.errors import problem_responses
 from simulators.kit.http import (
     CURSOR,
+    IF_MATCH,
     LIMIT,
     ListOf,
     expected_version,
+    matching,
     object_response,
     page_response,
 )
@@ -63,15 +62,6 @@ _LIST = problem_responses(422)
 _CREATE = problem_responses(409, 422)
 _PATCH = problem_responses(404, 409, 412, 422)
 _MOVE = problem_responses(404, 409, 422)
-IF_MATCH = Header(None, include_in_schema=False)
-
-
-def _where(**filters: Any) -> Callable[[dict[str, Any]], bool] | None:
-    """A page filter on the fields given (None = any), or None when nothing filters."""
-    wanted = {k: getattr(v, "value", v) for k, v in filters.items() if v is not None}
-    if not wanted:
-        return None
-    return lambda obj: all(obj.get(k) == v for k, v in wanted.items())
 
 
 def _routes(state: SupportState) -> APIRouter:
@@ -93,7 +83,7 @@ def _routes(state: SupportState) -> APIRouter:
         domain: str | None = None,
         name: str | None = None,
     ) -> Response:
-        where = _where(
+        where = matching(
             external_id=external_id, crm_account_id=crm_account_id, domain=domain, name=name
         )
         return page_response(orgs.page(limit, cursor, where))
@@ -127,7 +117,7 @@ def _routes(state: SupportState) -> APIRouter:
         status: EntitlementStatus | None = None,
         sku: str | None = None,
     ) -> Response:
-        where = _where(
+        where = matching(
             external_id=external_id, organization_id=organization_id,
             subscription_id=subscription_id, status=status, sku=sku,
         )  # fmt: skip
@@ -181,7 +171,7 @@ def _routes(state: SupportState) -> APIRouter:
         sla_breached: bool | None = None,
     ) -> Response:
         state.check_sla_breaches()
-        where = _where(
+        where = matching(
             external_id=external_id, organization_id=organization_id, status=status,
             priority=priority, sla_breached=sla_breached,
         )  # fmt: skip

@@ -98,3 +98,14 @@ async def test_wire_behaviour_is_unchanged_for_a_real_client():
         r = await c.post("/accounts", content=b"x", headers={"Content-Type": "text/plain"})
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_matching_filters_on_given_values_only_and_compares_enums_by_value():
+    from lifecycle.states import QuoteStatus
+    from simulators.kit.http import matching
+
+    assert matching(status=None, account_id=None) is None
+    keep = matching(status=QuoteStatus.DRAFT, account_id="acc_1")
+    assert keep({"status": "draft", "account_id": "acc_1"})
+    assert not keep({"status": "draft", "account_id": "acc_2"})
+    assert not keep({"status": "approved", "account_id": "acc_1"})
