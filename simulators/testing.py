@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ from simulators.kit.runtime import SimConfig
 from simulators.kit.state import SystemState
 from simulators.registry import create_app
 
-__all__ = ["DEFAULT_CLIENT", "fetch_token", "sim_client", "state_of"]
+__all__ = ["DEFAULT_CLIENT", "SimHarness", "fetch_token", "sim_client", "state_of"]
 
 DEFAULT_CLIENT = ("golive", "golive-secret")
 
@@ -47,3 +48,29 @@ async def sim_client(
         client.headers["Authorization"] = "Bearer " + await fetch_token(client, *DEFAULT_CLIENT)
         client.app = app  # type: ignore[attr-defined]
         yield client
+
+
+class SimHarness:
+    """Shorthands for arranging one in-process simulator and asserting on its answers.
+
+    ``await h.call("POST", "/accounts", 201, json=...)`` returns the body after checking
+    the status; ``await h.refused(..., 422, "unknown_account")`` checks a problem+json
+    refusal and its code. Subclass it per system to add arranging helpers.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.c = client
+        self.state: Any = state_of(client.app)  # type: ignore[attr-defined]
+
+    async def call(self, method: str, url: str, status: int, **kwargs: Any) -> Any:
+        response = await self.c.request(method, url, **kwargs)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    async def refused(self, method: str, url: str, status: int, code: str, **kwargs: Any) -> Any:
+        response = await self.c.request(method, url, **kwargs)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == code, response.text
+        return body

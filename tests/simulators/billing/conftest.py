@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from simulators.kit.runtime import SimConfig
-from simulators.testing import sim_client, state_of
+from simulators.testing import SimHarness, sim_client
 
 # A fixed month for tests that bill: 31 January anchors the clamping cases.
 START = "2026-01-31"
@@ -18,26 +18,12 @@ IN_PERIOD = "2026-02-10T12:00:00Z"
 NOW = datetime(2030, 6, 1, 9, 0, tzinfo=UTC)
 
 
-class Billing:
+class Billing(SimHarness):
     """An in-process billing simulator and shorthands for arranging it."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
-        self.c = client
-        self.state: Any = state_of(client.app)  # type: ignore[attr-defined]
+        super().__init__(client)
         self.state.clock.freeze(NOW)
-
-    async def call(self, method: str, url: str, status: int, **kwargs: Any) -> Any:
-        r = await self.c.request(method, url, **kwargs)
-        assert r.status_code == status, r.text
-        return r.json()
-
-    async def refused(self, method: str, url: str, status: int, code: str, **kw: Any) -> Any:
-        r = await self.c.request(method, url, **kw)
-        assert r.status_code == status, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        body = r.json()
-        assert body["code"] == code, r.text
-        return body
 
     async def customer(self, **fields: Any) -> dict[str, Any]:
         body = {"name": "Acme", "email": "ap@acme.test", "payment_method": "4242424242424242"}

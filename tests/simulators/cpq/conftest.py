@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.testing import sim_client, state_of
+from simulators.testing import SimHarness, sim_client
 
 # Graduated seats: 10 at 10.00, the next 40 at 8.00, the rest at 5.00 (per month).
 SEAT_TIERS = [
@@ -23,27 +23,13 @@ STORAGE_TIERS = [
 ]
 
 
-class Cpq:
+class Cpq(SimHarness):
     """An in-process CPQ simulator and shorthands for arranging it."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
-        self.c = client
-        self.state: Any = state_of(client.app)  # type: ignore[attr-defined]
+        super().__init__(client)
         self.products: dict[str, dict[str, Any]] = {}
         self.book: dict[str, Any] = {}
-
-    async def call(self, method: str, url: str, status: int, **kwargs: Any) -> dict[str, Any]:
-        r = await self.c.request(method, url, **kwargs)
-        assert r.status_code == status, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    async def refused(self, method: str, url: str, status: int, code: str, **kw: Any) -> Any:
-        r = await self.c.request(method, url, **kw)
-        assert r.status_code == status, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] == code, r.text
-        return r.json()
 
     async def product(self, sku: str, billing_type: str = "recurring", **kw: Any) -> Any:
         body = {"sku": sku, "name": sku.title(), "family": "platform",

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from simulators.kit.runtime import SimConfig
-from simulators.testing import sim_client, state_of
+from simulators.testing import SimHarness, sim_client
 
 
-class Erp:
+class Erp(SimHarness):
     """An in-process ERP simulator and shorthands for arranging it."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.c = client
-        self.state: Any = state_of(client.app)  # type: ignore[attr-defined]
 
     @property
     def today(self) -> str:
@@ -25,19 +20,6 @@ class Erp:
     @property
     def this_period(self) -> str:
         return self.today[:7]
-
-    async def call(self, method: str, url: str, status: int, **kwargs: Any) -> dict[str, Any]:
-        r = await self.c.request(method, url, **kwargs)
-        assert r.status_code == status, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    async def refused(self, method: str, url: str, status: int, code: str, **kw: Any) -> Any:
-        r = await self.c.request(method, url, **kw)
-        assert r.status_code == status, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] == code, r.text
-        return r.json()
 
     async def customer(self, **fields: Any) -> dict[str, Any]:
         return await self.call("POST", "/customers", 201, json={"name": "Acme", **fields})

@@ -4,31 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from simulators.kit.clock import parse_instant
-from simulators.testing import sim_client, state_of
+from simulators.testing import SimHarness, sim_client
 
 
-class Support:
+class Support(SimHarness):
     """An in-process support simulator on a frozen clock, and shorthands for arranging it."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.c = client
-        self.state: Any = state_of(client.app)  # type: ignore[attr-defined]
-
-    async def call(self, method: str, url: str, status: int, **kwargs: Any) -> Any:
-        r = await self.c.request(method, url, **kwargs)
-        assert r.status_code == status, r.text
-        return r.json()
-
-    async def refused(self, method: str, url: str, status: int, code: str, **kw: Any) -> Any:
-        r = await self.c.request(method, url, **kw)
-        assert r.status_code == status, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] == code, r.text
-        return r.json()
 
     async def advance(self, minutes: float) -> None:
         await self.call("POST", "/_sim/clock/advance", 200, json={"seconds": minutes * 60})
