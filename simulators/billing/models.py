@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from lifecycle.entities._base import CurrencyCode
+from simulators.kit.bodies import EARLIEST_DATE, LATEST_DATE, RequestBody
 
 __all__ = [
     "CancelRequest",
@@ -28,8 +29,6 @@ __all__ = [
     "UsageRecordInput",
 ]
 
-_EARLIEST = date(2000, 1, 1)
-_LATEST = date(2100, 12, 31)
 
 ExternalId = Field(None, max_length=255)
 Sku = Field(min_length=1, max_length=100)
@@ -44,11 +43,7 @@ PaymentMethod = Field(
 )
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CustomerCreate(_Body):
+class CustomerCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
     currency: CurrencyCode = "USD"
@@ -57,21 +52,21 @@ class CustomerCreate(_Body):
     payment_method: str | None = PaymentMethod
 
 
-class CustomerUpdate(_Body):
+class CustomerUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
     crm_account_id: str | None = Field(None, max_length=255)
     payment_method: str | None = PaymentMethod
 
 
-class ItemCreate(_Body):
+class ItemCreate(RequestBody):
     sku: str = Sku
     quantity: int = Field(1, ge=0, le=1_000_000_000)
     unit_amount_minor: int = UnitAmount
     usage_based: bool = False
 
 
-class SubscriptionCreate(_Body):
+class SubscriptionCreate(RequestBody):
     customer_id: str = Field(min_length=1, max_length=255)
     items: list[ItemCreate] = Field(min_length=1, max_length=100)
     currency: CurrencyCode | None = Field(None, description="Default: the customer's currency.")
@@ -79,12 +74,12 @@ class SubscriptionCreate(_Body):
     quote_id: str | None = Field(None, max_length=255)
     term_months: int = Field(12, ge=1, le=120)
     start_date: date | None = Field(
-        None, ge=_EARLIEST, le=_LATEST, description="Default: today on the simulator clock."
+        None, ge=EARLIEST_DATE, le=LATEST_DATE, description="Default: today on the simulator clock."
     )
     trial_days: int = Field(0, ge=0, le=730, description="Stripe allows trials up to 730 days.")
 
 
-class ItemChange(_Body):
+class ItemChange(RequestBody):
     """With ``id``: change or delete that item. Without: add a new item (needs sku and price)."""
 
     id: str | None = Field(None, max_length=100)
@@ -95,7 +90,7 @@ class ItemChange(_Body):
     deleted: bool = False
 
 
-class SubscriptionUpdate(_Body):
+class SubscriptionUpdate(RequestBody):
     items: list[ItemChange] | None = Field(None, min_length=1, max_length=100)
     quote_id: str | None = Field(None, max_length=255)
     term_months: int | None = Field(None, ge=1, le=120)
@@ -105,19 +100,19 @@ class SubscriptionUpdate(_Body):
     )
 
 
-class CancelRequest(_Body):
+class CancelRequest(RequestBody):
     at_period_end: bool = Field(
         False, description="Cancel when the current period ends instead of now."
     )
 
 
 def _bounded(moment: datetime) -> datetime:
-    if not _EARLIEST <= moment.date() <= _LATEST:
-        raise ValueError(f"must fall between {_EARLIEST} and {_LATEST}")
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        raise ValueError(f"must fall between {EARLIEST_DATE} and {LATEST_DATE}")
     return moment
 
 
-class UsageRecordInput(_Body):
+class UsageRecordInput(RequestBody):
     subscription_item_id: str = Field(min_length=1, max_length=100)
     quantity: int = Quantity
     timestamp: AwareDatetime | None = Field(
@@ -135,18 +130,18 @@ class UsageRecordCreate(UsageRecordInput):
     subscription_id: str = Field(min_length=1, max_length=255)
 
 
-class InvoiceRun(_Body):
+class InvoiceRun(RequestBody):
     tax_rate_bps: int | None = Field(
         None, ge=0, le=10_000, description="Default: the simulator's tax_rate_bps option (0)."
     )
     external_id: str | None = ExternalId
 
 
-class PayRequest(_Body):
+class PayRequest(RequestBody):
     payment_method: str | None = PaymentMethod
 
 
-class CreditNoteCreate(_Body):
+class CreditNoteCreate(RequestBody):
     amount_minor: int = Field(gt=0, le=10**15)
     reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] = (
         "order_change"

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from lifecycle.entities._base import CurrencyCode
 from lifecycle.pricing import BillingType, PriceScheme
+from simulators.kit.bodies import RequestBody, bounded_date
 
 __all__ = [
     "ApproveRequest",
@@ -28,8 +29,6 @@ __all__ = [
     "TierInput",
 ]
 
-_EARLIEST = date(2000, 1, 1)
-_LATEST = date(2100, 12, 31)
 MAX_AMOUNT_MINOR = 1_000_000_000_000  # 10 billion in a 2-decimal currency: enough for a list price
 MAX_QUANTITY = 100_000_000
 MAX_LINES = 200
@@ -43,17 +42,7 @@ Bps = Field(0, ge=0, le=10_000, description="Basis points: 1000 = 10 %.")
 Amount = Field(0, ge=0, le=MAX_AMOUNT_MINOR)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _bounded(value: date | None) -> date | None:
-    if value is not None and not _EARLIEST <= value <= _LATEST:
-        raise ValueError(f"must be between {_EARLIEST} and {_LATEST}")
-    return value
-
-
-class ProductCreate(_Body):
+class ProductCreate(RequestBody):
     sku: str = Sku
     name: str = Field(min_length=1, max_length=255)
     family: str = Field(min_length=1, max_length=100)
@@ -63,14 +52,14 @@ class ProductCreate(_Body):
     external_id: str | None = ExternalId
 
 
-class ProductUpdate(_Body):
+class ProductUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     family: str | None = Field(None, min_length=1, max_length=100)
     unit: str | None = Field(None, min_length=1, max_length=50)
     active: bool | None = None
 
 
-class TierInput(_Body):
+class TierInput(RequestBody):
     up_to: int | None = Field(
         None, ge=1, le=MAX_QUANTITY, description="Inclusive; null = no bound."
     )
@@ -78,7 +67,7 @@ class TierInput(_Body):
     flat_amount_minor: int = Amount
 
 
-class EntryPrice(_Body):
+class EntryPrice(RequestBody):
     """How a product is priced: ``per_unit`` takes ``unit_amount_minor``; the others tiers."""
 
     scheme: PriceScheme = PriceScheme.PER_UNIT
@@ -99,7 +88,7 @@ class EntryInput(EntryPrice):
         return self
 
 
-class PriceBookCreate(_Body):
+class PriceBookCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     currency: CurrencyCode
     is_default: bool = False
@@ -107,12 +96,12 @@ class PriceBookCreate(_Body):
     external_id: str | None = ExternalId
 
 
-class PriceBookUpdate(_Body):
+class PriceBookUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     is_default: bool | None = None
 
 
-class LineInput(_Body):
+class LineInput(RequestBody):
     """A quote line: a product (``product_id`` or ``sku``), a quantity and a discount."""
 
     product_id: str | None = ObjectId
@@ -127,7 +116,7 @@ class LineInput(_Body):
         return self
 
 
-class QuoteCreate(_Body):
+class QuoteCreate(RequestBody):
     price_book_id: str | None = Field(
         None, min_length=1, max_length=100, description="Default: the currency's default book."
     )
@@ -142,10 +131,10 @@ class QuoteCreate(_Body):
     valid_until: date | None = Field(None, description="Default: 30 days from creation.")
     external_id: str | None = ExternalId
 
-    _check_valid_until = field_validator("valid_until")(_bounded)
+    _check_valid_until = field_validator("valid_until")(bounded_date)
 
 
-class QuoteUpdate(_Body):
+class QuoteUpdate(RequestBody):
     """Changes to a draft quote; ``lines`` replaces all lines."""
 
     opportunity_id: str | None = ObjectId
@@ -155,8 +144,8 @@ class QuoteUpdate(_Body):
     lines: list[LineInput] | None = Field(None, max_length=MAX_LINES)
     valid_until: date | None = None
 
-    _check_valid_until = field_validator("valid_until")(_bounded)
+    _check_valid_until = field_validator("valid_until")(bounded_date)
 
 
-class ApproveRequest(_Body):
+class ApproveRequest(RequestBody):
     approver: str = Field(min_length=1, max_length=255, description="Who approves the discount.")

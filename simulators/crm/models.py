@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from lifecycle.entities._base import CurrencyCode, Date
 from lifecycle.states import OpportunityStage
+from simulators.kit.bodies import RequestBody
 
 __all__ = [
     "AccountCreate",
@@ -23,11 +24,7 @@ Region = Literal["na", "emea", "apac", "latam"]
 Name = Field(min_length=1, max_length=255)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AccountCreate(_Body):
+class AccountCreate(RequestBody):
     name: str = Name
     external_id: str | None = Field(None, max_length=255)
     parent_id: str | None = None
@@ -40,7 +37,7 @@ class AccountCreate(_Body):
     owner: str | None = Field(None, max_length=100)
 
 
-class AccountUpdate(_Body):
+class AccountUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     parent_id: str | None = None
     segment: Segment | None = None
@@ -50,7 +47,7 @@ class AccountUpdate(_Body):
     owner: str | None = Field(None, max_length=100)
 
 
-class ContactCreate(_Body):
+class ContactCreate(RequestBody):
     account_id: str
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
@@ -61,7 +58,7 @@ class ContactCreate(_Body):
     is_primary: bool = False
 
 
-class ContactUpdate(_Body):
+class ContactUpdate(RequestBody):
     first_name: str | None = Field(None, min_length=1, max_length=100)
     last_name: str | None = Field(None, min_length=1, max_length=100)
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
@@ -70,7 +67,7 @@ class ContactUpdate(_Body):
     is_primary: bool | None = None
 
 
-class OpportunityCreate(_Body):
+class OpportunityCreate(RequestBody):
     account_id: str
     name: str = Name
     external_id: str | None = Field(None, max_length=255)
@@ -82,7 +79,7 @@ class OpportunityCreate(_Body):
     probability: int | None = Field(None, ge=0, le=100, description="Default: by stage.")
 
 
-class OpportunityUpdate(_Body):
+class OpportunityUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     stage: OpportunityStage | None = None
     amount_minor: int | None = Field(None, ge=0)

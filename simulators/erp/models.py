@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from lifecycle.entities._base import CurrencyCode
+from simulators.kit.bodies import RequestBody
 
 __all__ = [
     "ApplicationIn",
@@ -55,11 +56,7 @@ Memo = Annotated[str, Field(max_length=1000)] | None
 ItemType = Literal["service", "non_inventory", "subscription"]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CustomerCreate(_Body):
+class CustomerCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     legal_entity: LegalEntityCode = "US01"
     currency: CurrencyCode | None = Field(None, description="Default: the legal entity's.")
@@ -69,14 +66,14 @@ class CustomerCreate(_Body):
     external_id: ExternalId = None
 
 
-class CustomerUpdate(_Body):
+class CustomerUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     credit_limit_minor: Amount | None = None
     tax_exempt: bool | None = None
     crm_account_id: Id | None = None
 
 
-class ItemCreate(_Body):
+class ItemCreate(RequestBody):
     sku: Sku
     name: str = Field(min_length=1, max_length=255)
     type: ItemType = "subscription"
@@ -84,13 +81,13 @@ class ItemCreate(_Body):
     external_id: ExternalId = None
 
 
-class ItemUpdate(_Body):
+class ItemUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     type: ItemType | None = None
     revenue_account: AccountNumber | None = None
 
 
-class OrderLineIn(_Body):
+class OrderLineIn(RequestBody):
     item_id: Id | None = None
     sku: Sku | None = None
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
@@ -103,7 +100,7 @@ class OrderLineIn(_Body):
         return self
 
 
-class SalesOrderCreate(_Body):
+class SalesOrderCreate(RequestBody):
     customer_id: Id
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
     order_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
@@ -114,16 +111,16 @@ class SalesOrderCreate(_Body):
     memo: Memo = None
 
 
-class SalesOrderUpdate(_Body):
+class SalesOrderUpdate(RequestBody):
     memo: Memo = None
 
 
-class OrderInvoice(_Body):
+class OrderInvoice(RequestBody):
     external_id: ExternalId = None
     memo: Memo = None
 
 
-class InvoiceCreate(_Body):
+class InvoiceCreate(RequestBody):
     customer_id: Id
     external_id: ExternalId = None
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
@@ -138,12 +135,12 @@ class InvoiceCreate(_Body):
     sales_order_id: Id | None = None
 
 
-class ApplicationIn(_Body):
+class ApplicationIn(RequestBody):
     ar_invoice_id: Id
     amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
 
 
-class ReceiptCreate(_Body):
+class ReceiptCreate(RequestBody):
     customer_id: Id
     amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
@@ -152,13 +149,13 @@ class ReceiptCreate(_Body):
     external_id: ExternalId = None
 
 
-class JournalLineIn(_Body):
+class JournalLineIn(RequestBody):
     account: AccountNumber
     debit_minor: Amount = 0
     credit_minor: Amount = 0
 
 
-class JournalEntryCreate(_Body):
+class JournalEntryCreate(RequestBody):
     legal_entity: LegalEntityCode = "US01"
     posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
     currency: CurrencyCode

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from lifecycle.states import CaseStatus
+from simulators.kit.bodies import RequestBody, bounded_date
 
 __all__ = [
     "CaseCreate",
@@ -22,8 +23,6 @@ __all__ = [
     "OrganizationUpdate",
 ]
 
-_EARLIEST = date(2000, 1, 1)
-_LATEST = date(2100, 12, 31)
 
 Priority = Literal["low", "normal", "high", "urgent"]
 SupportTier = Literal["standard", "premium", "enterprise"]
@@ -33,30 +32,20 @@ Domain = Field(None, max_length=253, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-
 Email = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _bounded(value: date | None) -> date | None:
-    if value is not None and not _EARLIEST <= value <= _LATEST:
-        raise ValueError(f"must be between {_EARLIEST} and {_LATEST}")
-    return value
-
-
-class OrganizationCreate(_Body):
+class OrganizationCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     external_id: str | None = ExternalId
     crm_account_id: str | None = ObjectId
     domain: str | None = Domain
 
 
-class OrganizationUpdate(_Body):
+class OrganizationUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=255)
     crm_account_id: str | None = ObjectId
     domain: str | None = Domain
 
 
-class EntitlementCreate(_Body):
+class EntitlementCreate(RequestBody):
     organization_id: str = Field(min_length=1, max_length=100)
     sku: str = Field(min_length=1, max_length=100)
     support_tier: SupportTier = "standard"
@@ -66,19 +55,19 @@ class EntitlementCreate(_Body):
     status: Literal["active", "suspended"] = "active"
     external_id: str | None = ExternalId
 
-    _check_dates = field_validator("start_date", "end_date")(_bounded)
+    _check_dates = field_validator("start_date", "end_date")(bounded_date)
 
 
-class EntitlementUpdate(_Body):
+class EntitlementUpdate(RequestBody):
     sku: str | None = Field(None, min_length=1, max_length=100)
     support_tier: SupportTier | None = None
     end_date: date | None = None
     subscription_id: str | None = ObjectId
 
-    _check_dates = field_validator("end_date")(_bounded)
+    _check_dates = field_validator("end_date")(bounded_date)
 
 
-class CaseCreate(_Body):
+class CaseCreate(RequestBody):
     organization_id: str = Field(min_length=1, max_length=100)
     subject: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=20_000)
@@ -87,7 +76,7 @@ class CaseCreate(_Body):
     external_id: str | None = ExternalId
 
 
-class CaseUpdate(_Body):
+class CaseUpdate(RequestBody):
     subject: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=20_000)
     requester_email: str | None = Email
@@ -95,7 +84,7 @@ class CaseUpdate(_Body):
     status: CaseStatus | None = None
 
 
-class CommentCreate(_Body):
+class CommentCreate(RequestBody):
     author: str = Field(min_length=1, max_length=255)
     author_role: Literal["agent", "end_user"] = "agent"
     body: str = Field(min_length=1, max_length=20_000)
