@@ -66,7 +66,7 @@ def throughput_figure(results: Sequence[ReplicationResult]) -> Figure:
         dt_h = np.diff(t)
         rate = np.diff(done, axis=1) / np.where(dt_h > 0, dt_h, 1.0)
         mean, lo, hi = _band(rate)
-        ax.fill_between(t[1:], lo, hi, alpha=0.3)
+        ax.fill_between(t[1:], np.maximum(lo, 0), hi, alpha=0.3)  # no negative rates
         ax.plot(t[1:], mean, lw=1.0)
     _shade_faults(ax, results)
     ax.set_xlabel("simulated hours")
@@ -81,7 +81,10 @@ def latency_figure(results: Sequence[ReplicationResult]) -> Figure:
     for flow in results[0].flows:
         rows = np.asarray([[r.flows[flow][f"latency_p{q}_s"] for q in PCT_LEVELS] for r in results])
         mean, lo, hi = _band(rows)
-        ax.fill_between(PCT_LEVELS, np.maximum(lo, 1e-3), hi, alpha=0.2)
+        # With few replications the t-interval can reach below anything observed, which a
+        # log axis draws as a plunge; the band starts at the smallest replication's value.
+        floor = np.maximum(rows.min(axis=0), 1e-3)
+        ax.fill_between(PCT_LEVELS, np.maximum(lo, floor), hi, alpha=0.2)
         ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=flow)
     ax.set_yscale("log")
     ax.set_xticks(PCT_LEVELS, [f"p{q}" for q in PCT_LEVELS])
