@@ -170,7 +170,7 @@ def _routes(state: BillingState) -> APIRouter:
             cursor,
             customer_id=customer_id,
             quote_id=quote_id,
-            status=status and status.value,
+            status=status,
             external_id=external_id,
         )
 
@@ -289,7 +289,7 @@ def _routes(state: BillingState) -> APIRouter:
             cursor,
             customer_id=customer_id,
             subscription_id=subscription_id,
-            status=status and status.value,
+            status=status,
             external_id=external_id,
         )
 

@@ -46,9 +46,8 @@ from simulators.kit.http import (
     LIMIT,
     ListOf,
     expected_version,
-    matching,
+    filtered_page,
     object_response,
-    page_response,
 )
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
@@ -82,11 +81,16 @@ def _routes(state: CpqState) -> APIRouter:
         billing_type: BillingType | None = None,
         active: bool | None = None,
     ) -> Response:
-        where = matching(
-            external_id=external_id, sku=sku, family=family, billing_type=billing_type,
+        return filtered_page(
+            products,
+            limit,
+            cursor,
+            external_id=external_id,
+            sku=sku,
+            family=family,
+            billing_type=billing_type,
             active=active,
-        )  # fmt: skip
-        return page_response(products.page(limit, cursor, where))
+        )
 
     @r.get("/products/{product_id}", response_model=Product, responses=_GET)
     async def get_product(product_id: str) -> Response:
@@ -115,8 +119,9 @@ def _routes(state: CpqState) -> APIRouter:
         currency: str | None = None,
         is_default: bool | None = None,
     ) -> Response:
-        where = matching(external_id=external_id, currency=currency, is_default=is_default)
-        return page_response(books.page(limit, cursor, where))
+        return filtered_page(
+            books, limit, cursor, external_id=external_id, currency=currency, is_default=is_default
+        )
 
     @r.get("/price-books/{price_book_id}", response_model=PriceBook, responses=_GET)
     async def get_price_book(price_book_id: str) -> Response:
@@ -157,11 +162,15 @@ def _routes(state: CpqState) -> APIRouter:
         opportunity_id: str | None = None,
         account_id: str | None = None,
     ) -> Response:
-        where = matching(
-            external_id=external_id, status=status, opportunity_id=opportunity_id,
+        return filtered_page(
+            quotes,
+            limit,
+            cursor,
+            external_id=external_id,
+            status=status,
+            opportunity_id=opportunity_id,
             account_id=account_id,
-        )  # fmt: skip
-        return page_response(quotes.page(limit, cursor, where))
+        )
 
     @r.get("/quotes/{quote_id}", response_model=Quote, responses=_GET)
     async def get_quote(quote_id: str) -> Response:

@@ -63,10 +63,9 @@ from simulators.kit.http import (
     LIMIT,
     ListOf,
     expected_version,
+    filtered_page,
     json_response,
-    matching,
     object_response,
-    page_response,
 )
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
@@ -97,9 +96,14 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT, cursor: str | None = CURSOR, external_id: _IdQ = None,
         legal_entity: _IdQ = None, crm_account_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = matching(external_id=external_id, legal_entity=legal_entity,
-                       crm_account_id=crm_account_id)  # fmt: skip
-        return page_response(customers.page(limit, cursor, where))
+        return filtered_page(
+            customers,
+            limit,
+            cursor,
+            external_id=external_id,
+            legal_entity=legal_entity,
+            crm_account_id=crm_account_id,
+        )
 
     @r.get("/customers/{customer_id}", response_model=ErpCustomer, responses=_GET)
     async def get_customer(customer_id: str) -> Response:
@@ -123,9 +127,7 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT, cursor: str | None = CURSOR, sku: _IdQ = None,
         external_id: _IdQ = None, type: _IdQ = None,
     ) -> Response:  # fmt: skip
-        return page_response(
-            items.page(limit, cursor, matching(sku=sku, external_id=external_id, type=type))
-        )
+        return filtered_page(items, limit, cursor, sku=sku, external_id=external_id, type=type)
 
     @r.get("/items/by-sku/{sku}", response_model=Item, responses=_GET)
     async def get_item_by_sku(sku: str) -> Response:
@@ -156,9 +158,16 @@ def _order_routes(r: APIRouter, state: ErpState) -> None:
         status: SalesOrderStatus | None = None, external_id: _IdQ = None,
         quote_id: _IdQ = None, opportunity_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = matching(customer_id=customer_id, status=status, external_id=external_id,
-                       quote_id=quote_id, opportunity_id=opportunity_id)  # fmt: skip
-        return page_response(orders.page(limit, cursor, where))
+        return filtered_page(
+            orders,
+            limit,
+            cursor,
+            customer_id=customer_id,
+            status=status,
+            external_id=external_id,
+            quote_id=quote_id,
+            opportunity_id=opportunity_id,
+        )
 
     @r.get("/sales-orders/{order_id}", response_model=SalesOrder, responses=_GET)
     async def get_sales_order(order_id: str) -> Response:
@@ -207,9 +216,16 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
         status: Literal["open", "paid", "void"] | None = None, external_id: _IdQ = None,
         sales_order_id: _IdQ = None, period: _PeriodQ = None,
     ) -> Response:  # fmt: skip
-        where = matching(customer_id=customer_id, status=status, external_id=external_id,
-                       sales_order_id=sales_order_id, period=period)  # fmt: skip
-        return page_response(invoices.page(limit, cursor, where))
+        return filtered_page(
+            invoices,
+            limit,
+            cursor,
+            customer_id=customer_id,
+            status=status,
+            external_id=external_id,
+            sales_order_id=sales_order_id,
+            period=period,
+        )
 
     @r.get("/invoices/{invoice_id}", response_model=ArInvoice, responses=_GET)
     async def get_invoice(invoice_id: str) -> Response:
@@ -228,8 +244,9 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
         external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = matching(customer_id=customer_id, external_id=external_id)
-        return page_response(receipts.page(limit, cursor, where))
+        return filtered_page(
+            receipts, limit, cursor, customer_id=customer_id, external_id=external_id
+        )
 
     @r.get("/receipts/{receipt_id}", response_model=Receipt, responses=_GET)
     async def get_receipt(receipt_id: str) -> Response:
@@ -249,9 +266,16 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         source_id: _IdQ = None, source_type: _IdQ = None,
         legal_entity: _IdQ = None, external_id: _IdQ = None,
     ) -> Response:  # fmt: skip
-        where = matching(period=period, source_id=source_id, source_type=source_type,
-                       legal_entity=legal_entity, external_id=external_id)  # fmt: skip
-        return page_response(entries.page(limit, cursor, where))
+        return filtered_page(
+            entries,
+            limit,
+            cursor,
+            period=period,
+            source_id=source_id,
+            source_type=source_type,
+            legal_entity=legal_entity,
+            external_id=external_id,
+        )
 
     @r.get("/journal-entries/{entry_id}", response_model=JournalEntry, responses=_GET)
     async def get_journal_entry(entry_id: str) -> Response:
@@ -267,7 +291,7 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         cursor: str | None = CURSOR,
         status: Literal["open", "closed"] | None = None,
     ) -> Response:
-        return page_response(periods.page(limit, cursor, matching(status=status)))
+        return filtered_page(periods, limit, cursor, status=status)
 
     @r.get("/periods/{name}", response_model=AccountingPeriod, responses=_GET_PERIOD)
     async def get_period(name: str = _PERIOD) -> Response:

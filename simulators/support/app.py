@@ -37,9 +37,8 @@ from simulators.kit.http import (
     LIMIT,
     ListOf,
     expected_version,
-    matching,
+    filtered_page,
     object_response,
-    page_response,
 )
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
@@ -83,10 +82,15 @@ def _routes(state: SupportState) -> APIRouter:
         domain: str | None = None,
         name: str | None = None,
     ) -> Response:
-        where = matching(
-            external_id=external_id, crm_account_id=crm_account_id, domain=domain, name=name
+        return filtered_page(
+            orgs,
+            limit,
+            cursor,
+            external_id=external_id,
+            crm_account_id=crm_account_id,
+            domain=domain,
+            name=name,
         )
-        return page_response(orgs.page(limit, cursor, where))
 
     @r.get("/organizations/{organization_id}", response_model=Organization, responses=_GET)
     async def get_organization(organization_id: str) -> Response:
@@ -117,11 +121,16 @@ def _routes(state: SupportState) -> APIRouter:
         status: EntitlementStatus | None = None,
         sku: str | None = None,
     ) -> Response:
-        where = matching(
-            external_id=external_id, organization_id=organization_id,
-            subscription_id=subscription_id, status=status, sku=sku,
-        )  # fmt: skip
-        return page_response(ents.page(limit, cursor, where))
+        return filtered_page(
+            ents,
+            limit,
+            cursor,
+            external_id=external_id,
+            organization_id=organization_id,
+            subscription_id=subscription_id,
+            status=status,
+            sku=sku,
+        )
 
     @r.get("/entitlements/{entitlement_id}", response_model=Entitlement, responses=_GET)
     async def get_entitlement(entitlement_id: str) -> Response:
@@ -171,11 +180,16 @@ def _routes(state: SupportState) -> APIRouter:
         sla_breached: bool | None = None,
     ) -> Response:
         state.check_sla_breaches()
-        where = matching(
-            external_id=external_id, organization_id=organization_id, status=status,
-            priority=priority, sla_breached=sla_breached,
-        )  # fmt: skip
-        return page_response(cases.page(limit, cursor, where))
+        return filtered_page(
+            cases,
+            limit,
+            cursor,
+            external_id=external_id,
+            organization_id=organization_id,
+            status=status,
+            priority=priority,
+            sla_breached=sla_breached,
+        )
 
     @r.get("/cases/{case_id}", response_model=Case, responses=_GET)
     async def get_case(case_id: str) -> Response:
