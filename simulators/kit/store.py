@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import gc
+import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,26 +59,50 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+# A cursor is ``<position>.<tag>`` in URL-safe base64: the tag is a short hash of the
+# collection and the filter the page was drawn with, so a cursor only continues the list
+# it came from (docs/control-plane.md, lists).
+_CURSOR = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{8})")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The position a cursor stands for; a malformed cursor is a 422, not a 500."""
+def _cursor_tag(object_type: str, scope: str) -> str:
+    digest = hashlib.blake2b(f"{object_type}\0{scope}".encode(), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def encode_cursor(position: int, object_type: str = "", scope: str = "") -> str:
+    """The cursor of ``position`` in the list of ``object_type`` filtered by ``scope``."""
+    raw = f"{position}.{_cursor_tag(object_type, scope)}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, object_type: str = "", scope: str = "") -> int:
+    """The position a cursor stands for; 422 ``invalid_cursor`` unless issued for this list."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("p"):
-            raise ValueError(raw)
-        position = int(raw[1:])
-        if position < 0:
-            raise ValueError(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, binascii.Error):
+        raw = ""
+    match = _CURSOR.fullmatch(raw)
+    if match is None:
         raise Invalid(
             "invalid_cursor",
             "cursor is not one this simulator issued",
             [{"field": "cursor", "message": "unknown cursor"}],
-        ) from None
-    return position
+        )
+    if match[2] != _cursor_tag(object_type, scope):
+        raise Invalid(
+            "invalid_cursor",
+            "cursor belongs to another list (another object type or other filters)",
+            [{"field": "cursor", "message": "send it with the list and filters it came from"}],
+        )
+    return int(match[1])
+
+
+def _unindex(index: dict[Any, list[str]], value: Any, object_id: str) -> None:
+    ids = index[value]
+    ids.remove(object_id)
+    if not ids:
+        del index[value]  # no empty entries: an index equals one rebuilt from the objects
 
 
 @dataclass
@@ -118,10 +144,13 @@ class Collection:
         ids = self._indexes[index].get(value)
         return self._objects[ids[0]] if ids else None
 
-    def check_unique(self, obj: Obj, ignore_id: str | None = None) -> None:
+    def check_unique(
+        self, obj: Obj, ignore_id: str | None = None, fields: Iterable[str] | None = None
+    ) -> None:
+        """409 ``duplicate_<field>`` if another object holds a unique value of ``obj``."""
         if not self.enforce_unique:
             return
-        for name in self.spec.unique:
+        for name in self.spec.unique if fields is None else fields:
             value = obj.get(name)
             if value is None:
                 continue
@@ -148,37 +177,46 @@ class Collection:
         return obj
 
     def replace(self, new: Obj) -> Obj:
+        """Store ``new`` in place of the object with its id; a refusal changes nothing."""
         object_id = new["id"]
         old = self.get(object_id)
-        for name, index in self._indexes.items():
+        changed = [name for name in self._indexes if old.get(name) != new.get(name)]
+        if changed and self.spec.unique:
+            # Every check before the first index moves: a refused change leaves no trace.
+            self.check_unique(new, object_id, [n for n in changed if n in self.spec.unique])
+        for name in changed:
+            index = self._indexes[name]
             before, after = old.get(name), new.get(name)
-            if before == after:
-                continue
-            if after is not None and name in self.spec.unique:
-                self.check_unique(new, ignore_id=object_id)
             if before is not None:
-                index[before].remove(object_id)
+                _unindex(index, before, object_id)
             if after is not None:
                 index.setdefault(after, []).append(object_id)
         self._objects[object_id] = new
         return new
 
     def remove(self, object_id: str) -> None:
-        obj = self._objects.pop(object_id)
-        self._order.remove(object_id)
+        obj = self.get(object_id)
+        del self._objects[object_id]
+        self._order.remove(object_id)  # O(n); only provider states and seed rollbacks remove
         for name, index in self._indexes.items():
             value = obj.get(name)
             if value is not None:
-                index[value].remove(object_id)
+                _unindex(index, value, object_id)
 
     def page(
         self,
         limit: int,
         cursor: str | None = None,
         where: Callable[[Obj], bool] | None = None,
+        scope: str = "",
     ) -> Page:
-        """One page in insertion order; ``next_cursor`` is None on the last page."""
-        start = decode_cursor(cursor) if cursor else 0
+        """One page in insertion order; ``next_cursor`` is None on the last page.
+
+        ``scope`` names the filter ``where`` applies (any text that differs when the filter
+        does): a cursor is only accepted by the collection and scope that issued it.
+        """
+        object_type = self.spec.object_type
+        start = decode_cursor(cursor, object_type, scope) if cursor else 0
         data: list[Obj] = []
         order = self._order
         position = start
@@ -190,7 +228,7 @@ class Collection:
         more = position < len(order)
         if more and where is not None:
             more = any(where(self._objects[i]) for i in order[position:])
-        return Page(data, encode_cursor(position) if more else None)
+        return Page(data, encode_cursor(position, object_type, scope) if more else None)
 
     def clear(self) -> None:
         self._objects.clear()
