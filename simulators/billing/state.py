@@ -15,7 +15,7 @@ from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware, re
 from simulators.billing.rules import add_months, next_period_end, resolve_card
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, provider_state
+from simulators.kit.state import Obj, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["BillingState"]
@@ -91,7 +91,7 @@ class BillingState(InvoicingState):
         return customer
 
     def update_customer(
-        self, customer_id: str, changes: dict[str, Any], version: int | None
+        self, customer_id: str, changes: dict[str, Any], version: Versions | None
     ) -> Obj:
         customer = self.col("billing_customer").get(customer_id)
         changes = _drop_nulls(changes, keep=("crm_account_id", "payment_method"))
@@ -199,7 +199,7 @@ class BillingState(InvoicingState):
         return result
 
     def update_subscription(
-        self, subscription_id: str, changes: dict[str, Any], version: int | None
+        self, subscription_id: str, changes: dict[str, Any], version: Versions | None
     ) -> Obj:
         sub = self.col("subscription").get(subscription_id)
         self._require_live(sub)

@@ -23,7 +23,7 @@ from lifecycle.pricing import Tier as _Tier
 from lifecycle.states import MACHINES, QuoteStatus
 from simulators.cpq import errors
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState, provider_state
+from simulators.kit.state import Obj, SystemState, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["CpqState"]
@@ -77,7 +77,7 @@ class CpqState(SystemState):
         self.emit("product.created", product)
         return product
 
-    def update_product(self, product_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_product(self, product_id: str, changes: Obj, version: Versions | None) -> Obj:
         product = self.col("product").get(product_id)
         changes = {k: v for k, v in changes.items() if v is not None}
         product = self.update("product", product, changes, version)
@@ -159,7 +159,7 @@ class CpqState(SystemState):
         self.emit("price_book.created", book)
         return book
 
-    def update_price_book(self, book_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_price_book(self, book_id: str, changes: Obj, version: Versions | None) -> Obj:
         book = self.col("price_book").get(book_id)
         changes = {k: v for k, v in changes.items() if v is not None}
         if changes.get("is_default"):
@@ -274,7 +274,7 @@ class CpqState(SystemState):
         self.emit("quote.created", quote)
         return quote
 
-    def update_quote(self, quote_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_quote(self, quote_id: str, changes: Obj, version: Versions | None) -> Obj:
         quote = self.col("quote").get(quote_id)
         if quote["status"] != QuoteStatus.DRAFT:
             raise errors.quote_locked(quote)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from lifecycle.money import CURRENCY_EXPONENTS
 from lifecycle.states import MACHINES, OpportunityStage
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState, provider_state
+from simulators.kit.state import Obj, SystemState, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["CrmState"]
@@ -57,7 +57,9 @@ class CrmState(SystemState):
         self.emit("account.created", account)
         return account
 
-    def update_account(self, account_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+    def update_account(
+        self, account_id: str, changes: dict[str, Any], version: Versions | None
+    ) -> Obj:
         account = self.col("account").get(account_id)
         parent_id = changes.get("parent_id")
         if parent_id is not None:
@@ -88,7 +90,9 @@ class CrmState(SystemState):
         self.emit("contact.created", contact)
         return contact
 
-    def update_contact(self, contact_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+    def update_contact(
+        self, contact_id: str, changes: dict[str, Any], version: Versions | None
+    ) -> Obj:
         contact = self.update("contact", self.col("contact").get(contact_id), changes, version)
         self.emit("contact.updated", contact)
         return contact
@@ -113,7 +117,7 @@ class CrmState(SystemState):
         return opportunity
 
     def update_opportunity(
-        self, opportunity_id: str, changes: dict[str, Any], version: int | None
+        self, opportunity_id: str, changes: dict[str, Any], version: Versions | None
     ) -> Obj:
         opportunity = self.col("opportunity").get(opportunity_id)
         if opportunity["stage"] in _CLOSED:

@@ -21,7 +21,7 @@ from simulators.erp.ledger import (
 )
 from simulators.erp.receivables import SALES_ORDER, ReceivablesState
 from simulators.kit.errors import Conflict, Invalid, NotFound
-from simulators.kit.state import Obj, provider_state
+from simulators.kit.state import Obj, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["ErpState"]
@@ -78,7 +78,7 @@ class ErpState(ReceivablesState):
         return customer
 
     def update_customer(
-        self, customer_id: str, changes: dict[str, Any], version: int | None
+        self, customer_id: str, changes: dict[str, Any], version: Versions | None
     ) -> Obj:
         customer = self.col("erp_customer").get(customer_id)
         customer = self.update("erp_customer", customer, changes, version)
@@ -113,7 +113,7 @@ class ErpState(ReceivablesState):
         self.emit("item.created", item)
         return item
 
-    def update_item(self, item_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+    def update_item(self, item_id: str, changes: dict[str, Any], version: Versions | None) -> Obj:
         if changes.get("revenue_account") is not None:
             check_account(changes["revenue_account"], "revenue_account", ("revenue",))
         item = self.update("item", self.col("item").get(item_id), changes, version)
@@ -169,7 +169,7 @@ class ErpState(ReceivablesState):
         self.emit("order.created", order)
         return order
 
-    def update_order(self, order_id: str, changes: dict[str, Any], version: int | None) -> Obj:
+    def update_order(self, order_id: str, changes: dict[str, Any], version: Versions | None) -> Obj:
         order = self.col("sales_order").get(order_id)
         if SALES_ORDER.moves[order["status"]] == frozenset():
             raise Conflict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_json
 from starlette.responses import Response
 
-from simulators.kit.errors import Invalid
+from simulators.kit.errors import SimError
+from simulators.kit.state import Versions
 from simulators.kit.store import Collection, Page
 
 __all__ = [
@@ -60,37 +62,79 @@ def list_response(objects: list[dict[str, Any]]) -> Response:
     return json_response({"data": objects, "next_cursor": None})
 
 
+def _wanted(filters: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(k, getattr(v, "value", v)) for k, v in filters.items() if v is not None]
+
+
+def _where(wanted: list[tuple[str, Any]]) -> Callable[[dict[str, Any]], bool] | None:
+    if not wanted:
+        return None
+    return lambda obj: all(obj.get(k) == v for k, v in wanted)
+
+
 def matching(**filters: Any) -> Callable[[dict[str, Any]], bool] | None:
     """A list filter keeping objects equal to every given value (None: not filtered).
 
     Enum members compare by value, as they are stored. None when nothing filters,
     so the page needs no per-object check at all.
     """
-    wanted = [(k, getattr(v, "value", v)) for k, v in filters.items() if v is not None]
-    if not wanted:
-        return None
-    return lambda obj: all(obj.get(k) == v for k, v in wanted)
+    return _where(_wanted(filters))
 
 
 def filtered_page(
     collection: Collection, limit: int, cursor: str | None, **filters: Any
 ) -> Response:
-    """A page of ``collection`` filtered on equality of the given fields."""
-    return page_response(collection.page(limit, cursor, matching(**filters)))
+    """A page of ``collection`` filtered on equality of the given fields.
+
+    The filters are the cursor's scope: a cursor only continues the list it came from.
+    """
+    wanted = _wanted(filters)
+    scope = repr(wanted) if wanted else ""
+    return page_response(collection.page(limit, cursor, _where(wanted), scope))
 
 
-def expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match header asks for (``"3"`` or ``W/"3"``); ``*`` means any."""
-    if if_match is None or if_match.strip() == "*":
+# RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma list.
+# etagc here is visible ASCII but DQUOTE: obs-text (bytes 0x80-0xFF) counts as malformed.
+_ENTITY_TAG = re.compile(r'[ \t,]*(W/)?"([\x21\x23-\x7e]*)"[ \t]*(?:,|\Z)')
+_MAX_VERSION_DIGITS = 18  # versions are ints; a longer tag is none of our ETags
+
+
+def _malformed_if_match() -> SimError:
+    return SimError(  # 400: the header is malformed, not a precondition that failed
+        "invalid_if_match",
+        'If-Match must be * or a comma-separated list of entity tags, such as "3"',
+        [{"field": "If-Match", "message": "not entity-tag syntax (RFC 9110 section 8.8.3)"}],
+    )
+
+
+def expected_version(if_match: str | None) -> Versions | None:
+    """The versions an If-Match header accepts; None when it sets no precondition.
+
+    RFC 9110 section 13.1.1: ``*`` matches any current object (None), a list matches if
+    any of its tags matches, and the comparison is strong, so a weak tag (``W/"3"``)
+    never matches and an empty set is a 412 for every version. A header that is not
+    entity-tag syntax is refused with 400 ``invalid_if_match`` rather than ignored.
+    """
+    if if_match is None:
         return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Invalid(
-            "invalid_if_match",
-            'If-Match must carry an ETag this simulator sent, such as "3"',
-            [{"field": "If-Match", "message": "not an ETag of this simulator"}],
-        )
-    return int(tag)
+    text = if_match.strip(" \t")
+    if text == "*":
+        return None
+    versions: set[int] = set()
+    position, end = 0, len(text)
+    while position < end:
+        match = _ENTITY_TAG.match(text, position)
+        if match is None:
+            raise _malformed_if_match()
+        weak, tag = match.groups()
+        if not weak and tag.isdigit() and len(tag) <= _MAX_VERSION_DIGITS:
+            versions.add(int(tag))
+        position = match.end()
+        while position < end and text[position] in " \t,":
+            position += 1
+    if position == 0:
+        raise _malformed_if_match()  # nothing but separators
+    return frozenset(versions)
 
 
 def ListOf(model: type[BaseModel]) -> type[BaseModel]:

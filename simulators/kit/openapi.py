@@ -36,8 +36,14 @@ _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "The ETag of the version this change is based on; a stale one gets 412.",
-    "schema": {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},
+    "description": (
+        "* or a comma-separated list of ETags this change is based on (RFC 9110): "
+        "compared strongly, so a weak or stale tag gets 412; a malformed header gets 400."
+    ),
+    "schema": {
+        "type": "string",
+        "pattern": r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$',
+    },
 }
 _HEADER_DOCS = {
     "X-Correlation-Id": {"schema": {"type": "string"}, "description": "The request's id."},

@@ -19,9 +19,11 @@ from simulators.kit.errors import Conflict, Invalid, PreconditionFailed
 from simulators.kit.runtime import Runtime
 from simulators.kit.store import Collection, CollectionSpec, Store
 
-__all__ = ["Obj", "SeedRejected", "SystemState", "provider_state"]
+__all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "provider_state"]
 
 Obj = dict[str, Any]
+# The versions an If-Match header accepts (kit.http.expected_version); None: any.
+Versions = frozenset[int]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -88,13 +90,14 @@ class SystemState:
         return collection.insert(obj)
 
     def update(
-        self, object_type: str, obj: Obj, changes: Obj, expected_version: int | None = None
+        self, object_type: str, obj: Obj, changes: Obj, expected_version: Versions | None = None
     ) -> Obj:
-        """Store a new version of ``obj`` with ``changes``; 412 if ``expected_version`` is stale."""
-        if expected_version is not None and expected_version != obj["version"]:
+        """Store a new version of ``obj`` with ``changes``; 412 unless at an expected version."""
+        if expected_version is not None and obj["version"] not in expected_version:
+            wanted = ", ".join(map(str, sorted(expected_version))) or "none (weak tags only)"
             raise PreconditionFailed(
                 "precondition_failed",
-                f"{obj['id']} is at version {obj['version']}, not {expected_version}",
+                f"{obj['id']} is at version {obj['version']}; If-Match accepts {wanted}",
             )
         new = {**obj, **changes, "version": obj["version"] + 1, "updated_at": self.clock.now_iso()}
         return self.store[object_type].replace(new)
@@ -107,7 +110,7 @@ class SystemState:
         target: str,
         changes: Obj | None = None,
         field: str = "status",
-        expected_version: int | None = None,
+        expected_version: Versions | None = None,
     ) -> Obj:
         """Move ``obj`` to ``target`` along ``machine``; 409 ``invalid_transition`` otherwise."""
         target, current = str(target), str(obj[field])  # StrEnum members store as plain text

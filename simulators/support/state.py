@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState, provider_state
+from simulators.kit.state import Obj, SystemState, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 from simulators.support.sla import DEFAULT_TIER, TIER_RANK, due_times
 
@@ -85,7 +85,7 @@ class SupportState(SystemState):
         self.emit("organization.created", org)
         return org
 
-    def update_organization(self, org_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_organization(self, org_id: str, changes: Obj, version: Versions | None) -> Obj:
         org = self.col("organization").get(org_id)
         if changes.get("name", "") is None:
             del changes["name"]
@@ -125,7 +125,7 @@ class SupportState(SystemState):
             self.emit("entitlement.activated", ent)
         return ent
 
-    def update_entitlement(self, ent_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_entitlement(self, ent_id: str, changes: Obj, version: Versions | None) -> Obj:
         ent = self.col("entitlement").get(ent_id)
         if ent["status"] == EntitlementStatus.EXPIRED:
             raise Conflict(
@@ -268,7 +268,7 @@ class SupportState(SystemState):
             return {"solved_at": None}  # reopened: resolution time runs on to the next solve
         return {}
 
-    def _save(self, case: Obj, changes: Obj, target: str | None, version: int | None) -> Obj:
+    def _save(self, case: Obj, changes: Obj, target: str | None, version: Versions | None) -> Obj:
         if target is None or target == case["status"]:
             return self.update("case", case, changes, version)
         changes = {**changes, **self._status_fields(case, target)}
@@ -278,7 +278,7 @@ class SupportState(SystemState):
         ent = self.col("entitlement").find(case["entitlement_id"])
         return DEFAULT_TIER if ent is None else str(ent["support_tier"])
 
-    def update_case(self, case_id: str, changes: Obj, version: int | None) -> Obj:
+    def update_case(self, case_id: str, changes: Obj, version: Versions | None) -> Obj:
         target = changes.pop("status", None)
         case = self._open_case(case_id, moving=target is not None)
         changes = {k: v for k, v in changes.items() if v is not None or k == "requester_email"}
