@@ -6,10 +6,17 @@ read this clock, so a year of lifecycle can pass in seconds (Stripe's test clock
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["SimClock", "format_instant", "parse_instant"]
+__all__ = ["CLOCK_LIMIT", "SimClock", "format_instant", "parse_instant"]
+
+# The clock stays before this instant. datetime ends at 9999-12-31, and the rules add
+# years to "now" (terms, renewals, trial ends, quote validity): stopping the clock a few
+# millennia short keeps every due date they compute formattable (docs/control-plane.md).
+CLOCK_LIMIT = datetime(3000, 1, 1, tzinfo=UTC)
+_LIMIT_S = CLOCK_LIMIT.timestamp()
 
 
 def format_instant(moment: datetime) -> str:
@@ -22,6 +29,10 @@ def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 instant; naive values are taken as UTC."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 class SimClock:
@@ -51,9 +62,16 @@ class SimClock:
         return self._frozen_at is not None
 
     def freeze(self, at: datetime | None = None) -> None:
-        """Stop the clock, at ``at`` (not before the current time) or now."""
-        target = self.timestamp() if at is None else at.timestamp()
-        self._frozen_at = max(target, self.timestamp())
+        """Stop the clock, now or at ``at``: a later instant is an advance, then a freeze.
+
+        Raises ValueError for an instant before the clock's time (the clock never moves
+        back) or at or past ``CLOCK_LIMIT``.
+        """
+        now = self.timestamp()
+        if at is not None:
+            self._check_target(now, at.timestamp())
+            now = at.timestamp()
+        self._frozen_at = now
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
@@ -62,13 +80,32 @@ class SimClock:
             self._frozen_at = None
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward; negative moves are refused."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        """Move the clock forward; ValueError for a negative move or one past ``CLOCK_LIMIT``."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("the clock only moves forward, by a finite number of seconds")
+        self._check_target(self.timestamp(), self.timestamp() + seconds)
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:
             self._offset_s += seconds
+
+    def advance_to(self, at: datetime) -> None:
+        """Move the clock forward to ``at``; ValueError as ``freeze`` raises it."""
+        now = self.timestamp()
+        self._check_target(now, at.timestamp())
+        self.advance(max(0.0, at.timestamp() - self.timestamp()))
+
+    @staticmethod
+    def _check_target(now: float, target: float) -> None:
+        if target < now:
+            raise ValueError(
+                f"the clock only moves forward: it is at {format_instant(_at(now))} already"
+            )
+        if target >= _LIMIT_S:
+            raise ValueError(
+                f"the clock stays before {format_instant(CLOCK_LIMIT)} "
+                f"(it is at {format_instant(_at(now))})"
+            )
 
     def reset(self) -> None:
         self._offset_s = 0.0

@@ -7,6 +7,7 @@ harness needs to arrange a system and inspect it, never what the SUT should call
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from importlib import metadata
 from typing import Any
 
@@ -84,6 +85,16 @@ def _parse_seed(raw: bytes, content_type: str) -> dict[str, list[dict[str, Any]]
     return objects
 
 
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant from a clock request; ValueError worded for the caller."""
+    try:
+        moment = parse_instant(text)
+        moment.timestamp()
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is not an ISO 8601 instant") from None
+    return moment
+
+
 def control_router(state: SystemState) -> APIRouter:
     rt = state.rt
     router = APIRouter(prefix="/_sim", tags=["control plane"])
@@ -149,29 +160,27 @@ def control_router(state: SystemState) -> APIRouter:
     async def clock_advance(body: ClockAdvance) -> Response:
         if (body.seconds is None) == (body.to is None):
             raise Invalid("invalid_clock_move", "give exactly one of seconds or to")
-        if body.to is not None:
-            try:
-                target = parse_instant(body.to).timestamp()
-            except ValueError:
-                raise Invalid("invalid_clock_move", f"{body.to!r} is not an instant") from None
-            seconds = target - rt.clock.timestamp()
-            if seconds < 0:
-                raise Invalid("invalid_clock_move", "the clock only moves forward")
-        else:
-            seconds = body.seconds or 0.0
-        rt.clock.advance(seconds)
+        try:
+            if body.to is not None:
+                rt.clock.advance_to(_instant(body.to))
+            else:
+                rt.clock.advance(body.seconds or 0.0)
+        except ValueError as exc:
+            raise Invalid("invalid_clock_move", str(exc)) from None
         return json_response(rt.clock.state())
 
     @router.post("/clock/freeze", responses=problem_responses(422))
     async def clock_freeze(body: ClockFreeze) -> Response:
+        """Freeze now or at a later instant; an instant the clock cannot reach is a 422."""
         if not body.frozen:
+            if body.at is not None:
+                raise Invalid("invalid_clock_move", "at is for freezing; leave it out to resume")
             rt.clock.unfreeze()
         else:
             try:
-                at = parse_instant(body.at) if body.at else None
-            except ValueError:
-                raise Invalid("invalid_clock_move", f"{body.at!r} is not an instant") from None
-            rt.clock.freeze(at)
+                rt.clock.freeze(_instant(body.at) if body.at else None)
+            except ValueError as exc:
+                raise Invalid("invalid_clock_move", str(exc)) from None
         return json_response(rt.clock.state())
 
     @router.post("/provider-states", responses=problem_responses(404, 422))
