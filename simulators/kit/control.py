@@ -41,13 +41,18 @@ class ClockAdvance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seconds: float | None = Field(None, ge=0, le=10 * 365 * 86400)
-    to: str | None = Field(None, description="Instant to move to (ISO 8601), not in the past.")
+    to: str | None = Field(
+        None, description="Instant to move to (ISO 8601): not in the past, before 3000-01-01."
+    )
 
 
 class ClockFreeze(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    at: str | None = Field(None, description="Instant to freeze at; default now.")
+    at: str | None = Field(
+        None,
+        description="Instant to freeze at, default now: not in the past, before 3000-01-01.",
+    )
     frozen: bool = Field(True, description="false lets a frozen clock run again.")
 
 
@@ -171,7 +176,6 @@ def control_router(state: SystemState) -> APIRouter:
 
     @router.post("/clock/freeze", responses=problem_responses(422))
     async def clock_freeze(body: ClockFreeze) -> Response:
-        """Freeze now or at a later instant; an instant the clock cannot reach is a 422."""
         if not body.frozen:
             if body.at is not None:
                 raise Invalid("invalid_clock_move", "at is for freezing; leave it out to resume")
