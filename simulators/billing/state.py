@@ -6,6 +6,7 @@ this class adds the objects invoices are computed from and the clock's hooks.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from simulators.kit.store import CollectionSpec
 
 __all__ = ["BillingState"]
 
+_INVOICE_NUMBER = re.compile(r"[A-Za-z0-9_./-]{1,64}")
+
 
 def _drop_nulls(changes: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """An explicit null on a field that cannot be null means "leave it as it is"."""
@@ -32,15 +35,31 @@ class BillingState(InvoicingState):
         CollectionSpec(
             "billing_customer", indexed=("external_id", "crm_account_id"), label="customer"
         ),
-        CollectionSpec("subscription", indexed=("external_id", "customer_id", "status")),
         CollectionSpec(
-            "usage_record", indexed=("external_id", "subscription_id", "subscription_item_id")
+            "subscription",
+            indexed=("external_id", "customer_id", "status"),
+            references={"customer_id": "billing_customer"},
         ),
         CollectionSpec(
-            "invoice", indexed=("external_id", "customer_id", "subscription_id", "status")
+            "usage_record",
+            indexed=("external_id", "subscription_id", "subscription_item_id"),
+            references={"subscription_id": "subscription"},
         ),
-        CollectionSpec("payment", indexed=("external_id", "invoice_id", "customer_id")),
-        CollectionSpec("credit_note", indexed=("external_id", "invoice_id")),
+        CollectionSpec(
+            "invoice",
+            indexed=("external_id", "customer_id", "subscription_id", "status"),
+            references={"customer_id": "billing_customer", "subscription_id": "subscription"},
+        ),
+        CollectionSpec(
+            "payment",
+            indexed=("external_id", "invoice_id", "customer_id"),
+            references={"invoice_id": "invoice", "customer_id": "billing_customer"},
+        ),
+        CollectionSpec(
+            "credit_note",
+            indexed=("external_id", "invoice_id"),
+            references={"invoice_id": "invoice"},
+        ),
     )
 
     # -- control plane ---------------------------------------------------------------------
@@ -48,14 +67,18 @@ class BillingState(InvoicingState):
     def on_reset(self) -> None:
         self._invoice_seq = 0
 
-    def seed(self, batch: dict[str, list[Obj]]) -> dict[str, int]:
-        loaded = super().seed(batch)
+    def seed_problems(self, object_type: str, obj: Obj) -> list[tuple[str, str]]:
+        # after_seed reads the digits after an invoice number's last "-" to go on from.
+        if object_type == "invoice" and not _INVOICE_NUMBER.fullmatch(obj["number"]):
+            return [("number", "1 to 64 of A-Z a-z 0-9 - _ . / (as INV-000042)")]
+        return []
+
+    def after_seed(self, loaded: list[tuple[str, Obj]]) -> None:
         # Numbers go on from the highest seeded one, so INV- numbers stay unique.
-        for invoice in self.col("invoice"):
-            tail = invoice["number"].rpartition("-")[2]
-            if tail.isdigit():
+        for object_type, invoice in loaded:
+            tail = invoice["number"].rpartition("-")[2] if object_type == "invoice" else ""
+            if tail.isascii() and tail.isdigit():
                 self._invoice_seq = max(self._invoice_seq, int(tail))
-        return loaded
 
     # -- customers -------------------------------------------------------------------------
 

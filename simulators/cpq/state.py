@@ -51,8 +51,17 @@ class CpqState(SystemState):
     SYSTEM = "cpq"
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
         CollectionSpec("product", indexed=("external_id", "sku", "family"), unique=("sku",)),
-        CollectionSpec("price_book", indexed=("external_id", "currency"), label="price book"),
-        CollectionSpec("quote", indexed=("external_id", "status", "opportunity_id", "account_id")),
+        CollectionSpec(
+            "price_book",
+            indexed=("external_id", "currency"),
+            label="price book",
+            references={"entries.product_id": "product"},
+        ),
+        CollectionSpec(
+            "quote",
+            indexed=("external_id", "status", "opportunity_id", "account_id"),
+            references={"price_book_id": "price_book", "lines.product_id": "product"},
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

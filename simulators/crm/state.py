@@ -32,9 +32,17 @@ def _check_currency(currency: str) -> None:
 class CrmState(SystemState):
     SYSTEM = "crm"
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
-        CollectionSpec("account", indexed=("external_id", "parent_id")),
-        CollectionSpec("contact", indexed=("external_id", "account_id")),
-        CollectionSpec("opportunity", indexed=("external_id", "account_id", "stage")),
+        CollectionSpec(
+            "account", indexed=("external_id", "parent_id"), references={"parent_id": "account"}
+        ),
+        CollectionSpec(
+            "contact", indexed=("external_id", "account_id"), references={"account_id": "account"}
+        ),
+        CollectionSpec(
+            "opportunity",
+            indexed=("external_id", "account_id", "stage"),
+            references={"account_id": "account"},
+        ),
     )
 
     # -- accounts ----------------------------------------------------------------------------

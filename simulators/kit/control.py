@@ -18,6 +18,7 @@ from starlette.responses import Response
 from simulators.kit.clock import parse_instant
 from simulators.kit.errors import Invalid, problem_responses
 from simulators.kit.http import json_response
+from simulators.kit.seeding import problem
 from simulators.kit.state import SystemState
 
 __all__ = ["control_router", "package_version"]
@@ -67,21 +68,53 @@ class ProviderState(BaseModel):
 
 
 _BAD_SEED = 'seed bodies are {"objects": {type: [...]}} or NDJSON lines {object_type, object}'
+_Batch = dict[str, list[dict[str, Any]]]
 
 
-def _parse_seed(raw: bytes, content_type: str) -> dict[str, list[dict[str, Any]]]:
-    batch: dict[str, list[dict[str, Any]]] = {}
+def _too_deep(line: int | None = None) -> Invalid:
+    # json raises RecursionError past the interpreter's depth; canonical objects nest a
+    # handful of levels, so anything that deep is refused whole, before any check.
+    where = f"line {line}: " if line is not None else ""
+    errors = [problem(None, None, None, "(line)", "nested too deep", line)] if line else None
+    return Invalid("seed_too_deep", f"{where}the seed nests deeper than JSON parsing allows",
+                   errors)  # fmt: skip
+
+
+def _parse_ndjson(raw: bytes) -> tuple[_Batch, dict[str, list[int]], list[dict[str, Any]]]:
+    """Objects by type, their line numbers, and the lines that are not objects.
+
+    Lines are counted as editors count them: from 1, split at newlines, blank ones
+    included, so an error names the line a person finds in the file.
+    """
+    batch: _Batch = {}
+    lines: dict[str, list[int]] = {}
+    problems: list[dict[str, Any]] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except RecursionError:
+            raise _too_deep(number) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(problem(None, None, None, "(line)", f"not JSON: {exc}", number))
+            continue
+        object_type = item.get("object_type") if isinstance(item, dict) else None
+        obj = item.get("object") if isinstance(item, dict) else None
+        if not isinstance(object_type, str) or not isinstance(obj, dict):
+            field = "object_type" if not isinstance(object_type, str) else "object"
+            problems.append(problem(None, None, None, field, _BAD_SEED, number))
+            continue
+        batch.setdefault(object_type, []).append(obj)
+        lines.setdefault(object_type, []).append(number)
+    return batch, lines, problems
+
+
+def _parse_json(raw: bytes) -> _Batch:
     try:
-        if "ndjson" in content_type or "jsonl" in content_type:
-            for number, line in enumerate(raw.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("object"), dict):
-                    raise Invalid("invalid_seed", f"line {number}: {_BAD_SEED}")
-                batch.setdefault(str(item.get("object_type")), []).append(item["object"])
-            return batch
         body = json.loads(raw or b"{}")
+    except RecursionError:
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("invalid_json", f"the seed body is not valid JSON: {exc}") from None
     objects = body.get("objects") if isinstance(body, dict) else None
@@ -131,8 +164,12 @@ def control_router(state: SystemState) -> APIRouter:
         },
     )
     async def seed(request: Request) -> Response:
-        batch = _parse_seed(await request.body(), request.headers.get("content-type", ""))
-        return json_response({"loaded": state.seed(batch)})
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        if "ndjson" in content_type or "jsonl" in content_type:
+            batch, lines, problems = _parse_ndjson(raw)
+            return json_response({"loaded": state.seed(batch, lines=lines, problems=problems)})
+        return json_response({"loaded": state.seed(_parse_json(raw))})
 
     @router.get("/export")
     async def export() -> Response:

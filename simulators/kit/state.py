@@ -8,7 +8,7 @@ objects along their ``lifecycle.states`` machine and appends the events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -17,6 +17,15 @@ from lifecycle.states import InvalidTransition, StateMachine
 from simulators.kit.context import current_correlation_id
 from simulators.kit.errors import Conflict, Invalid, PreconditionFailed
 from simulators.kit.runtime import Runtime
+from simulators.kit.seeding import (
+    MAX_ID_LENGTH,
+    cycle_members,
+    id_problems,
+    is_safe_id,
+    problem,
+    reference_values,
+    self_references,
+)
 from simulators.kit.store import Collection, CollectionSpec, Store
 
 __all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "provider_state"]
@@ -35,6 +44,19 @@ def provider_state(name: str) -> Callable[[F], F]:
         return func
 
     return mark
+
+
+def _first(numbers: list[int] | None) -> int | None:
+    return numbers[0] if numbers else None
+
+
+class _Seeded(NamedTuple):
+    """An object of a seed batch that passed the per-object checks."""
+
+    object_type: str
+    obj: Obj
+    position: int  # index within its type in the batch
+    line: int | None
 
 
 class SeedRejected(Invalid):
@@ -128,10 +150,21 @@ class SystemState:
     def with_id(self, object_type: str, obj: Obj, new_id: str) -> Obj:
         """Give an object the id a consumer's pact names (Pact provider-state parameters)."""
         collection = self.store[object_type]
+        self._check_id(new_id)
         if new_id in collection:
             return collection.get(new_id)
         collection.remove(obj["id"])
         return collection.insert({**obj, "id": new_id})
+
+    @staticmethod
+    def _check_id(value: object, field: str = "id") -> None:
+        if not is_safe_id(value):
+            shown = value[:MAX_ID_LENGTH] if isinstance(value, str) else value
+            raise Invalid(
+                "invalid_id",
+                f"{shown!r} is not an id",
+                [{"field": field, "message": f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ -"}],
+            )
 
     def emit(self, event_type: str, obj: Obj) -> None:
         # The change just stamped updated_at: the event occurred then (and formatting
@@ -156,61 +189,114 @@ class SystemState:
     def export(self) -> dict[str, list[Obj]]:
         return self.store.export()
 
-    def seed(self, batch: dict[str, list[Obj]]) -> dict[str, int]:
-        """Load canonical objects as given (ids, versions, timestamps kept); all or nothing."""
-        models = SYSTEM_TYPES[self.SYSTEM]
-        errors: list[Obj] = []
-        for object_type in batch:
-            if object_type not in models:
-                errors.append({
-                    "object_type": object_type, "index": None, "id": None,
-                    "field": "object_type",
-                    "message": f"not an object type of {self.SYSTEM}: known {sorted(models)}",
-                })  # fmt: skip
-        validated: list[tuple[str, Obj]] = []
-        seen: set[tuple[str, str]] = set()
-        for object_type, records in batch.items():
-            model = models.get(object_type)
-            if model is None:
-                continue
-            for index, record in enumerate(records):
-                record_id = record.get("id") if isinstance(record, dict) else None
-                try:
-                    obj = model.model_validate(record).model_dump(mode="json")
-                except ValidationError as exc:
-                    for err in exc.errors()[:5]:
-                        errors.append({
-                            "object_type": object_type, "index": index, "id": record_id,
-                            "field": ".".join(str(p) for p in err["loc"]) or "(object)",
-                            "message": err["msg"],
-                        })  # fmt: skip
-                    continue
-                key = (object_type, obj["id"])
-                if key in seen or obj["id"] in self.store[object_type]:
-                    errors.append({
-                        "object_type": object_type, "index": index, "id": obj["id"],
-                        "field": "id", "message": "an object with this id already exists",
-                    })  # fmt: skip
-                    continue
-                seen.add(key)
-                validated.append((object_type, obj))
+    def seed(
+        self,
+        batch: dict[str, list[Obj]],
+        *,
+        lines: dict[str, list[int]] | None = None,
+        problems: list[Obj] | None = None,
+    ) -> dict[str, int]:
+        """Load canonical objects as given (ids, versions, timestamps kept); all or nothing.
+
+        Everything is checked before the first object is stored (models, ids, in-system
+        references, hierarchies, the system's own ``seed_problems``), and a failure while
+        storing removes what was stored. ``lines`` gives each object's NDJSON line;
+        ``problems`` are those the parser already found, reported with the rest.
+        """
+        checked, errors = self._check_seed(batch, lines or {})
+        errors = [*(problems or []), *errors]
         if errors:
+            errors.sort(key=lambda e: e.get("line") or 0)
             raise SeedRejected(
                 "seed_rejected",
                 f"{len(errors)} problem(s) in the seed batch; nothing loaded",
                 errors[:100],
             )
-        collections = {t: self.store[t] for t in batch if t in models}
+        return self._load_seed(checked)
+
+    def seed_problems(self, object_type: str, obj: Obj) -> list[tuple[str, str]]:
+        """Hook: (field, message) for a seeded object the system's own code could not read."""
+        return []
+
+    def after_seed(self, loaded: list[tuple[str, Obj]]) -> None:
+        """Hook: rebuild what the system derives from its objects (counters, timers)."""
+
+    def _check_seed(
+        self, batch: dict[str, list[Obj]], lines: dict[str, list[int]]
+    ) -> tuple[list[_Seeded], list[Obj]]:
+        models = SYSTEM_TYPES[self.SYSTEM]
+        errors: list[Obj] = []
+        for object_type in batch:
+            if object_type not in models:
+                message = f"not an object type of {self.SYSTEM}: known {sorted(models)}"
+                line = _first(lines.get(object_type))
+                errors.append(problem(object_type, None, None, "object_type", message, line))
+        checked: list[_Seeded] = []
+        fresh: dict[str, dict[str, _Seeded]] = {t: {} for t in models}  # type -> id -> object
+        for object_type, records in batch.items():
+            model = models.get(object_type)
+            if model is None:
+                continue
+            numbers: list[int | None] = [*lines.get(object_type, ())]
+            numbers += [None] * (len(records) - len(numbers))
+            for index, (record, line) in enumerate(zip(records, numbers, strict=True)):
+                record_id = record.get("id") if isinstance(record, dict) else None
+                found: list[tuple[str, str]] = []
+                obj: Obj | None = None
+                try:
+                    obj = model.model_validate(record).model_dump(mode="json")
+                except ValidationError as exc:
+                    found = [(".".join(str(p) for p in err["loc"]) or "(object)", err["msg"])
+                             for err in exc.errors()[:5]]  # fmt: skip
+                if obj is not None:
+                    found = id_problems(obj)
+                if obj is not None and not found:
+                    if obj["id"] in fresh[object_type] or obj["id"] in self.store[object_type]:
+                        found = [("id", "an object with this id already exists")]
+                    else:
+                        found = self.seed_problems(object_type, obj)
+                errors += [problem(object_type, index, record_id, f, m, line) for f, m in found]
+                if obj is not None and not found:
+                    seeded = _Seeded(object_type, obj, index, line)
+                    fresh[object_type][obj["id"]] = seeded
+                    checked.append(seeded)
+        for s in checked:
+            for path, target in self.store[s.object_type].spec.references.items():
+                for field, value in reference_values(s.obj, path):
+                    if value is None or value in fresh[target] or value in self.store[target]:
+                        continue
+                    errors.append(problem(s.object_type, s.position, s.obj["id"], field,
+                                          f"no {target} {value!r} in this batch or already "
+                                          "stored", s.line))  # fmt: skip
+        for object_type, objects in fresh.items():
+            for field in self_references(self.store[object_type].spec):
+                parents = {i: o.obj.get(field) for i, o in objects.items()}
+                for object_id in sorted(cycle_members(parents)):
+                    s = objects[object_id]
+                    errors.append(problem(object_type, s.position, object_id, field,
+                                          f"{field} makes a cycle: the {object_type} would be "
+                                          "its own ancestor", s.line))  # fmt: skip
+        return checked, errors
+
+    def _load_seed(self, checked: list[_Seeded]) -> dict[str, int]:
+        collections = {s.object_type: self.store[s.object_type] for s in checked}
         # Seeded data is loaded as given: a duplicate external id in it is the kind of
         # thing the reconciliation oracle exists to find, not a reason to refuse it.
         saved = {t: c.enforce_unique for t, c in collections.items()}
         loaded: dict[str, int] = dict.fromkeys(collections, 0)
+        stored: list[tuple[str, Obj]] = []
         try:
             for c in collections.values():
                 c.enforce_unique = False
-            for object_type, obj in validated:
+            for object_type, obj, _, _ in checked:
                 collections[object_type].insert(obj)
+                stored.append((object_type, obj))
                 loaded[object_type] += 1
+            self.after_seed(stored)
+        except BaseException:
+            for object_type, obj in reversed(stored):  # newest first: O(1) each
+                collections[object_type].remove(obj["id"])
+            raise
         finally:
             for t, flag in saved.items():
                 collections[t].enforce_unique = flag
@@ -224,6 +310,10 @@ class SystemState:
                 f"{self.SYSTEM} has no provider state {name!r}; "
                 f"known: {sorted(self.PROVIDER_STATES)}",
             )
+        # Ids a pact names are bounded as seeded ones are, before anything is created.
+        for key, value in params.items():
+            if (key == "id" or key.endswith("_id")) and value is not None:
+                self._check_id(value, key)
         try:
             result = getattr(self, attr)(**params)
         except TypeError as exc:

@@ -11,7 +11,7 @@ import binascii
 import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +41,18 @@ def _note_insert() -> None:
 
 @dataclass(frozen=True)
 class CollectionSpec:
-    """One object type of a system: its name, the fields indexed, and which are unique."""
+    """One object type of a system: its name, the fields indexed, and which are unique.
+
+    ``references`` maps a field to the object type of the same system it names
+    (``{"parent_id": "account"}``; ``"lines.item_id"`` for a field of each line), so
+    ``/_sim/seed`` refuses objects that point at nothing.
+    """
 
     object_type: str
     indexed: tuple[str, ...] = ("external_id",)
     unique: tuple[str, ...] = ()
     label: str = ""
+    references: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def noun(self) -> str:
@@ -197,7 +203,10 @@ class Collection:
     def remove(self, object_id: str) -> None:
         obj = self.get(object_id)
         del self._objects[object_id]
-        self._order.remove(object_id)  # O(n); only provider states and seed rollbacks remove
+        if self._order[-1] == object_id:
+            self._order.pop()  # a seed rolled back removes newest first: O(1)
+        else:
+            self._order.remove(object_id)  # O(n): provider states renaming an object
         for name, index in self._indexes.items():
             value = obj.get(name)
             if value is not None:

@@ -46,9 +46,15 @@ class SupportState(SystemState):
             "organization", indexed=("external_id", "crm_account_id", "name"), unique=("name",)
         ),
         CollectionSpec(
-            "entitlement", indexed=("external_id", "organization_id", "status", "subscription_id")
+            "entitlement",
+            indexed=("external_id", "organization_id", "status", "subscription_id"),
+            references={"organization_id": "organization"},
         ),
-        CollectionSpec("case", indexed=("external_id", "organization_id", "status")),
+        CollectionSpec(
+            "case",
+            indexed=("external_id", "organization_id", "status"),
+            references={"organization_id": "organization", "entitlement_id": "entitlement"},
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -62,11 +68,10 @@ class SupportState(SystemState):
     def on_reset(self) -> None:
         self._sla_heap.clear()
 
-    def seed(self, batch: dict[str, list[Obj]]) -> dict[str, int]:
-        loaded = super().seed(batch)
-        for case in self.col("case"):
-            self._schedule(case)
-        return loaded
+    def after_seed(self, loaded: list[tuple[str, Obj]]) -> None:
+        for object_type, case in loaded:
+            if object_type == "case":
+                self._schedule(case)
 
     # -- organizations -----------------------------------------------------------------------
 

@@ -1,0 +1,119 @@
+"""What a seed batch must satisfy before anything of it is stored.
+
+``SystemState.seed`` loads a batch only when every object fits its model, every id is
+one the simulators could have made, every reference a system declares resolves inside
+the batch or the store, and no hierarchy loops: a seeded object must never break a
+later request (docs/control-plane.md, seeding).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from simulators.kit.store import CollectionSpec
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "cycle_members",
+    "id_problems",
+    "is_safe_id",
+    "problem",
+    "reference_values",
+    "self_references",
+]
+
+Obj = dict[str, Any]
+
+# Ids the simulators make are ``<prefix>_<hex>``; pacts and seeds add their own. One
+# bound for all: 1 to 100 characters, letters, digits, ``_`` and ``-``, no leading
+# separator, so an id is always safe in a URL path, a log line and a file name.
+MAX_ID_LENGTH = 100
+_SAFE_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_ID_LENGTH - 1}}}")
+# Fields ending in _id that hold the caller's or the request's text, not one of our ids.
+_NOT_IDS = frozenset({"external_id", "correlation_id"})
+_ID_RULE = f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ -, starting with a letter or digit"
+
+
+def is_safe_id(value: object) -> bool:
+    return isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None
+
+
+def problem(
+    object_type: str | None,
+    index: int | None,
+    object_id: object,
+    field: str,
+    message: str,
+    line: int | None = None,
+) -> Obj:
+    """One entry of a ``seed_rejected`` problem's ``errors``."""
+    entry: Obj = {
+        "object_type": object_type,
+        "index": index,
+        # An id out of bounds is named by its start: a 10,000-character id is not echoed.
+        "id": object_id[:MAX_ID_LENGTH] if isinstance(object_id, str) else None,
+        "field": field,
+        "message": message,
+    }
+    if line is not None:
+        entry["line"] = line
+    return entry
+
+
+def _id_fields(obj: Obj, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, value in obj.items():
+        if name == "id" or (name.endswith("_id") and name not in _NOT_IDS):
+            if value is not None:
+                yield prefix + name, value
+        elif not prefix and isinstance(value, list):
+            for n, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from _id_fields(item, f"{name}.{n}.")
+
+
+def id_problems(obj: Obj) -> list[tuple[str, str]]:
+    """(field, message) for every id in ``obj`` (its own, references, lines') out of bounds."""
+    return [(name, f"not an id: {_ID_RULE}") for name, v in _id_fields(obj) if not is_safe_id(v)]
+
+
+def reference_values(obj: Obj, path: str) -> Iterator[tuple[str, Any]]:
+    """The values at a reference path: ``parent_id``, or ``lines.item_id`` for each line."""
+    head, _, tail = path.partition(".")
+    if not tail:
+        yield head, obj.get(head)
+        return
+    for n, item in enumerate(obj.get(head) or ()):
+        if isinstance(item, dict):
+            yield f"{head}.{n}.{tail}", item.get(tail)
+
+
+def self_references(spec: CollectionSpec) -> list[str]:
+    """Top-level fields that point at the same collection: a hierarchy (account parent_id)."""
+    return [
+        f for f, target in spec.references.items() if target == spec.object_type and "." not in f
+    ]
+
+
+def cycle_members(parents: Mapping[str, str | None]) -> set[str]:
+    """Ids of batch objects (id -> parent id) whose chain of parents loops.
+
+    Stored objects were checked when they arrived and cannot point into the batch, so
+    a walk that leaves the batch has ended; a loop lies wholly inside the batch.
+    """
+    settled: set[str] = set()
+    looped: set[str] = set()
+    for start in parents:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = start
+        while current is not None and current in parents and current not in settled:
+            if current in on_path:
+                looped.update(path[path.index(current) :])
+                break
+            path.append(current)
+            on_path.add(current)
+            current = parents[current]
+        settled.update(path)
+    return looped
