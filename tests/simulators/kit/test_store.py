@@ -184,3 +184,17 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 TestStoreMachine = StoreMachine.TestCase
+
+
+@pytest.mark.anyio
+async def test_a_refused_patch_does_not_break_the_next_one():
+    from simulators.testing import SimHarness, sim_client
+
+    async with sim_client("support") as client:
+        h = SimHarness(client)
+        await h.call("POST", "/organizations", 201, json={"name": "A", "crm_account_id": "acc_1"})
+        b = await h.call("POST", "/organizations", 201, json={"name": "B"})
+        await h.refused("PATCH", f"/organizations/{b['id']}", 409, "duplicate_name",
+                        json={"name": "A", "crm_account_id": "acc_2"})  # fmt: skip
+        patched = await h.call("PATCH", f"/organizations/{b['id']}", 200, json={"name": "B2"})
+        assert patched["crm_account_id"] is None
