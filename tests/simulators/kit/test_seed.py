@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lifecycle.synth import SynthParams, generate
+from simulators.kit.seeding import cycle_members
 from simulators.testing import SimHarness, sim_client, state_of
 
 pytestmark = pytest.mark.anyio
@@ -241,6 +244,35 @@ async def test_a_failure_while_inserting_rolls_back_what_was_inserted(crm, monke
         state.seed(batch)
     assert [a["id"] for a in state.col("account")] == ["acc_0"]
     assert len(contacts) == 0
-    assert state.col("account").by("external_id", None) == []
+    assert contacts.by("account_id", "acc_1") == []
     monkeypatch.undo()
     assert (await _seed(crm, batch))["loaded"] == {"account": 1, "contact": 2}
+
+
+async def test_a_failing_after_seed_hook_rolls_the_batch_back(crm, monkeypatch):
+    state = state_of(crm.c.app)  # type: ignore[attr-defined]
+
+    def broken(loaded):
+        raise RuntimeError("derived state could not be rebuilt")
+
+    monkeypatch.setattr(state, "after_seed", broken)
+    with pytest.raises(RuntimeError):
+        state.seed({"account": [_account("acc_1"), _account("acc_2", "acc_1")]})
+    assert len(state.col("account")) == 0
+    assert state.col("account").by("parent_id", "acc_1") == []
+
+
+# -- cycles, against their definition ------------------------------------------------------
+
+
+@given(st.dictionaries(st.sampled_from("abcdefgh"), st.none() | st.sampled_from("abcdefghxy")))
+def test_cycle_members_are_exactly_the_objects_that_are_their_own_ancestors(parents):
+    def own_ancestor(start: str) -> bool:
+        current, steps = parents.get(start), 0
+        while current is not None and current in parents and steps <= len(parents):
+            if current == start:
+                return True
+            current, steps = parents[current], steps + 1
+        return False
+
+    assert cycle_members(parents) == {i for i in parents if own_ancestor(i)}
