@@ -8,15 +8,22 @@ later request (docs/control-plane.md, seeding).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
+from simulators.kit.clock import CLOCK_LIMIT, format_instant
 from simulators.kit.store import CollectionSpec
 
 __all__ = [
+    "EARLIEST_DATE",
     "MAX_ID_LENGTH",
     "cycle_members",
+    "date_problems",
+    "dated_fields",
     "id_problems",
     "is_safe_id",
     "problem",
@@ -76,6 +83,49 @@ def _id_fields(obj: Obj, prefix: str = "") -> Iterator[tuple[str, Any]]:
 def id_problems(obj: Obj) -> list[tuple[str, str]]:
     """(field, message) for every id in ``obj`` (its own, references, lines') out of bounds."""
     return [(name, f"not an id: {_ID_RULE}") for name, v in _id_fields(obj) if not is_safe_id(v)]
+
+
+# Dates and instants in seeded objects lie where the clock can be: the rules add terms,
+# SLAs and periods to them, and from 3000-01-01 on (the clock's limit) that arithmetic
+# would leave datetime's range, or come close. Compared as text: the models have
+# already checked the ISO 8601 form (four ASCII digits of year first).
+EARLIEST_DATE = "1970-01-01"
+_LATEST_DATE = format_instant(CLOCK_LIMIT)[:10]
+_DATED = re.compile(r"\^\\d\{4\}-\\d\{2\}-\\d\{2\}")  # the Date and Timestamp patterns
+
+
+def _is_dated(schema: Mapping[str, Any]) -> bool:
+    options = schema.get("anyOf", [schema])
+    return any(_DATED.match(str(option.get("pattern", ""))) for option in options)
+
+
+@functools.cache
+def dated_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Paths of the model's date and instant fields: ``created_at``, ``comments.created_at``."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    paths: list[str] = []
+    for name, prop in schema.get("properties", {}).items():
+        if _is_dated(prop):
+            paths.append(name)
+        for option in prop.get("anyOf", [prop]):
+            items = option.get("items", {}) if option.get("type") == "array" else {}
+            if "$ref" in items:
+                items = defs.get(items["$ref"].rsplit("/", 1)[-1], {})
+            paths += [f"{name}.{sub}" for sub, p in items.get("properties", {}).items()
+                      if _is_dated(p)]  # fmt: skip
+    return tuple(paths)
+
+
+def date_problems(model: type[BaseModel], obj: Obj) -> list[tuple[str, str]]:
+    """(field, message) for every date or instant of ``obj`` the clock could never reach."""
+    found = []
+    for path in dated_fields(model):
+        for field, value in reference_values(obj, path):
+            if isinstance(value, str) and not EARLIEST_DATE <= value[:10] < _LATEST_DATE:
+                found.append((field, f"outside {EARLIEST_DATE} to before {_LATEST_DATE}, "
+                                     "the clock's range"))  # fmt: skip
+    return found
 
 
 def reference_values(obj: Obj, path: str) -> Iterator[tuple[str, Any]]:

@@ -20,6 +20,7 @@ from simulators.kit.runtime import Runtime
 from simulators.kit.seeding import (
     MAX_ID_LENGTH,
     cycle_members,
+    date_problems,
     id_problems,
     is_safe_id,
     problem,
@@ -249,7 +250,7 @@ class SystemState:
                     found = [(".".join(str(p) for p in err["loc"]) or "(object)", err["msg"])
                              for err in exc.errors()[:5]]  # fmt: skip
                 if obj is not None:
-                    found = id_problems(obj)
+                    found = id_problems(obj) + date_problems(model, obj)
                 if obj is not None and not found:
                     if obj["id"] in fresh[object_type] or obj["id"] in self.store[object_type]:
                         found = [("id", "an object with this id already exists")]

@@ -221,6 +221,33 @@ async def test_billing_refuses_an_invoice_number_it_could_not_continue(generated
         await h.call("GET", "/invoices", 200)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("created_at", "9999-12-31T23:00:00Z"),
+        ("resolution_due_at", "3000-01-01T00:00:00Z"),
+        ("created_at", "1969-12-31T23:59:59Z"),
+        ("comments.0.created_at", "9999-01-01T00:00:00Z"),
+    ],
+)
+async def test_dates_the_clock_could_never_reach_are_refused(generated, field, value):
+    case = next(c for c in generated["case"] if c.get("entitlement_id"))
+    case = {**case, "status": "open", "solved_at": None, "closed_at": None}
+    if field.startswith("comments"):
+        case["comments"] = [{"id": "c1", "author": "Ada", "body": "On it", "created_at": value}]
+    else:
+        case[field] = value
+    org = [o for o in generated["organization"] if o["id"] == case["organization_id"]]
+    ent = [e for e in generated["entitlement"] if e["id"] == case["entitlement_id"]]
+    async with sim_client("support") as client:
+        h = SimHarness(client)
+        errors = await _rejected(
+            h, json={"objects": {"organization": org, "entitlement": ent, "case": [case]}}
+        )
+        assert errors[0]["field"] == field
+        assert "3000-01-01" in errors[0]["message"]
+
+
 # -- all or nothing ------------------------------------------------------------------------
 
 
