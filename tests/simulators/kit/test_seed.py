@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lifecycle.synth import SynthParams, generate
 from simulators.kit.seeding import cycle_members
+from simulators.kit.state import SeedRejected
 from simulators.testing import SimHarness, sim_client, state_of
 
 pytestmark = pytest.mark.anyio
@@ -303,3 +304,29 @@ def test_cycle_members_are_exactly_the_objects_that_are_their_own_ancestors(pare
         return False
 
     assert cycle_members(parents) == {i for i in parents if own_ancestor(i)}
+
+
+_ACCOUNT_IDS = st.sampled_from(["acc_1", "acc_2", "acc_3", "acc_4", "", "acc 5"])
+
+
+@settings(max_examples=80)
+@given(
+    first=st.lists(st.tuples(_ACCOUNT_IDS, st.none() | _ACCOUNT_IDS), max_size=4),
+    second=st.lists(st.tuples(_ACCOUNT_IDS, st.none() | _ACCOUNT_IDS), max_size=4),
+)
+def test_any_seed_loads_whole_or_changes_nothing(first, second):
+    from simulators.crm.state import CrmState
+    from simulators.kit.runtime import Runtime
+
+    state = CrmState(Runtime("crm"))
+    for batch in (first, second):
+        before = {o["id"]: o["parent_id"] for o in state.col("account")}
+        try:
+            state.seed({"account": [_account(i, p) for i, p in batch]})
+        except SeedRejected:
+            assert {o["id"]: o["parent_id"] for o in state.col("account")} == before
+            continue
+        parents = {o["id"]: o["parent_id"] for o in state.col("account")}
+        assert parents == before | dict(batch)
+        assert all(p is None or p in parents for p in parents.values())
+        assert cycle_members(parents) == set()
