@@ -1,9 +1,9 @@
 """What a seed batch must satisfy before anything of it is stored.
 
 ``SystemState.seed`` loads a batch only when every object fits its model, every id is
-one the simulators could have made, every reference a system declares resolves inside
-the batch or the store, and no hierarchy loops: a seeded object must never break a
-later request (docs/control-plane.md, seeding).
+one the simulators could have made, every date lies in the clock's range, every
+reference a system declares resolves inside the batch or the store, and no hierarchy
+loops: a seeded object must never break a later request (docs/control-plane.md).
 """
 
 from __future__ import annotations
