@@ -22,11 +22,26 @@ __all__ = [
     "TOKEN_TTL_S",
     "BadTokenRequest",
     "TokenIssuer",
+    "secrets_match",
 ]
 
 DEFAULT_CLIENTS: dict[str, str] = {"golive": "golive-secret"}
 TOKEN_TTL_S = 3600
 _CACHE_MAX = 10_000
+_EXPIRY_DIGITS_MAX = 12
+
+
+def secrets_match(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of two secrets that never raises.
+
+    ``hmac.compare_digest`` refuses ``str`` holding non-ASCII characters (TypeError);
+    comparing the UTF-8 bytes makes a non-ASCII guess simply wrong.
+    """
+    if given is None:
+        return False
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 class BadTokenRequest(SimError):
@@ -59,7 +74,7 @@ class TokenIssuer:
         if not client_id or client_secret is None:
             raise BadTokenRequest("invalid_request", "client_id and client_secret are required")
         expected = self.clients.get(client_id)
-        if expected is None or not hmac.compare_digest(expected, client_secret):
+        if expected is None or not secrets_match(client_secret, expected):
             raise Unauthorized("invalid_client", "unknown client or wrong secret")
         expiry = int(now) + self.ttl_s
         client_b64 = base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
@@ -85,8 +100,16 @@ class TokenIssuer:
         return client_id
 
     def _decode(self, token: str) -> tuple[str, int]:
+        # Every token issued here is ASCII; str.isdigit() alone would accept "\xb2" (a
+        # superscript two in a latin-1 header) and int() would then fail with a 500.
         parts = token.split(".")
-        if len(parts) != 4 or parts[0] != "gl" or not parts[2].isdigit():
+        if (
+            not token.isascii()
+            or len(parts) != 4
+            or parts[0] != "gl"
+            or not parts[2].isdigit()
+            or len(parts[2]) > _EXPIRY_DIGITS_MAX
+        ):
             raise Unauthorized("invalid_token", "the access token is not valid here")
         _, client_b64, expiry_text, mac = parts
         expiry = int(expiry_text)

@@ -1,0 +1,82 @@
+"""Bearer tokens and the token endpoint: hostile input is a 401, never a 500."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from simulators.estate import Estate, start_estate
+
+
+@pytest.fixture(scope="module")
+def crm() -> Iterator[Estate]:
+    estate = start_estate(["crm"])
+    try:
+        yield estate
+    finally:
+        estate.stop()
+
+
+def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        b"Bearer gl.Z29saXZl.\xb2.abc",  # latin-1 superscript two: str.isdigit() says yes
+        "Bearer gl.Z29saXZl.\u0663\u0663.abc".encode(),  # Arabic-Indic digits
+        b"Bearer gl.Z29saXZl.99999999999999999999999999.abc",
+        b"Bearer \xff\xfe\xfd",
+        b"Bearer gl.Z29saXZl.1999999999.\xe9\xe9",  # non-ASCII where the signature goes
+    ],
+)
+def test_a_token_with_non_ascii_bytes_is_a_401_problem(crm, authorization):
+    request = (
+        b"GET /accounts HTTP/1.1\r\nHost: crm\r\nConnection: close\r\n"
+        b"Authorization: " + authorization + b"\r\n\r\n"
+    )
+    status, headers, body = _raw(crm.url("crm"), request)
+    assert status == 401
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["code"] == "invalid_token"
+
+
+@pytest.mark.parametrize("secret", ["g\u00f6live-secret", "\u2603", "golive-secret\u00e9"])
+def test_a_non_ascii_client_secret_is_invalid_client(crm, secret):
+    import httpx
+
+    response = httpx.post(
+        f"{crm.url('crm')}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "golive", "client_secret": secret},
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_client"
+
+
+def test_a_non_ascii_client_id_is_invalid_client(crm):
+    import httpx
+
+    response = httpx.post(
+        f"{crm.url('crm')}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "g\u00f6",
+            "client_secret": "\u00e9",
+        },
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_client"
