@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 import httpx
 
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.registry import SYSTEMS, default_port
 
 __all__ = ["Estate", "EstateError", "running_estate", "start_estate"]
 
-CLIENT_ID, CLIENT_SECRET = "golive", "golive-secret"
 _HEALTH_TIMEOUT_S = 20.0
 
 
@@ -62,8 +62,8 @@ class Estate:
         if system not in self._tokens:
             response = httpx.post(
                 f"{self.urls[system]}/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
-                      "client_secret": CLIENT_SECRET},
+                data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
+                      "client_secret": DEFAULT_CLIENT_SECRET},
                 timeout=10,
             )  # fmt: skip
             response.raise_for_status()

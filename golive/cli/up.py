@@ -10,8 +10,10 @@ from types import FrameType
 
 import typer
 
-from golive.config import DEFAULT_BASE_PORT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SYSTEMS
+from golive.config import DEFAULT_BASE_PORT
 from golive.errors import UsageProblem
+from lifecycle.systems import SYSTEMS
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = ["register", "up"]
 

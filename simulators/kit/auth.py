@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from simulators.kit.credentials import DEFAULT_CLIENTS
 from simulators.kit.errors import SimError, Unauthorized
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "secrets_match",
 ]
 
-DEFAULT_CLIENTS: dict[str, str] = {"golive": "golive-secret"}
 TOKEN_TTL_S = 3600
 _CACHE_MAX = 10_000
 _EXPIRY_DIGITS_MAX = 12

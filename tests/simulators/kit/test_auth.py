@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from simulators.estate import Estate, start_estate
+
+_PACKAGES = ("golive", "lifecycle", "simulators", "scenarios", "contracts", "loadtests",
+             "examples", "benchmarks")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +84,14 @@ def test_a_non_ascii_client_id_is_invalid_client(crm):
     )
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_client"
+
+
+def test_the_default_client_is_defined_once():
+    root = Path(__file__).resolve().parents[3]
+    holders = [
+        str(path.relative_to(root))
+        for package in _PACKAGES
+        for path in sorted((root / package).rglob("*.py"))
+        if '"golive-secret"' in path.read_text(encoding="utf-8")
+    ]
+    assert holders == ["simulators/kit/credentials.py"]
