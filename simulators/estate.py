@@ -2,7 +2,9 @@
 
 ``start_estate()`` is the public helper behind ``golive up``, the pytest plugin and
 golive's own tests: threads for tests (fast, one process, free ports), processes
-for ``golive up`` (one per system, as DESIGN.md asks).
+for ``golive up`` (one per system). A child process writes its log to a file of
+its own (a pipe nobody reads fills up and freezes the child), and ``check()``
+says which child exited or stopped answering its health check.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -26,6 +30,10 @@ from simulators.registry import SYSTEMS, default_port
 __all__ = ["Estate", "EstateError", "running_estate", "start_estate"]
 
 _HEALTH_TIMEOUT_S = 20.0
+# A child that has not answered /_sim/health for this long is reported as hung.
+HEALTH_GRACE_S = 15.0
+_HEALTH_PROBE_TIMEOUT_S = 2.0
+_LOG_LINE_MAX = 300
 
 
 class EstateError(RuntimeError):
@@ -52,8 +60,13 @@ class Estate:
 
     urls: dict[str, str]
     apps: dict[str, Any] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
+    log_files: dict[str, Path] = field(default_factory=dict)
+    health_grace_s: float = HEALTH_GRACE_S
     _stoppers: list[Any] = field(default_factory=list, repr=False)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    _silent_since: dict[str, float] = field(default_factory=dict, repr=False)
 
     def url(self, system: str) -> str:
         return self.urls[system]
@@ -82,6 +95,46 @@ class Estate:
 
     def export(self) -> dict[str, Any]:
         return {s: httpx.get(f"{u}/_sim/export", timeout=30).json() for s, u in self.urls.items()}
+
+    def check(self) -> None:
+        """Raise EstateError naming the first system that exited or stopped answering.
+
+        A child process that exited is reported at once; one that does not answer
+        ``/_sim/health`` is reported after ``health_grace_s`` of silence (a busy
+        simulator under load may be slow for a moment). The message is one line
+        with the system, its URL, and its log file (processes mode).
+        """
+        for system, proc in self.processes.items():
+            if proc.poll() is not None:
+                last = _last_line(self.log_files.get(system))
+                raise EstateError(
+                    f"{self._where(system)} exited with code {proc.returncode}"
+                    + (f" ({last})" if last else "")
+                    + self._log_hint(system)
+                )
+        now = time.monotonic()
+        with httpx.Client(timeout=_HEALTH_PROBE_TIMEOUT_S) as client:
+            for system, url in self.urls.items():
+                try:
+                    healthy = client.get(f"{url}/_sim/health").status_code == 200
+                except httpx.HTTPError:
+                    healthy = False
+                if healthy:
+                    self._silent_since.pop(system, None)
+                    continue
+                since = self._silent_since.setdefault(system, now)
+                if now - since >= self.health_grace_s:
+                    raise EstateError(
+                        f"{self._where(system)} stopped answering /_sim/health for "
+                        f"{now - since:.0f} s{self._log_hint(system)}"
+                    )
+
+    def _where(self, system: str) -> str:
+        return f"{system} ({self.urls[system]})"
+
+    def _log_hint(self, system: str) -> str:
+        log = self.log_files.get(system)
+        return f"; log: {log}" if log else ""
 
     def stop(self) -> None:
         for stop in reversed(self._stoppers):
@@ -137,19 +190,32 @@ def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: i
     return estate
 
 
-def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    pending = dict(urls)
+def _last_line(log: Path | None) -> str:
+    """The last non-empty line of a log file (its tail only), shortened to one line."""
+    if log is None:
+        return ""
+    try:
+        with log.open("rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - 8192))
+            tail = file.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1][:_LOG_LINE_MAX] if lines else ""
+
+
+def _wait_healthy(estate: Estate) -> None:
+    pending = dict(estate.urls)
     deadline = time.monotonic() + _HEALTH_TIMEOUT_S
     with httpx.Client(timeout=0.5) as client:
         while pending:
             for system, url in list(pending.items()):
-                proc = procs[system]
+                proc = estate.processes[system]
                 if proc.poll() is not None:
-                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                    last = (
-                        err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
+                    last = _last_line(estate.log_files.get(system)) or f"exit {proc.returncode}"
+                    raise EstateError(
+                        f"{system} ({url}) stopped at start: {last}{estate._log_hint(system)}"
                     )
-                    raise EstateError(f"{system} ({url}) stopped at start: {last}")
                 with contextlib.suppress(httpx.TransportError):
                     if client.get(f"{url}/_sim/health").status_code == 200:
                         del pending[system]
@@ -159,16 +225,37 @@ def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]
                 time.sleep(0.05)
 
 
+def _log_folder(log_dir: str | Path | None) -> Path:
+    if log_dir is None:
+        return Path(tempfile.mkdtemp(prefix="golive-up-"))
+    folder = Path(log_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EstateError(f"log folder {folder}: {exc.strerror}") from None
+    return folder
+
+
 def _start_processes(
-    systems: list[str], host: str, ports: dict[str, int], seed: int, admin_token: str | None
+    systems: list[str],
+    host: str,
+    ports: dict[str, int],
+    seed: int,
+    admin_token: str | None,
+    log_dir: str | Path | None,
 ) -> Estate:
     from simulators.serve import port_is_free
 
     for system in systems:
         if not port_is_free(host, ports[system]):
             raise EstateError(f"port {ports[system]} on {host} ({system}) is already in use")
-    estate = Estate(urls={s: f"http://{host}:{ports[s]}" for s in systems})
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    folder = _log_folder(log_dir)
+    estate = Estate(
+        urls={s: f"http://{host}:{ports[s]}" for s in systems},
+        log_dir=folder,
+        log_files={s: folder / f"{s}.log" for s in systems},
+    )
+    procs = estate.processes
 
     def stop_all() -> None:
         for proc in procs.values():
@@ -187,14 +274,20 @@ def _start_processes(
         env["GOLIVE_SIM_ADMIN_TOKEN"] = admin_token
     try:
         for system in systems:
-            procs[system] = subprocess.Popen(
-                [sys.executable, "-m", "simulators.serve", system, "--host", host,
-                 "--port", str(ports[system]), "--seed", str(seed)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                env=env,
-            )  # fmt: skip
+            # A file never blocks the writer, as an unread pipe does once 64 KiB of
+            # warnings (a client speaking TLS to a plain port) have filled it.
+            try:
+                log = estate.log_files[system].open("ab")
+            except OSError as exc:
+                raise EstateError(f"{estate.log_files[system]}: {exc.strerror}") from None
+            with log:
+                procs[system] = subprocess.Popen(
+                    [sys.executable, "-m", "simulators.serve", system, "--host", host,
+                     "--port", str(ports[system]), "--seed", str(seed)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                )  # fmt: skip
         estate.apps = dict(procs)
-        _wait_healthy(estate.urls, procs)
+        _wait_healthy(estate)
     except BaseException:
         estate.stop()
         raise
@@ -209,12 +302,15 @@ def start_estate(
     mode: Literal["threads", "processes"] = "threads",
     seed: int = 0,
     admin_token: str | None = None,
+    log_dir: str | Path | None = None,
 ) -> Estate:
     """Start simulators and wait until each answers its health check.
 
     ``base_port=None`` picks free ports (threads mode); otherwise system *i* listens
-    on ``base_port + i`` in the DESIGN.md order (crm, cpq, billing, support, erp).
+    on ``base_port + i`` in the order of ``SYSTEMS`` (crm, cpq, billing, support, erp).
     ``admin_token`` guards the control plane (processes mode; needed off loopback).
+    ``log_dir`` (processes mode) receives one ``<system>.log`` per child; without it
+    the logs go to a new temporary folder, ``estate.log_dir``.
     """
     chosen = list(systems)
     unknown = [s for s in chosen if s not in SYSTEMS]
@@ -228,7 +324,7 @@ def start_estate(
         ports = {s: default_port(s, base_port) for s in chosen}
     if mode == "threads":
         return _start_threads(chosen, host, ports, seed)
-    return _start_processes(chosen, host, ports, seed, admin_token)
+    return _start_processes(chosen, host, ports, seed, admin_token, log_dir)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,9 @@
-"""``golive up``: run the simulators, one process each, until Ctrl-C or SIGTERM."""
+"""``golive up``: run the simulators, one process each, until Ctrl-C or SIGTERM.
+
+Like ``docker compose up --abort-on-container-exit``: when one simulator exits or
+stops answering its health check, ``golive up`` names it and its log file, stops
+the others and exits 1.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ import ipaddress
 import secrets
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 
 import typer
 
 from golive.config import DEFAULT_BASE_PORT
-from golive.errors import UsageProblem
+from golive.errors import GoliveError, UsageProblem
 from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -41,6 +47,15 @@ class _Stop(Exception):
     pass
 
 
+class EstateFailed(GoliveError):
+    """A simulator of a running estate exited or stopped answering."""
+
+    exit_code = 1
+
+
+_CHECK_EVERY_S = 1.0
+
+
 def up(
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated systems to run, e.g. crm,erp (default: all five)."
@@ -54,6 +69,11 @@ def up(
         help="crm listens here, cpq +1, billing +2, support +3, erp +4.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulators' id generators."),
+    log_dir: Path | None = typer.Option(
+        None,
+        "--log-dir",
+        help="Folder for one <system>.log per simulator (default: a new temporary folder).",
+    ),
 ) -> None:
     """Run the simulated estate until Ctrl-C.
 
@@ -79,7 +99,7 @@ def up(
         with console.status(f"starting {', '.join(systems)} ..."):
             estate = start_estate(
                 systems, host=host, base_port=base_port, mode="processes", seed=seed,
-                admin_token=admin_token,
+                admin_token=admin_token, log_dir=log_dir,
             )  # fmt: skip
         elapsed = time.monotonic() - started
         table(
@@ -93,13 +113,14 @@ def up(
         )
         if admin_token:
             console.print(f"control plane admin token (X-Sim-Admin-Token): [bold]{admin_token}[/]")
+        console.print(f"logs: {estate.log_dir}")
         console.print("Press Ctrl-C to stop.")
-        procs = estate.apps
         while True:
-            for system, proc in procs.items():
-                if proc.poll() is not None:
-                    raise UsageProblem(f"{system} stopped unexpectedly (exit {proc.returncode})")
-            time.sleep(0.5)
+            time.sleep(_CHECK_EVERY_S)
+            try:
+                estate.check()
+            except EstateError as exc:
+                raise EstateFailed(f"{exc}; stopping the others") from None
     except EstateError as exc:
         raise UsageProblem(str(exc)) from None
     except (_Stop, KeyboardInterrupt):

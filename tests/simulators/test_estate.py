@@ -1,8 +1,16 @@
-"""The pytest plugin's fixtures, used the way a team's own suite would use them."""
+"""The estate: the pytest plugin's fixtures as a team's suite uses them, and processes mode."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import socket
+import time
+
+import httpx
 import pytest
+
+from simulators.estate import EstateError, start_estate
 
 
 def test_estate_fixture_serves_all_five_systems_on_loopback(golive):
@@ -75,3 +83,95 @@ def test_readme_example_a_closed_won_deal_becomes_one_erp_order(golive_client, g
     assert len(orders) == 1
     assert orders[0]["total_minor"] == 1_200_000
     assert orders[0]["correlation_id"] == "deal-1"
+
+
+# --- processes mode, as ``golive up`` runs it -------------------------------------------
+
+# The first bytes of a TLS ClientHello: what a client set to https sends to a plain port.
+_CLIENT_HELLO = bytes.fromhex("160301020001000" + "1fc0303") + bytes(range(32)) * 6
+
+
+def _free_base_port(span: int) -> int:
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + span >= 65000:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + span):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture
+def crm_process(tmp_path):
+    estate = start_estate(
+        ["crm"], base_port=_free_base_port(1), mode="processes", log_dir=tmp_path / "logs"
+    )
+    try:
+        yield estate
+    finally:
+        estate.stop()
+
+
+def _send_garbage(url: str, times: int) -> None:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    for _ in range(times):
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(_CLIENT_HELLO)
+            with contextlib.suppress(ConnectionResetError):  # a timeout is a frozen child
+                while sock.recv(4096):
+                    pass
+
+
+@pytest.mark.live
+def test_a_child_flooded_with_non_http_bytes_keeps_answering(crm_process):
+    url = crm_process.url("crm")
+    _send_garbage(url, 2500)  # each one logs a warning line in the child
+    assert httpx.get(f"{url}/_sim/health", timeout=5).status_code == 200
+    log = crm_process.log_files["crm"]
+    assert log.parent.name == "logs"
+    assert log.read_text().count("Invalid HTTP request") >= 2000
+    crm_process.check()  # nothing to report
+
+
+@pytest.mark.live
+def test_the_estate_names_a_child_that_died_and_its_log(crm_process):
+    crm_process.processes["crm"].kill()
+    crm_process.processes["crm"].wait()
+    with pytest.raises(EstateError) as raised:
+        crm_process.check()
+    message = str(raised.value)
+    assert message.startswith("crm (http://127.0.0.1:")
+    assert "exited" in message
+    assert str(crm_process.log_files["crm"]) in message
+    assert "\n" not in message
+
+
+@pytest.mark.live
+def test_the_estate_names_a_child_that_stopped_answering(crm_process):
+    crm_process.health_grace_s = 1.0
+    proc = crm_process.processes["crm"]
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 15
+        with pytest.raises(EstateError) as raised:  # noqa: PT012 - polls until it says so
+            while time.monotonic() < deadline:
+                crm_process.check()
+                time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    message = str(raised.value)
+    assert message.startswith("crm (http://127.0.0.1:")
+    assert "stopped answering" in message
+    assert str(crm_process.log_files["crm"]) in message

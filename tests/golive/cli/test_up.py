@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,3 +98,45 @@ def test_up_refuses_an_unknown_system_in_one_line():
     assert result.stderr.strip().splitlines() == [
         "golive: --only: unknown system(s) ['hr']; choose from crm, cpq, billing, support, erp"
     ]
+
+
+def _children(pid: int) -> dict[str, int]:
+    """Child pids of ``pid`` by the system they serve (``python -m simulators.serve <system>``)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"simulators.serve" in cmdline:
+            found[cmdline[cmdline.index(b"simulators.serve") + 1].decode()] = int(stat.parent.name)
+    return found
+
+
+@pytest.mark.live
+def test_up_names_a_simulator_that_died_stops_the_rest_and_exits_1(tmp_path):
+    base = _free_base_port(2)
+    env = {**os.environ, "COLUMNS": "300"}
+    logs = tmp_path / "logs"
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--only", "crm,cpq", "--base-port", str(base), "--log-dir", str(logs)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C")
+        assert f"logs: {logs}" in out
+        children = _children(proc.pid)
+        assert sorted(children) == ["cpq", "crm"]
+        os.kill(children["cpq"], signal.SIGKILL)
+        assert proc.wait(timeout=20) == 1
+        err = proc.stderr.read() if proc.stderr else ""
+        assert err.count("\n") == 1, err
+        assert err.startswith(f"golive: cpq (http://127.0.0.1:{base + 1}) exited with code -9")
+        assert str(logs / "cpq.log") in err
+        with pytest.raises(httpx.TransportError):  # the other one was stopped too
+            httpx.get(f"http://127.0.0.1:{base}/_sim/health", timeout=1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
