@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
+from simulators.kit.auth import SIGNING_KEY_ENV, new_signing_key
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.registry import SYSTEMS, default_port
 
@@ -148,7 +149,9 @@ class Estate:
         self.stop()
 
 
-def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: int) -> Estate:
+def _start_threads(
+    systems: list[str], host: str, ports: dict[str, int], seed: int, signing_key: str
+) -> Estate:
     import uvicorn
 
     from simulators.kit.runtime import SimConfig
@@ -159,7 +162,7 @@ def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: i
         for system in systems:
             sock = _bind(host, ports.get(system, 0))
             port = sock.getsockname()[1]
-            app = create_app(system, SimConfig(seed=seed))
+            app = create_app(system, SimConfig(seed=seed, signing_key=signing_key.encode()))
             config = uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
                 timeout_graceful_shutdown=1,
@@ -243,6 +246,7 @@ def _start_processes(
     seed: int,
     admin_token: str | None,
     log_dir: str | Path | None,
+    signing_key: str,
 ) -> Estate:
     from simulators.serve import port_is_free
 
@@ -269,7 +273,7 @@ def _start_processes(
                 proc.wait()
 
     estate._stoppers.append(stop_all)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
     if admin_token:
         env["GOLIVE_SIM_ADMIN_TOKEN"] = admin_token
     try:
@@ -303,6 +307,7 @@ def start_estate(
     seed: int = 0,
     admin_token: str | None = None,
     log_dir: str | Path | None = None,
+    signing_key: str | None = None,
 ) -> Estate:
     """Start simulators and wait until each answers its health check.
 
@@ -311,6 +316,8 @@ def start_estate(
     ``admin_token`` guards the control plane (processes mode; needed off loopback).
     ``log_dir`` (processes mode) receives one ``<system>.log`` per child; without it
     the logs go to a new temporary folder, ``estate.log_dir``.
+    ``signing_key`` signs the tokens of every system of this estate; without it,
+    ``GOLIVE_SIGNING_KEY`` or else a new random key.
     """
     chosen = list(systems)
     unknown = [s for s in chosen if s not in SYSTEMS]
@@ -322,9 +329,10 @@ def start_estate(
         ports: dict[str, int] = {}
     else:
         ports = {s: default_port(s, base_port) for s in chosen}
+    key = signing_key or os.environ.get(SIGNING_KEY_ENV) or new_signing_key()
     if mode == "threads":
-        return _start_threads(chosen, host, ports, seed)
-    return _start_processes(chosen, host, ports, seed, admin_token, log_dir)
+        return _start_threads(chosen, host, ports, seed, key)
+    return _start_processes(chosen, host, ports, seed, admin_token, log_dir, key)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,12 @@
 """OAuth2 client-credentials tokens and bearer checks.
 
-Tokens are signed, not stored (``gl.<client>.<expiry>.<mac>``), so they survive a
-simulator restart; each is bound to the system that issued it, as a Salesforce
-token is no good at NetSuite. Expiry follows wall-clock time, not the simulator
-clock: as with Stripe's test clocks, moving simulated time a year ahead does not
-sign everyone out (set ``ttl_s`` low to test a middleware's token refresh).
+Tokens are signed, not stored (``gl.<client>.<expiry>.<mac>``); each is bound to the
+system that issued it, as a Salesforce token is no good at NetSuite. The signing key
+is random per estate (``golive up`` hands its children one), or ``GOLIVE_SIGNING_KEY``
+when a team needs tokens that survive a restart: nobody can mint a token from a key
+written in the source. Expiry follows wall-clock time, not the simulator clock: as
+with Stripe's test clocks, moving simulated time a year ahead does not sign everyone
+out (set ``ttl_s`` low to test a middleware's token refresh).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
+import secrets
 from dataclasses import dataclass, field
 
 from simulators.kit.credentials import DEFAULT_CLIENTS
@@ -20,15 +24,32 @@ from simulators.kit.errors import SimError, Unauthorized
 
 __all__ = [
     "DEFAULT_CLIENTS",
+    "SIGNING_KEY_ENV",
     "TOKEN_TTL_S",
     "BadTokenRequest",
     "TokenIssuer",
+    "default_signing_key",
+    "new_signing_key",
     "secrets_match",
 ]
 
 TOKEN_TTL_S = 3600
 _CACHE_MAX = 10_000
 _EXPIRY_DIGITS_MAX = 12
+SIGNING_KEY_ENV = "GOLIVE_SIGNING_KEY"
+# Apps made without a key (create_app in a test) share this one per process.
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def new_signing_key() -> str:
+    """A fresh random key, as text that fits in an environment variable."""
+    return secrets.token_urlsafe(32)
+
+
+def default_signing_key() -> bytes:
+    """``GOLIVE_SIGNING_KEY`` when set (stable tokens), else this process's random key."""
+    configured = os.environ.get(SIGNING_KEY_ENV)
+    return configured.encode() if configured else _PROCESS_KEY
 
 
 def secrets_match(given: str | None, expected: str) -> bool:
@@ -54,7 +75,7 @@ class BadTokenRequest(SimError):
 class TokenIssuer:
     system: str
     clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
-    signing_key: bytes = b"golive-simulator-signing-key"
+    signing_key: bytes = field(default_factory=default_signing_key, repr=False)
     ttl_s: int = TOKEN_TTL_S
     _cache: dict[str, tuple[str, int]] = field(default_factory=dict)
 

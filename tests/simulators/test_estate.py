@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from simulators.estate import EstateError, start_estate
+from simulators.estate import EstateError, running_estate, start_estate
 
 
 def test_estate_fixture_serves_all_five_systems_on_loopback(golive):
@@ -175,3 +175,22 @@ def test_the_estate_names_a_child_that_stopped_answering(crm_process):
     assert message.startswith("crm (http://127.0.0.1:")
     assert "stopped answering" in message
     assert str(crm_process.log_files["crm"]) in message
+
+
+@pytest.mark.live
+def test_the_children_sign_with_the_key_the_estate_gives_them(tmp_path, monkeypatch):
+    from simulators.kit.auth import SIGNING_KEY_ENV, TokenIssuer
+
+    monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
+    base = _free_base_port(2)
+    with running_estate(
+        ["crm", "cpq"], base_port=base, mode="processes", log_dir=tmp_path, signing_key="k1"
+    ) as estate:
+        for system in ("crm", "cpq"):
+            minted = TokenIssuer(system, signing_key=b"k1").issue(
+                "client_credentials", "golive", "golive-secret", time.time()
+            )["access_token"]
+            response = httpx.get(
+                f"{estate.url(system)}/events", headers={"Authorization": f"Bearer {minted}"}
+            )
+            assert response.status_code == 200

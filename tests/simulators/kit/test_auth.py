@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from simulators.estate import Estate, start_estate
+from simulators.estate import Estate, running_estate, start_estate
+from simulators.kit.auth import SIGNING_KEY_ENV, TokenIssuer
 
 _PACKAGES = ("golive", "lifecycle", "simulators", "scenarios", "contracts", "loadtests",
              "examples", "benchmarks")  # fmt: skip
@@ -60,8 +63,6 @@ def test_a_token_with_non_ascii_bytes_is_a_401_problem(crm, authorization):
 
 @pytest.mark.parametrize("secret", ["g\u00f6live-secret", "\u2603", "golive-secret\u00e9"])
 def test_a_non_ascii_client_secret_is_invalid_client(crm, secret):
-    import httpx
-
     response = httpx.post(
         f"{crm.url('crm')}/oauth/token",
         data={"grant_type": "client_credentials", "client_id": "golive", "client_secret": secret},
@@ -72,8 +73,6 @@ def test_a_non_ascii_client_secret_is_invalid_client(crm, secret):
 
 
 def test_a_non_ascii_client_id_is_invalid_client(crm):
-    import httpx
-
     response = httpx.post(
         f"{crm.url('crm')}/oauth/token",
         data={
@@ -95,3 +94,36 @@ def test_the_default_client_is_defined_once():
         if '"golive-secret"' in path.read_text(encoding="utf-8")
     ]
     assert holders == ["simulators/kit/credentials.py"]
+
+
+def _minted(system: str, key: bytes) -> str:
+    """A token made outside the estate, signed with ``key``."""
+    issuer = TokenIssuer(system, signing_key=key)
+    token = issuer.issue("client_credentials", "golive", "golive-secret", time.time())
+    return str(token["access_token"])
+
+
+def test_a_token_signed_with_the_old_source_code_key_is_refused(crm):
+    forged = _minted("crm", b"golive-simulator-signing-key")
+    response = httpx.get(
+        f"{crm.url('crm')}/accounts", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+
+
+def test_each_estate_signs_with_its_own_key_shared_by_its_systems(crm):
+    with running_estate(["crm", "erp"]) as other:
+        keys = {app.state.sim.rt.tokens.signing_key for app in other.apps.values()}
+        assert len(keys) == 1
+        assert keys != {crm.apps["crm"].state.sim.rt.tokens.signing_key}
+        theirs = {"Authorization": f"Bearer {other.token('crm')}"}
+        assert httpx.get(f"{crm.url('crm')}/accounts", headers=theirs).status_code == 401
+        assert httpx.get(f"{other.url('crm')}/accounts", headers=theirs).status_code == 200
+
+
+def test_a_signing_key_from_the_environment_gives_stable_tokens(monkeypatch):
+    monkeypatch.setenv(SIGNING_KEY_ENV, "team-fixed-key")
+    minted = {"Authorization": f"Bearer {_minted('crm', b'team-fixed-key')}"}
+    with running_estate(["crm"]) as estate:
+        assert httpx.get(f"{estate.url('crm')}/accounts", headers=minted).status_code == 200
