@@ -10,6 +10,7 @@ says which child exited or stopped answering its health check.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import subprocess
@@ -24,11 +25,11 @@ from typing import Any, Literal
 
 import httpx
 
-from simulators.kit.auth import SIGNING_KEY_ENV, new_signing_key
+from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.registry import SYSTEMS, default_port
 
-__all__ = ["Estate", "EstateError", "running_estate", "start_estate"]
+__all__ = ["Estate", "EstateError", "is_loopback", "running_estate", "start_estate"]
 
 _HEALTH_TIMEOUT_S = 20.0
 # A child that has not answered /_sim/health for this long is reported as hung.
@@ -39,6 +40,16 @@ _LOG_LINE_MAX = 300
 
 class EstateError(RuntimeError):
     """The estate could not start (a port is taken, a simulator died)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; anything else is reachable from outside."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -65,6 +76,7 @@ class Estate:
     log_dir: Path | None = None
     log_files: dict[str, Path] = field(default_factory=dict)
     health_grace_s: float = HEALTH_GRACE_S
+    admin_token: str | None = field(default=None, repr=False)
     _stoppers: list[Any] = field(default_factory=list, repr=False)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
     _silent_since: dict[str, float] = field(default_factory=dict, repr=False)
@@ -89,13 +101,23 @@ class Estate:
         headers = {"Authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.urls[system], headers=headers, timeout=10, **kwargs)
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """What a control-plane request needs: ``X-Sim-Admin-Token`` when the estate has one."""
+        return {"X-Sim-Admin-Token": self.admin_token} if self.admin_token else {}
+
     def reset(self) -> None:
         """Empty every simulator (state, events, journal, idempotency keys)."""
         for url in self.urls.values():
-            httpx.post(f"{url}/_sim/reset", timeout=10).raise_for_status()
+            httpx.post(
+                f"{url}/_sim/reset", headers=self.admin_headers, timeout=10
+            ).raise_for_status()
 
     def export(self) -> dict[str, Any]:
-        return {s: httpx.get(f"{u}/_sim/export", timeout=30).json() for s, u in self.urls.items()}
+        return {
+            s: httpx.get(f"{u}/_sim/export", headers=self.admin_headers, timeout=30).json()
+            for s, u in self.urls.items()
+        }
 
     def check(self) -> None:
         """Raise EstateError naming the first system that exited or stopped answering.
@@ -114,7 +136,7 @@ class Estate:
                     + self._log_hint(system)
                 )
         now = time.monotonic()
-        with httpx.Client(timeout=_HEALTH_PROBE_TIMEOUT_S) as client:
+        with httpx.Client(timeout=_HEALTH_PROBE_TIMEOUT_S, headers=self.admin_headers) as client:
             for system, url in self.urls.items():
                 try:
                     healthy = client.get(f"{url}/_sim/health").status_code == 200
@@ -150,19 +172,27 @@ class Estate:
 
 
 def _start_threads(
-    systems: list[str], host: str, ports: dict[str, int], seed: int, signing_key: str
+    systems: list[str],
+    host: str,
+    ports: dict[str, int],
+    seed: int,
+    admin_token: str | None,
+    signing_key: str,
 ) -> Estate:
     import uvicorn
 
     from simulators.kit.runtime import SimConfig
     from simulators.registry import create_app
 
-    estate = Estate(urls={})
+    estate = Estate(urls={}, admin_token=admin_token)
     try:
         for system in systems:
             sock = _bind(host, ports.get(system, 0))
             port = sock.getsockname()[1]
-            app = create_app(system, SimConfig(seed=seed, signing_key=signing_key.encode()))
+            settings = SimConfig(
+                seed=seed, admin_token=admin_token, signing_key=signing_key.encode()
+            )
+            app = create_app(system, settings)
             config = uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
                 timeout_graceful_shutdown=1,
@@ -210,7 +240,7 @@ def _last_line(log: Path | None) -> str:
 def _wait_healthy(estate: Estate) -> None:
     pending = dict(estate.urls)
     deadline = time.monotonic() + _HEALTH_TIMEOUT_S
-    with httpx.Client(timeout=0.5) as client:
+    with httpx.Client(timeout=0.5, headers=estate.admin_headers) as client:
         while pending:
             for system, url in list(pending.items()):
                 proc = estate.processes[system]
@@ -258,6 +288,7 @@ def _start_processes(
         urls={s: f"http://{host}:{ports[s]}" for s in systems},
         log_dir=folder,
         log_files={s: folder / f"{s}.log" for s in systems},
+        admin_token=admin_token,
     )
     procs = estate.processes
 
@@ -274,8 +305,9 @@ def _start_processes(
 
     estate._stoppers.append(stop_all)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
+    env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
-        env["GOLIVE_SIM_ADMIN_TOKEN"] = admin_token
+        env[ADMIN_TOKEN_ENV] = admin_token
     try:
         for system in systems:
             # A file never blocks the writer, as an unread pipe does once 64 KiB of
@@ -313,7 +345,9 @@ def start_estate(
 
     ``base_port=None`` picks free ports (threads mode); otherwise system *i* listens
     on ``base_port + i`` in the order of ``SYSTEMS`` (crm, cpq, billing, support, erp).
-    ``admin_token`` guards the control plane (processes mode; needed off loopback).
+    ``admin_token`` guards the control plane; without it, ``GOLIVE_SIM_ADMIN_TOKEN``,
+    and off loopback a new random one (``estate.admin_token``; golive's own clients of
+    the estate send it).
     ``log_dir`` (processes mode) receives one ``<system>.log`` per child; without it
     the logs go to a new temporary folder, ``estate.log_dir``.
     ``signing_key`` signs the tokens of every system of this estate; without it,
@@ -330,9 +364,12 @@ def start_estate(
     else:
         ports = {s: default_port(s, base_port) for s in chosen}
     key = signing_key or os.environ.get(SIGNING_KEY_ENV) or new_signing_key()
+    admin = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
+    if admin is None and not is_loopback(host):
+        admin = new_admin_token()
     if mode == "threads":
-        return _start_threads(chosen, host, ports, seed, key)
-    return _start_processes(chosen, host, ports, seed, admin_token, log_dir, key)
+        return _start_threads(chosen, host, ports, seed, admin, key)
+    return _start_processes(chosen, host, ports, seed, admin, log_dir, key)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,6 @@ the others and exits 1.
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 import signal
 import time
 from pathlib import Path
@@ -22,15 +20,6 @@ from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = ["register", "up"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_only(only: str | None) -> list[str]:
@@ -83,11 +72,6 @@ def up(
     from simulators.estate import EstateError, start_estate
 
     systems = parse_only(only)
-    admin_token = None
-    if not _is_loopback(host):
-        import os
-
-        admin_token = os.environ.get("GOLIVE_SIM_ADMIN_TOKEN") or secrets.token_urlsafe(18)
 
     def _on_term(signum: int, frame: FrameType | None) -> None:
         raise _Stop()
@@ -99,7 +83,7 @@ def up(
         with console.status(f"starting {', '.join(systems)} ..."):
             estate = start_estate(
                 systems, host=host, base_port=base_port, mode="processes", seed=seed,
-                admin_token=admin_token, log_dir=log_dir,
+                log_dir=log_dir,
             )  # fmt: skip
         elapsed = time.monotonic() - started
         table(
@@ -111,8 +95,10 @@ def up(
             f"client credentials: client_id=[bold]{DEFAULT_CLIENT_ID}[/] "
             f"client_secret=[bold]{DEFAULT_CLIENT_SECRET}[/] (POST <url>/oauth/token)"
         )
-        if admin_token:
-            console.print(f"control plane admin token (X-Sim-Admin-Token): [bold]{admin_token}[/]")
+        if estate.admin_token:
+            console.print(
+                f"control plane admin token (X-Sim-Admin-Token): [bold]{estate.admin_token}[/]"
+            )
         console.print(f"logs: {estate.log_dir}")
         console.print("Press Ctrl-C to stop.")
         while True:

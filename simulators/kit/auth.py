@@ -23,12 +23,14 @@ from simulators.kit.credentials import DEFAULT_CLIENTS
 from simulators.kit.errors import SimError, Unauthorized
 
 __all__ = [
+    "ADMIN_TOKEN_ENV",
     "DEFAULT_CLIENTS",
     "SIGNING_KEY_ENV",
     "TOKEN_TTL_S",
     "BadTokenRequest",
     "TokenIssuer",
     "default_signing_key",
+    "new_admin_token",
     "new_signing_key",
     "secrets_match",
 ]
@@ -37,6 +39,8 @@ TOKEN_TTL_S = 3600
 _CACHE_MAX = 10_000
 _EXPIRY_DIGITS_MAX = 12
 SIGNING_KEY_ENV = "GOLIVE_SIGNING_KEY"
+# The control plane's X-Sim-Admin-Token; always set off loopback (see docs/control-plane.md).
+ADMIN_TOKEN_ENV = "GOLIVE_SIM_ADMIN_TOKEN"
 # Apps made without a key (create_app in a test) share this one per process.
 _PROCESS_KEY = secrets.token_bytes(32)
 
@@ -44,6 +48,11 @@ _PROCESS_KEY = secrets.token_bytes(32)
 def new_signing_key() -> str:
     """A fresh random key, as text that fits in an environment variable."""
     return secrets.token_urlsafe(32)
+
+
+def new_admin_token() -> str:
+    """A fresh admin token for a control plane bound beyond loopback."""
+    return secrets.token_urlsafe(18)
 
 
 def default_signing_key() -> bytes:

@@ -194,3 +194,69 @@ def test_the_children_sign_with_the_key_the_estate_gives_them(tmp_path, monkeypa
                 f"{estate.url(system)}/events", headers={"Authorization": f"Bearer {minted}"}
             )
             assert response.status_code == 200
+
+
+# --- off loopback, the control plane always has an admin token ---------------------------
+
+
+@pytest.mark.live
+def test_threads_off_loopback_guard_the_control_plane_and_still_reset(monkeypatch):
+    from golive.pytest_plugin import EstateClock
+    from simulators.kit.auth import ADMIN_TOKEN_ENV
+
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    with running_estate(["crm"], host="0.0.0.0") as estate:
+        assert estate.admin_token
+        url = estate.url("crm")
+        assert httpx.get(f"{url}/_sim/health").status_code == 403
+        token = {"X-Sim-Admin-Token": estate.admin_token}
+        assert httpx.get(f"{url}/_sim/health", headers=token).status_code == 200
+        estate.reset()
+        estate.export()
+        EstateClock(estate).freeze("2027-01-01T00:00:00Z")
+        assert httpx.get(f"{url}/_sim/clock", headers=token).json()["frozen"] is True
+
+
+@pytest.mark.live
+def test_a_token_from_the_environment_is_used_on_loopback_too(tmp_path, monkeypatch):
+    from simulators.kit.auth import ADMIN_TOKEN_ENV
+
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, "team-admin")
+    base = _free_base_port(1)
+    with running_estate(["crm"], base_port=base, mode="processes", log_dir=tmp_path) as estate:
+        assert estate.admin_token == "team-admin"
+        assert httpx.get(f"{estate.url('crm')}/_sim/health").status_code == 403
+        estate.reset()
+        estate.check()
+
+
+@pytest.mark.live
+def test_serve_off_loopback_without_a_token_makes_one_and_prints_it(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from simulators.kit.auth import ADMIN_TOKEN_ENV
+
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    port = _free_base_port(1)
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators.serve", "crm", "--host", "0.0.0.0", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline and status is None:
+            with contextlib.suppress(httpx.TransportError):
+                status = httpx.get(f"http://127.0.0.1:{port}/_sim/health").status_code
+            time.sleep(0.1)
+        assert status == 403
+        printed = (tmp_path / "serve.log").read_text()
+        token = printed.split("X-Sim-Admin-Token: ", 1)[1].split()[0]
+        ok = httpx.get(f"http://127.0.0.1:{port}/_sim/health", headers={"X-Sim-Admin-Token": token})
+        assert ok.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

@@ -140,3 +140,27 @@ def test_up_names_a_simulator_that_died_stops_the_rest_and_exits_1(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.live
+def test_up_off_loopback_starts_and_prints_the_admin_token(tmp_path):
+    base = _free_base_port(1)
+    env = {k: v for k, v in os.environ.items() if k != "GOLIVE_SIM_ADMIN_TOKEN"}
+    env["COLUMNS"] = "300"
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--only", "crm", "--host", "0.0.0.0", "--base-port", str(base),
+         "--log-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C", timeout_s=15)
+        token = out.split("(X-Sim-Admin-Token): ", 1)[1].split()[0]
+        url = f"http://127.0.0.1:{base}/_sim/health"
+        assert httpx.get(url).status_code == 403
+        assert httpx.get(url, headers={"X-Sim-Admin-Token": token}).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
