@@ -17,10 +17,15 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
+
+from pydantic_core import to_json
+from starlette.responses import Response
 
 from simulators.kit.credentials import DEFAULT_CLIENTS
-from simulators.kit.errors import SimError, Unauthorized
+from simulators.kit.errors import PROBLEM_MEDIA_TYPE, SimError, Unauthorized
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
@@ -28,11 +33,13 @@ __all__ = [
     "SIGNING_KEY_ENV",
     "TOKEN_TTL_S",
     "BadTokenRequest",
+    "InvalidClient",
     "TokenIssuer",
     "default_signing_key",
     "new_admin_token",
     "new_signing_key",
     "secrets_match",
+    "token_error_response",
 ]
 
 TOKEN_TTL_S = 3600
@@ -80,6 +87,58 @@ class BadTokenRequest(SimError):
     status = 400
 
 
+class InvalidClient(Unauthorized):
+    """RFC 6749 ``invalid_client``; ``basic`` when the client tried HTTP Basic."""
+
+    def __init__(self, detail: str, *, basic: bool = False) -> None:
+        headers = {"WWW-Authenticate": 'Basic realm="golive"'} if basic else None
+        super().__init__("invalid_client", detail, headers=headers)
+
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_TOKEN_ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized"}
+
+
+def token_error_response(exc: SimError) -> Response:
+    """problem+json with RFC 6749's ``error`` and ``error_description`` beside ``code``.
+
+    OAuth client libraries read ``error``; everything else in golive reads ``code``.
+    """
+    body = {
+        "type": f"https://golive.dev/problems/{exc.code.replace('_', '-')}",
+        "title": _TOKEN_ERROR_TITLES.get(exc.status, "Error"),
+        "status": exc.status,
+        "detail": exc.detail,
+        "code": exc.code,
+        "error": exc.code,
+        "error_description": exc.detail,
+    }
+    return Response(
+        to_json(body),
+        status_code=exc.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={**_NO_STORE, **(exc.headers or {})},
+    )
+
+
+def _basic_client(authorization: str) -> tuple[str, str] | None:
+    """Client id and secret of an ``Authorization: Basic`` header, or None for no Basic.
+
+    RFC 6749 section 2.3.1: both are form-encoded before they are joined with ":".
+    """
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        pair = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise InvalidClient("the Basic credentials are not base64 of UTF-8", basic=True) from None
+    client_id, colon, secret = pair.partition(":")
+    if not colon:
+        raise InvalidClient("the Basic credentials must be client_id:client_secret", basic=True)
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
 @dataclass
 class TokenIssuer:
     system: str
@@ -105,11 +164,36 @@ class TokenIssuer:
             raise BadTokenRequest("invalid_request", "client_id and client_secret are required")
         expected = self.clients.get(client_id)
         if expected is None or not secrets_match(client_secret, expected):
-            raise Unauthorized("invalid_client", "unknown client or wrong secret")
+            raise InvalidClient("unknown client or wrong secret")
         expiry = int(now) + self.ttl_s
         client_b64 = base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
         token = f"gl.{client_b64}.{expiry}.{self._mac(client_b64, expiry)}"
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl_s}
+
+    def issue_for(
+        self, form: Mapping[str, str], authorization: str | None, now: float
+    ) -> dict[str, object]:
+        """Answer a token request: its form, and its ``Authorization`` header if any.
+
+        The client authenticates with HTTP Basic or with ``client_id`` and
+        ``client_secret`` in the form (RFC 6749 section 2.3.1), never both at once.
+        """
+        basic = _basic_client(authorization) if authorization else None
+        if basic is None:
+            return self.issue(
+                form.get("grant_type"), form.get("client_id"), form.get("client_secret"), now
+            )
+        client_id, secret = basic
+        if "client_secret" in form or form.get("client_id", client_id) != client_id:
+            raise BadTokenRequest(
+                "invalid_request",
+                "authenticate the client once: HTTP Basic or client_id and client_secret "
+                "in the form, not both",
+            )
+        try:
+            return self.issue(form.get("grant_type"), client_id, secret, now)
+        except InvalidClient as exc:
+            raise InvalidClient(exc.detail, basic=True) from None
 
     def verify(self, authorization: str | None, now: float) -> str:
         """The client id of a valid ``Authorization: Bearer`` header, else Unauthorized."""

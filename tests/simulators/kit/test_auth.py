@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -127,3 +129,107 @@ def test_a_signing_key_from_the_environment_gives_stable_tokens(monkeypatch):
     minted = {"Authorization": f"Bearer {_minted('crm', b'team-fixed-key')}"}
     with running_estate(["crm"]) as estate:
         assert httpx.get(f"{estate.url('crm')}/accounts", headers=minted).status_code == 200
+
+
+# --- RFC 6749 client authentication and error responses ---------------------------------
+
+_GRANT = {"grant_type": "client_credentials"}
+_BODY_CREDS = {**_GRANT, "client_id": "golive", "client_secret": "golive-secret"}
+
+
+def _token(crm: Estate, **kwargs: object) -> httpx.Response:
+    return httpx.post(f"{crm.url('crm')}/oauth/token", **kwargs)  # type: ignore[arg-type]
+
+
+def test_http_basic_client_authentication_gets_a_token(crm):
+    response = _token(crm, data=_GRANT, auth=("golive", "golive-secret"))
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+    accounts = httpx.get(f"{crm.url('crm')}/accounts", headers={"Authorization": f"Bearer {token}"})
+    assert accounts.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.anyio
+async def test_basic_credentials_are_form_decoded_as_rfc_6749_asks():
+    from simulators.kit.runtime import SimConfig
+    from simulators.testing import sim_client
+
+    config = SimConfig(clients={"golive": "golive-secret", "team:a b": "s%3Ac r+t"})
+    async with sim_client("crm", config) as c:
+        pair = f"{quote_plus('team:a b')}:{quote_plus('s%3Ac r+t')}"
+        basic = "Basic " + base64.b64encode(pair.encode()).decode()
+        response = await c.post("/oauth/token", data=_GRANT, headers={"Authorization": basic})
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Basic " + base64.b64encode(b"golive:wrong").decode(),
+        "Basic " + base64.b64encode(b"nobody:golive-secret").decode(),
+        "Basic not-base64!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"golive:\xff").decode(),
+    ],
+)
+def test_a_failed_basic_authentication_is_401_invalid_client_with_a_basic_challenge(
+    crm, authorization
+):
+    response = _token(crm, data=_GRANT, headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Basic ")
+    body = response.json()
+    assert body["error"] == body["code"] == "invalid_client"
+    assert body["error_description"] == body["detail"]
+
+
+def test_credentials_in_the_header_and_the_body_at_once_are_invalid_request(crm):
+    response = _token(crm, data=_BODY_CREDS, auth=("golive", "golive-secret"))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_a_client_id_in_the_body_that_names_the_basic_client_is_accepted(crm):
+    response = _token(crm, data={**_GRANT, "client_id": "golive"}, auth=("golive", "golive-secret"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "error"),
+    [
+        ({"data": {}}, 400, "invalid_request"),
+        ({"data": {**_BODY_CREDS, "grant_type": "password"}}, 400, "unsupported_grant_type"),
+        ({"json": _BODY_CREDS}, 400, "invalid_request"),
+        ({"data": {**_BODY_CREDS, "client_secret": "no"}}, 401, "invalid_client"),
+    ],
+)
+def test_token_errors_carry_the_rfc_6749_error_field_beside_the_problem(crm, kwargs, status, error):
+    response = _token(crm, **kwargs)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["error"] == body["code"] == error
+    assert body["status"] == status
+
+
+@pytest.mark.anyio
+async def test_the_token_endpoint_documents_basic_auth_and_oauth_errors():
+    from simulators.testing import sim_client
+
+    async with sim_client("crm") as c:
+        doc = (await c.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["clientBasic"] == {
+        "type": "http",
+        "scheme": "basic",
+    }
+    op = doc["paths"]["/oauth/token"]["post"]
+    assert {"clientBasic": []} in op["security"]
+    assert {} in op["security"]  # or the credentials in the form
+    form = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["grant_type"]
+    for status in ("400", "401"):
+        schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
+        assert "error" in str(schema)
+    assert "WWW-Authenticate" in op["responses"]["401"]["headers"]
