@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 from pydantic_core import to_json
 from starlette.responses import Response
 
-from simulators.kit.credentials import DEFAULT_CLIENTS
+from simulators.kit.credentials import ADMIN_TOKEN_ENV, DEFAULT_CLIENTS, SIGNING_KEY_ENV
 from simulators.kit.errors import PROBLEM_MEDIA_TYPE, SimError, Unauthorized
 
 __all__ = [
@@ -45,9 +45,6 @@ __all__ = [
 TOKEN_TTL_S = 3600
 _CACHE_MAX = 10_000
 _EXPIRY_DIGITS_MAX = 12
-SIGNING_KEY_ENV = "GOLIVE_SIGNING_KEY"
-# The control plane's X-Sim-Admin-Token; always set off loopback (see docs/control-plane.md).
-ADMIN_TOKEN_ENV = "GOLIVE_SIM_ADMIN_TOKEN"
 # Apps made without a key (create_app in a test) share this one per process.
 _PROCESS_KEY = secrets.token_bytes(32)
 
