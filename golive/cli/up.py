@@ -66,6 +66,9 @@ def up(
 ) -> None:
     """Run the simulated estate until Ctrl-C.
 
+    When a simulator exits or stops answering /_sim/health, golive up names it and
+    its log file, stops the others and exits 1.
+
     Example: golive up --only crm,erp --base-port 9101
     """
     from golive.render import console, table

@@ -260,3 +260,14 @@ def test_serve_off_loopback_without_a_token_makes_one_and_prints_it(tmp_path, mo
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.mark.live
+def test_a_child_that_fails_at_start_is_named_with_its_last_log_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOLIVE_LOG_LEVEL", "chatty")  # uvicorn knows no such level
+    with pytest.raises(EstateError) as raised:
+        start_estate(["crm"], base_port=_free_base_port(1), mode="processes", log_dir=tmp_path)
+    message = str(raised.value)
+    assert message.startswith("crm (http://127.0.0.1:")
+    assert "stopped at start: KeyError: 'chatty'" in message
+    assert str(tmp_path / "crm.log") in message
