@@ -52,6 +52,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -210,7 +214,7 @@ def _start_threads(
                 sock.close()
 
             estate._stoppers.append(stop)
-            estate.urls[system] = f"http://{host}:{port}"
+            estate.urls[system] = _base_url(host, port)
             estate.apps[system] = app
             deadline = time.monotonic() + _HEALTH_TIMEOUT_S
             while not server.started:
@@ -285,7 +289,7 @@ def _start_processes(
             raise EstateError(f"port {ports[system]} on {host} ({system}) is already in use")
     folder = _log_folder(log_dir)
     estate = Estate(
-        urls={s: f"http://{host}:{ports[s]}" for s in systems},
+        urls={s: _base_url(host, ports[s]) for s in systems},
         log_dir=folder,
         log_files={s: folder / f"{s}.log" for s in systems},
         admin_token=admin_token,

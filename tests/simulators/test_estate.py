@@ -271,3 +271,11 @@ def test_a_child_that_fails_at_start_is_named_with_its_last_log_line(tmp_path, m
     assert message.startswith("crm (http://127.0.0.1:")
     assert "stopped at start: KeyError: 'chatty'" in message
     assert str(tmp_path / "crm.log") in message
+
+
+def test_an_estate_on_an_ipv6_address_gives_usable_urls():
+    with running_estate(["crm"], host="::1") as estate:
+        assert estate.url("crm").startswith("http://[::1]:")
+        with estate.client("crm") as crm:
+            assert crm.get("/accounts").status_code == 200
+        estate.check()
