@@ -57,10 +57,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from lifecycle.systems import SYSTEMS
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results"
-SYSTEMS = ("crm", "cpq", "billing", "support", "erp")
 TARGETS = ("target1", "target2", "target3", "target7", "target8")
 HOST = "127.0.0.1"
 SIM_PORT, BASE_PORT, SIM100K_PORT, UP_BASE_PORT = 18101, 18200, 18111, 18121
@@ -205,7 +207,10 @@ def request(
 
 
 def token(port: int) -> str:
-    form = b"grant_type=client_credentials&client_id=golive&client_secret=golive-secret"
+    form = (
+        f"grant_type=client_credentials&client_id={DEFAULT_CLIENT_ID}"
+        f"&client_secret={DEFAULT_CLIENT_SECRET}"
+    ).encode()
     status, _, body = request(
         "POST", port, "/oauth/token", form,
         {"Content-Type": "application/x-www-form-urlencoded"},

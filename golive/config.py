@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from golive.errors import UsageProblem
+from lifecycle.systems import SYSTEMS
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = ["DEFAULT_BASE_PORT", "SYSTEMS", "Config", "default_targets", "load_config"]
 
-SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
 DEFAULT_BASE_PORT = 8101
-DEFAULT_CLIENT_ID = "golive"
-DEFAULT_CLIENT_SECRET = "golive-secret"  # the simulators' documented test client
 
 
 def default_targets(host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:

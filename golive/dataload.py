@@ -8,6 +8,7 @@ error that names the object, and an unreachable simulator with one that names th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 
 from golive.errors import CheckFailed, UsageProblem
 from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
+from simulators.kit.credentials import ADMIN_TOKEN_ENV
 
 __all__ = ["count_objects", "iter_objects", "load_folder", "read_manifest"]
 
@@ -119,7 +121,10 @@ def load_folder(
         raise UsageProblem("--batch-size must be at least 1")
     read_manifest(folder)
     own = client is None
-    http = client or httpx.Client(timeout=60.0)
+    # /_sim/seed is the control plane: off loopback it needs the estate's admin token.
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV)
+    headers = {"X-Sim-Admin-Token": admin_token} if admin_token else {}
+    http = client or httpx.Client(timeout=60.0, headers=headers)
     loaded: dict[str, int] = {}
     try:
         for system, types in SYSTEM_TYPES.items():

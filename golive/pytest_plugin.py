@@ -76,7 +76,12 @@ class EstateClock:
 
         out = []
         for url in self._estate.urls.values():
-            response = httpx.post(f"{url}/_sim/clock/{path}", json=body, timeout=10)
+            response = httpx.post(
+                f"{url}/_sim/clock/{path}",
+                json=body,
+                headers=self._estate.admin_headers,
+                timeout=10,
+            )
             response.raise_for_status()
             out.append(response.json())
         return out

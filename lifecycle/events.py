@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["EVENT_TYPES", "SYSTEMS", "Event", "event_id"]
+from lifecycle.systems import SYSTEMS
 
-SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
+__all__ = ["EVENT_TYPES", "SYSTEMS", "Event", "event_id"]
 
 # Event types per system: ``<object>.<what happened>`` in the past tense.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {

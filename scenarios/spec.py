@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lifecycle.systems import SYSTEMS, SystemName
+
 __all__ = [
     "FAULT_KINDS",
     "FLOWS",
@@ -32,7 +34,6 @@ __all__ = [
     "TimeZoneShare",
 ]
 
-SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
 # The fault-rule vocabulary of DESIGN.md ("The control plane"), shared with live mode.
 FAULT_KINDS: tuple[str, ...] = (
     "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
@@ -47,7 +48,6 @@ SLO_METRICS: tuple[str, ...] = (
     "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
 )  # fmt: skip
 
-SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
 FlowName = Literal[
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
 ]

@@ -2,34 +2,58 @@
 
 ``start_estate()`` is the public helper behind ``golive up``, the pytest plugin and
 golive's own tests: threads for tests (fast, one process, free ports), processes
-for ``golive up`` (one per system, as DESIGN.md asks).
+for ``golive up`` (one per system). A child process writes its log to a file of
+its own (a pipe nobody reads fills up and freezes the child), and ``check()``
+says which child exited or stopped answering its health check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.registry import SYSTEMS, default_port
 
-__all__ = ["Estate", "EstateError", "running_estate", "start_estate"]
+__all__ = ["Estate", "EstateError", "is_loopback", "running_estate", "start_estate"]
 
-CLIENT_ID, CLIENT_SECRET = "golive", "golive-secret"
 _HEALTH_TIMEOUT_S = 20.0
+# A child that has not answered /_sim/health for this long is reported as hung.
+HEALTH_GRACE_S = 15.0
+_HEALTH_PROBE_TIMEOUT_S = 2.0
+_LOG_LINE_MAX = 300
 
 
 class EstateError(RuntimeError):
     """The estate could not start (a port is taken, a simulator died)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; anything else is reachable from outside."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -52,8 +76,14 @@ class Estate:
 
     urls: dict[str, str]
     apps: dict[str, Any] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
+    log_files: dict[str, Path] = field(default_factory=dict)
+    health_grace_s: float = HEALTH_GRACE_S
+    admin_token: str | None = field(default=None, repr=False)
     _stoppers: list[Any] = field(default_factory=list, repr=False)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    _silent_since: dict[str, float] = field(default_factory=dict, repr=False)
 
     def url(self, system: str) -> str:
         return self.urls[system]
@@ -62,8 +92,8 @@ class Estate:
         if system not in self._tokens:
             response = httpx.post(
                 f"{self.urls[system]}/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
-                      "client_secret": CLIENT_SECRET},
+                data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
+                      "client_secret": DEFAULT_CLIENT_SECRET},
                 timeout=10,
             )  # fmt: skip
             response.raise_for_status()
@@ -75,13 +105,63 @@ class Estate:
         headers = {"Authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.urls[system], headers=headers, timeout=10, **kwargs)
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """What a control-plane request needs: ``X-Sim-Admin-Token`` when the estate has one."""
+        return {"X-Sim-Admin-Token": self.admin_token} if self.admin_token else {}
+
     def reset(self) -> None:
         """Empty every simulator (state, events, journal, idempotency keys)."""
         for url in self.urls.values():
-            httpx.post(f"{url}/_sim/reset", timeout=10).raise_for_status()
+            httpx.post(
+                f"{url}/_sim/reset", headers=self.admin_headers, timeout=10
+            ).raise_for_status()
 
     def export(self) -> dict[str, Any]:
-        return {s: httpx.get(f"{u}/_sim/export", timeout=30).json() for s, u in self.urls.items()}
+        return {
+            s: httpx.get(f"{u}/_sim/export", headers=self.admin_headers, timeout=30).json()
+            for s, u in self.urls.items()
+        }
+
+    def check(self) -> None:
+        """Raise EstateError naming the first system that exited or stopped answering.
+
+        A child process that exited is reported at once; one that does not answer
+        ``/_sim/health`` is reported after ``health_grace_s`` of silence (a busy
+        simulator under load may be slow for a moment). The message is one line
+        with the system, its URL, and its log file (processes mode).
+        """
+        for system, proc in self.processes.items():
+            if proc.poll() is not None:
+                last = _last_line(self.log_files.get(system))
+                raise EstateError(
+                    f"{self._where(system)} exited with code {proc.returncode}"
+                    + (f" ({last})" if last else "")
+                    + self._log_hint(system)
+                )
+        now = time.monotonic()
+        with httpx.Client(timeout=_HEALTH_PROBE_TIMEOUT_S, headers=self.admin_headers) as client:
+            for system, url in self.urls.items():
+                try:
+                    healthy = client.get(f"{url}/_sim/health").status_code == 200
+                except httpx.HTTPError:
+                    healthy = False
+                if healthy:
+                    self._silent_since.pop(system, None)
+                    continue
+                since = self._silent_since.setdefault(system, now)
+                if now - since >= self.health_grace_s:
+                    raise EstateError(
+                        f"{self._where(system)} stopped answering /_sim/health for "
+                        f"{now - since:.0f} s{self._log_hint(system)}"
+                    )
+
+    def _where(self, system: str) -> str:
+        return f"{system} ({self.urls[system]})"
+
+    def _log_hint(self, system: str) -> str:
+        log = self.log_files.get(system)
+        return f"; log: {log}" if log else ""
 
     def stop(self) -> None:
         for stop in reversed(self._stoppers):
@@ -95,18 +175,28 @@ class Estate:
         self.stop()
 
 
-def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: int) -> Estate:
+def _start_threads(
+    systems: list[str],
+    host: str,
+    ports: dict[str, int],
+    seed: int,
+    admin_token: str | None,
+    signing_key: str,
+) -> Estate:
     import uvicorn
 
     from simulators.kit.runtime import SimConfig
     from simulators.registry import create_app
 
-    estate = Estate(urls={})
+    estate = Estate(urls={}, admin_token=admin_token)
     try:
         for system in systems:
             sock = _bind(host, ports.get(system, 0))
             port = sock.getsockname()[1]
-            app = create_app(system, SimConfig(seed=seed))
+            settings = SimConfig(
+                seed=seed, admin_token=admin_token, signing_key=signing_key.encode()
+            )
+            app = create_app(system, settings)
             config = uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
                 timeout_graceful_shutdown=1,
@@ -124,7 +214,7 @@ def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: i
                 sock.close()
 
             estate._stoppers.append(stop)
-            estate.urls[system] = f"http://{host}:{port}"
+            estate.urls[system] = _base_url(host, port)
             estate.apps[system] = app
             deadline = time.monotonic() + _HEALTH_TIMEOUT_S
             while not server.started:
@@ -137,19 +227,32 @@ def _start_threads(systems: list[str], host: str, ports: dict[str, int], seed: i
     return estate
 
 
-def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    pending = dict(urls)
+def _last_line(log: Path | None) -> str:
+    """The last non-empty line of a log file (its tail only), shortened to one line."""
+    if log is None:
+        return ""
+    try:
+        with log.open("rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - 8192))
+            tail = file.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1][:_LOG_LINE_MAX] if lines else ""
+
+
+def _wait_healthy(estate: Estate) -> None:
+    pending = dict(estate.urls)
     deadline = time.monotonic() + _HEALTH_TIMEOUT_S
-    with httpx.Client(timeout=0.5) as client:
+    with httpx.Client(timeout=0.5, headers=estate.admin_headers) as client:
         while pending:
             for system, url in list(pending.items()):
-                proc = procs[system]
+                proc = estate.processes[system]
                 if proc.poll() is not None:
-                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                    last = (
-                        err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
+                    last = _last_line(estate.log_files.get(system)) or f"exit {proc.returncode}"
+                    raise EstateError(
+                        f"{system} ({url}) stopped at start: {last}{estate._log_hint(system)}"
                     )
-                    raise EstateError(f"{system} ({url}) stopped at start: {last}")
                 with contextlib.suppress(httpx.TransportError):
                     if client.get(f"{url}/_sim/health").status_code == 200:
                         del pending[system]
@@ -159,16 +262,39 @@ def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]
                 time.sleep(0.05)
 
 
+def _log_folder(log_dir: str | Path | None) -> Path:
+    if log_dir is None:
+        return Path(tempfile.mkdtemp(prefix="golive-up-"))
+    folder = Path(log_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EstateError(f"log folder {folder}: {exc.strerror}") from None
+    return folder
+
+
 def _start_processes(
-    systems: list[str], host: str, ports: dict[str, int], seed: int, admin_token: str | None
+    systems: list[str],
+    host: str,
+    ports: dict[str, int],
+    seed: int,
+    admin_token: str | None,
+    log_dir: str | Path | None,
+    signing_key: str,
 ) -> Estate:
     from simulators.serve import port_is_free
 
     for system in systems:
         if not port_is_free(host, ports[system]):
             raise EstateError(f"port {ports[system]} on {host} ({system}) is already in use")
-    estate = Estate(urls={s: f"http://{host}:{ports[s]}" for s in systems})
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    folder = _log_folder(log_dir)
+    estate = Estate(
+        urls={s: _base_url(host, ports[s]) for s in systems},
+        log_dir=folder,
+        log_files={s: folder / f"{s}.log" for s in systems},
+        admin_token=admin_token,
+    )
+    procs = estate.processes
 
     def stop_all() -> None:
         for proc in procs.values():
@@ -182,19 +308,26 @@ def _start_processes(
                 proc.wait()
 
     estate._stoppers.append(stop_all)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
+    env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
-        env["GOLIVE_SIM_ADMIN_TOKEN"] = admin_token
+        env[ADMIN_TOKEN_ENV] = admin_token
     try:
         for system in systems:
-            procs[system] = subprocess.Popen(
-                [sys.executable, "-m", "simulators.serve", system, "--host", host,
-                 "--port", str(ports[system]), "--seed", str(seed)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                env=env,
-            )  # fmt: skip
+            # A file never blocks the writer, as an unread pipe does once 64 KiB of
+            # warnings (a client speaking TLS to a plain port) have filled it.
+            try:
+                log = estate.log_files[system].open("ab")
+            except OSError as exc:
+                raise EstateError(f"{estate.log_files[system]}: {exc.strerror}") from None
+            with log:
+                procs[system] = subprocess.Popen(
+                    [sys.executable, "-m", "simulators.serve", system, "--host", host,
+                     "--port", str(ports[system]), "--seed", str(seed)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                )  # fmt: skip
         estate.apps = dict(procs)
-        _wait_healthy(estate.urls, procs)
+        _wait_healthy(estate)
     except BaseException:
         estate.stop()
         raise
@@ -209,12 +342,20 @@ def start_estate(
     mode: Literal["threads", "processes"] = "threads",
     seed: int = 0,
     admin_token: str | None = None,
+    log_dir: str | Path | None = None,
+    signing_key: str | None = None,
 ) -> Estate:
     """Start simulators and wait until each answers its health check.
 
     ``base_port=None`` picks free ports (threads mode); otherwise system *i* listens
-    on ``base_port + i`` in the DESIGN.md order (crm, cpq, billing, support, erp).
-    ``admin_token`` guards the control plane (processes mode; needed off loopback).
+    on ``base_port + i`` in the order of ``SYSTEMS`` (crm, cpq, billing, support, erp).
+    ``admin_token`` guards the control plane; without it, ``GOLIVE_SIM_ADMIN_TOKEN``,
+    and off loopback a new random one (``estate.admin_token``; golive's own clients of
+    the estate send it).
+    ``log_dir`` (processes mode) receives one ``<system>.log`` per child; without it
+    the logs go to a new temporary folder, ``estate.log_dir``.
+    ``signing_key`` signs the tokens of every system of this estate; without it,
+    ``GOLIVE_SIGNING_KEY`` or else a new random key.
     """
     chosen = list(systems)
     unknown = [s for s in chosen if s not in SYSTEMS]
@@ -226,9 +367,13 @@ def start_estate(
         ports: dict[str, int] = {}
     else:
         ports = {s: default_port(s, base_port) for s in chosen}
+    key = signing_key or os.environ.get(SIGNING_KEY_ENV) or new_signing_key()
+    admin = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
+    if admin is None and not is_loopback(host):
+        admin = new_admin_token()
     if mode == "threads":
-        return _start_threads(chosen, host, ports, seed)
-    return _start_processes(chosen, host, ports, seed, admin_token)
+        return _start_threads(chosen, host, ports, seed, admin, key)
+    return _start_processes(chosen, host, ports, seed, admin, log_dir, key)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from lifecycle.systems import SYSTEMS
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -12,7 +14,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_PORT", "SYSTEMS", "create_app", "default_port"]
 
-SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
 DEFAULT_BASE_PORT = 8101
 
 

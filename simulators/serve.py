@@ -2,6 +2,9 @@
 
 ``golive up`` starts one such process per system; uvicorn runs with uvloop and
 httptools when they are installed, and no access log (the journal keeps one).
+The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback without
+it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
+(``golive up`` sets one per estate), else a random key.
 """
 
 from __future__ import annotations
@@ -88,7 +91,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.port and not port_is_free(args.host, args.port):
         sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
         sys.exit(2)
-    serve(args.system, args.host, args.port, args.seed, os.environ.get("GOLIVE_SIM_ADMIN_TOKEN"))
+    from simulators.estate import is_loopback
+    from simulators.kit.auth import ADMIN_TOKEN_ENV, new_admin_token
+
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
+    if admin_token is None and not is_loopback(args.host):
+        # Off loopback the control plane (reset, seed, faults) is never left open.
+        admin_token = new_admin_token()
+        sys.stderr.write(
+            f"{args.system}: {ADMIN_TOKEN_ENV} not set; control plane admin token "
+            f"X-Sim-Admin-Token: {admin_token}\n"
+        )
+        sys.stderr.flush()
+    serve(args.system, args.host, args.port, args.seed, admin_token)
 
 
 if __name__ == "__main__":

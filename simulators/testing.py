@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.kit.runtime import SimConfig
 from simulators.kit.state import SystemState
 from simulators.registry import create_app
 
 __all__ = ["DEFAULT_CLIENT", "SimHarness", "fetch_token", "sim_client", "state_of"]
 
-DEFAULT_CLIENT = ("golive", "golive-secret")
+DEFAULT_CLIENT = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 
 
 async def fetch_token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:

@@ -1,28 +1,25 @@
-"""``golive up``: run the simulators, one process each, until Ctrl-C or SIGTERM."""
+"""``golive up``: run the simulators, one process each, until Ctrl-C or SIGTERM.
+
+Like ``docker compose up --abort-on-container-exit``: when one simulator exits or
+stops answering its health check, ``golive up`` names it and its log file, stops
+the others and exits 1.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 
 import typer
 
-from golive.config import DEFAULT_BASE_PORT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SYSTEMS
-from golive.errors import UsageProblem
+from golive.config import DEFAULT_BASE_PORT
+from golive.errors import GoliveError, UsageProblem
+from lifecycle.systems import SYSTEMS
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = ["register", "up"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_only(only: str | None) -> list[str]:
@@ -39,6 +36,15 @@ class _Stop(Exception):
     pass
 
 
+class EstateFailed(GoliveError):
+    """A simulator of a running estate exited or stopped answering."""
+
+    exit_code = 1
+
+
+_CHECK_EVERY_S = 1.0
+
+
 def up(
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated systems to run, e.g. crm,erp (default: all five)."
@@ -52,8 +58,16 @@ def up(
         help="crm listens here, cpq +1, billing +2, support +3, erp +4.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulators' id generators."),
+    log_dir: Path | None = typer.Option(
+        None,
+        "--log-dir",
+        help="Folder for one <system>.log per simulator (default: a new temporary folder).",
+    ),
 ) -> None:
     """Run the simulated estate until Ctrl-C.
+
+    When a simulator exits or stops answering /_sim/health, golive up names it and
+    its log file, stops the others and exits 1.
 
     Example: golive up --only crm,erp --base-port 9101
     """
@@ -61,11 +75,6 @@ def up(
     from simulators.estate import EstateError, start_estate
 
     systems = parse_only(only)
-    admin_token = None
-    if not _is_loopback(host):
-        import os
-
-        admin_token = os.environ.get("GOLIVE_SIM_ADMIN_TOKEN") or secrets.token_urlsafe(18)
 
     def _on_term(signum: int, frame: FrameType | None) -> None:
         raise _Stop()
@@ -77,7 +86,7 @@ def up(
         with console.status(f"starting {', '.join(systems)} ..."):
             estate = start_estate(
                 systems, host=host, base_port=base_port, mode="processes", seed=seed,
-                admin_token=admin_token,
+                log_dir=log_dir,
             )  # fmt: skip
         elapsed = time.monotonic() - started
         table(
@@ -89,15 +98,18 @@ def up(
             f"client credentials: client_id=[bold]{DEFAULT_CLIENT_ID}[/] "
             f"client_secret=[bold]{DEFAULT_CLIENT_SECRET}[/] (POST <url>/oauth/token)"
         )
-        if admin_token:
-            console.print(f"control plane admin token (X-Sim-Admin-Token): [bold]{admin_token}[/]")
+        if estate.admin_token:
+            console.print(
+                f"control plane admin token (X-Sim-Admin-Token): [bold]{estate.admin_token}[/]"
+            )
+        console.print(f"logs: {estate.log_dir}")
         console.print("Press Ctrl-C to stop.")
-        procs = estate.apps
         while True:
-            for system, proc in procs.items():
-                if proc.poll() is not None:
-                    raise UsageProblem(f"{system} stopped unexpectedly (exit {proc.returncode})")
-            time.sleep(0.5)
+            time.sleep(_CHECK_EVERY_S)
+            try:
+                estate.check()
+            except EstateError as exc:
+                raise EstateFailed(f"{exc}; stopping the others") from None
     except EstateError as exc:
         raise UsageProblem(str(exc)) from None
     except (_Stop, KeyboardInterrupt):

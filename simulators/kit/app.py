@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,9 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, Response
 
 from lifecycle.events import Event
-from simulators.kit.auth import BadTokenRequest
+from simulators.kit.auth import BadTokenRequest, token_error_response
 from simulators.kit.control import control_router, package_version
-from simulators.kit.errors import SimError, problem_response, problem_responses
+from simulators.kit.errors import (
+    PROBLEM_MEDIA_TYPE,
+    SimError,
+    problem_response,
+    problem_responses,
+)
 from simulators.kit.http import LIMIT, json_response
 from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
@@ -45,16 +51,55 @@ _TOKEN_FORM = {
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
-                    "required": ["grant_type", "client_id", "client_secret"],
+                    "required": ["grant_type"],
                     "properties": {
                         "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "client_id": {"type": "string"},
+                        "client_id": {
+                            "type": "string",
+                            "description": "With client_secret, when not sent as HTTP Basic.",
+                        },
                         "client_secret": {"type": "string"},
                     },
                 }
             }
         },
+    },
+    # HTTP Basic client authentication, or the credentials in the form (RFC 6749 2.3.1).
+    "security": [{"clientBasic": []}, {}],
+}
+
+
+def _token_error(*codes: str, challenge: bool = False) -> dict[str, Any]:
+    schema = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Problem"},
+            {
+                "type": "object",
+                "required": ["error", "error_description"],
+                "properties": {
+                    "error": {"type": "string", "enum": list(codes)},
+                    "error_description": {"type": "string"},
+                },
+            },
+        ]
     }
+    doc: dict[str, Any] = {
+        "description": "RFC 6749 section 5.2 error: `error` beside the problem's `code`",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+    }
+    if challenge:
+        doc["headers"] = {
+            "WWW-Authenticate": {
+                "description": "Basic, when the client authenticated with HTTP Basic.",
+                "schema": {"type": "string"},
+            }
+        }
+    return doc
+
+
+_TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _token_error("invalid_request", "unsupported_grant_type"),
+    401: _token_error("invalid_client", challenge=True),
 }
 
 
@@ -66,25 +111,23 @@ def _shared_router(state: SystemState) -> APIRouter:
         "/oauth/token",
         tags=["auth"],
         response_model=Token,
-        responses=problem_responses(400, 401, 422),
+        responses={**_TOKEN_ERRORS, **problem_responses(422)},
         openapi_extra=_TOKEN_FORM,
         summary="Client-credentials token (RFC 6749 section 4.4)",
     )
     async def token(request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if "application/x-www-form-urlencoded" not in content_type:
-            raise BadTokenRequest(
-                "invalid_request", "send the token request as application/x-www-form-urlencoded"
-            )
-        form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        body = rt.tokens.issue(
-            fields.get("grant_type"),
-            fields.get("client_id"),
-            fields.get("client_secret"),
-            time.time(),
-        )
-        return json_response(body, headers={"Cache-Control": "no-store"})
+        try:
+            content_type = request.headers.get("content-type", "")
+            if "application/x-www-form-urlencoded" not in content_type:
+                raise BadTokenRequest(
+                    "invalid_request", "send the token request as application/x-www-form-urlencoded"
+                )
+            form = await request.form()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            body = rt.tokens.issue_for(fields, request.headers.get("authorization"), time.time())
+        except SimError as exc:
+            return token_error_response(exc)
+        return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @router.get(
         "/events",

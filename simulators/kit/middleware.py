@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.kit.auth import secrets_match
 from simulators.kit.context import current_client_id, current_correlation_id
 from simulators.kit.errors import Invalid, SimError, problem_response
 from simulators.kit.idempotency import MAX_KEY_LENGTH
@@ -73,7 +74,7 @@ class SimMiddleware:
             if path.startswith(PUBLIC_PREFIXES) or path == "/":
                 if path.startswith("/_sim/") and rt.config.admin_token is not None:
                     given = _header(headers, b"x-sim-admin-token")
-                    if given != rt.config.admin_token:
+                    if not secrets_match(given, rt.config.admin_token):
                         raise _Forbidden()
                 await self.app(scope, receive, send_wrapped)
                 return

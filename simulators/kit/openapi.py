@@ -75,6 +75,7 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
     schemas.pop("ValidationError", None)
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer"},
+        "clientBasic": {"type": "http", "scheme": "basic"},  # only for /oauth/token
         "oauth2": {
             "type": "oauth2",
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.ids import IdFactory
-from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer
+from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import EventLog
 from simulators.kit.idempotency import IdempotencyStore
@@ -23,6 +23,8 @@ class SimConfig:
     seed: int = 0
     clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
     admin_token: str | None = None
+    # None: GOLIVE_SIGNING_KEY, else a random key per process (see kit/auth.py).
+    signing_key: bytes | None = field(default=None, repr=False)
     journal_max_entries: int = 100_000
     journal_enabled: bool = True
     options: dict[str, Any] = field(default_factory=dict)
@@ -41,7 +43,11 @@ class Runtime:
         self.journal.enabled = self.config.journal_enabled
         self.metrics = Metrics(system)
         self.idempotency = IdempotencyStore()
-        self.tokens = TokenIssuer(system, clients=dict(self.config.clients))
+        self.tokens = TokenIssuer(
+            system,
+            clients=dict(self.config.clients),
+            signing_key=self.config.signing_key or default_signing_key(),
+        )
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow)."""

@@ -108,3 +108,17 @@ def test_loading_into_empty_simulators_and_exporting_gives_the_same_objects(
         theirs = sorted(exported.get(object_type, []), key=lambda o: o["id"])
         assert theirs == ours, object_type
     assert set(ENTITY_TYPES) >= set(exported)
+
+
+def test_the_loader_sends_the_admin_token_of_the_environment(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulators.estate import running_estate
+    from simulators.kit.credentials import ADMIN_TOKEN_ENV
+
+    with running_estate(["crm"], admin_token="admin-t") as estate:
+        monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+        with pytest.raises(CheckFailed, match="admin_token_required"):
+            load_folder(folder, estate.urls, systems=("crm",))
+        monkeypatch.setenv(ADMIN_TOKEN_ENV, "admin-t")
+        assert load_folder(folder, estate.urls, systems=("crm",))["account"] > 0

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,3 +98,69 @@ def test_up_refuses_an_unknown_system_in_one_line():
     assert result.stderr.strip().splitlines() == [
         "golive: --only: unknown system(s) ['hr']; choose from crm, cpq, billing, support, erp"
     ]
+
+
+def _children(pid: int) -> dict[str, int]:
+    """Child pids of ``pid`` by the system they serve (``python -m simulators.serve <system>``)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"simulators.serve" in cmdline:
+            found[cmdline[cmdline.index(b"simulators.serve") + 1].decode()] = int(stat.parent.name)
+    return found
+
+
+@pytest.mark.live
+def test_up_names_a_simulator_that_died_stops_the_rest_and_exits_1(tmp_path):
+    base = _free_base_port(2)
+    env = {**os.environ, "COLUMNS": "300"}
+    logs = tmp_path / "logs"
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--only", "crm,cpq", "--base-port", str(base), "--log-dir", str(logs)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C")
+        assert f"logs: {logs}" in out
+        children = _children(proc.pid)
+        assert sorted(children) == ["cpq", "crm"]
+        os.kill(children["cpq"], signal.SIGKILL)
+        assert proc.wait(timeout=20) == 1
+        err = proc.stderr.read() if proc.stderr else ""
+        assert err.count("\n") == 1, err
+        assert err.startswith(f"golive: cpq (http://127.0.0.1:{base + 1}) exited with code -9")
+        assert str(logs / "cpq.log") in err
+        with pytest.raises(httpx.TransportError):  # the other one was stopped too
+            httpx.get(f"http://127.0.0.1:{base}/_sim/health", timeout=1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.live
+def test_up_off_loopback_starts_and_prints_the_admin_token(tmp_path):
+    base = _free_base_port(1)
+    env = {k: v for k, v in os.environ.items() if k != "GOLIVE_SIM_ADMIN_TOKEN"}
+    env["COLUMNS"] = "300"
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--only", "crm", "--host", "0.0.0.0", "--base-port", str(base),
+         "--log-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C", timeout_s=15)
+        token = out.split("(X-Sim-Admin-Token): ", 1)[1].split()[0]
+        url = f"http://127.0.0.1:{base}/_sim/health"
+        assert httpx.get(url).status_code == 403
+        assert httpx.get(url, headers={"X-Sim-Admin-Token": token}).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

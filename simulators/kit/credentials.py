@@ -1,0 +1,22 @@
+"""The documented test client every simulator accepts, and the variables that carry secrets.
+
+Separate from ``auth.py`` so the CLI can name it without importing the web stack.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "DEFAULT_CLIENTS",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "SIGNING_KEY_ENV",
+]
+
+DEFAULT_CLIENT_ID = "golive"
+DEFAULT_CLIENT_SECRET = "golive-secret"
+DEFAULT_CLIENTS: dict[str, str] = {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}
+# The control plane's X-Sim-Admin-Token; always set off loopback (see docs/control-plane.md).
+ADMIN_TOKEN_ENV = "GOLIVE_SIM_ADMIN_TOKEN"
+# The key that signs bearer tokens; unset, each estate makes a random one.
+SIGNING_KEY_ENV = "GOLIVE_SIGNING_KEY"
