@@ -9,13 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
+from lifecycle.entities._base import CurrencyCode
 from simulators.billing.errors import CardError
-from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware, refuse_move
+from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware
+from simulators.billing.models import PaymentMethod
 from simulators.billing.rules import add_months, next_period_end, resolve_card
+from simulators.kit.bodies import check_currency, check_money_total
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, provider_state
+from simulators.kit.params import Id
+from simulators.kit.state import Obj, check_move, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["BillingState"]
@@ -24,6 +27,14 @@ __all__ = ["BillingState"]
 def _drop_nulls(changes: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """An explicit null on a field that cannot be null means "leave it as it is"."""
     return {k: v for k, v in changes.items() if v is not None or k in keep}
+
+
+def _check_items_total(items: list[dict[str, Any]]) -> None:
+    """A period's fixed charges stay within the money bound (usage is billed as used)."""
+    check_money_total(
+        sum(i["quantity"] * i["unit_amount_minor"] for i in items if not i["usage_based"]),
+        "items",
+    )
 
 
 class BillingState(InvoicingState):
@@ -79,12 +90,7 @@ class BillingState(InvoicingState):
             )
 
     def create_customer(self, fields: dict[str, Any]) -> Obj:
-        if fields["currency"] not in CURRENCY_EXPONENTS:
-            raise Invalid(
-                "unsupported_currency",
-                f"currency {fields['currency']!r} is not supported",
-                [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
-            )
+        check_currency(fields["currency"])
         self._check_card(fields.get("payment_method"))
         customer = self.new("billing_customer", fields)
         self.emit("customer.created", customer)
@@ -121,6 +127,7 @@ class BillingState(InvoicingState):
                 f"customer {customer['id']} is billed in {customer['currency']}, not {currency}",
                 [{"field": "currency", "message": f"must be {customer['currency']}"}],
             )
+        _check_items_total(fields["items"])
         start = date.fromisoformat(fields.pop("start_date") or self.today())
         trial_days = fields.pop("trial_days")
         trial_end = start + timedelta(days=trial_days) if trial_days else None
@@ -196,6 +203,7 @@ class BillingState(InvoicingState):
                 "a subscription needs at least one item",
                 [{"field": "items", "message": "cannot delete every item"}],
             )
+        _check_items_total(result)
         return result
 
     def update_subscription(
@@ -232,7 +240,7 @@ class BillingState(InvoicingState):
 
     def cancel_subscription(self, subscription_id: str, at_period_end: bool) -> Obj:
         sub = self.col("subscription").get(subscription_id)
-        refuse_move(sub, SUBSCRIPTION, "canceled")
+        check_move(sub, SUBSCRIPTION, "canceled")
         if at_period_end:
             sub = self.update("subscription", sub, {"cancel_at_period_end": True})
             self.emit("subscription.updated", sub)
@@ -380,9 +388,9 @@ class BillingState(InvoicingState):
     @provider_state("a customer exists")
     def _state_customer(
         self,
-        id: str | None = None,
-        currency: str = "USD",
-        payment_method: str | None = "4242424242424242",
+        id: Id | None = None,
+        currency: CurrencyCode = "USD",
+        payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
         customer = self.create_customer(
             {
@@ -401,9 +409,9 @@ class BillingState(InvoicingState):
     @provider_state("an active subscription exists")
     def _state_subscription(
         self,
-        id: str | None = None,
-        customer_id: str | None = None,
-        payment_method: str | None = "4242424242424242",
+        id: Id | None = None,
+        customer_id: Id | None = None,
+        payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
         customer = self._state_customer(id=customer_id, payment_method=payment_method)
         sub = self.create_subscription(
@@ -442,9 +450,9 @@ class BillingState(InvoicingState):
     @provider_state("an open invoice exists")
     def _state_open_invoice(
         self,
-        id: str | None = None,
-        subscription_id: str | None = None,
-        customer_id: str | None = None,
+        id: Id | None = None,
+        subscription_id: Id | None = None,
+        customer_id: Id | None = None,
     ) -> Obj:
         ids = self._state_subscription(id=subscription_id, customer_id=customer_id)
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
@@ -454,7 +462,7 @@ class BillingState(InvoicingState):
         return {**ids, "invoice_id": invoice["id"]}
 
     @provider_state("a past due subscription exists")
-    def _state_past_due(self, id: str | None = None, customer_id: str | None = None) -> Obj:
+    def _state_past_due(self, id: Id | None = None, customer_id: Id | None = None) -> Obj:
         # 4000000000000341 attaches, then declines every charge (Stripe's dunning card).
         ids = self._state_subscription(
             id=id, customer_id=customer_id, payment_method="4000000000000341"

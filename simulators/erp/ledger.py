@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
 from lifecycle.states import MACHINES, StateMachine
+from simulators.kit.bodies import check_currency
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.state import Obj, SystemState
 
@@ -30,7 +30,6 @@ __all__ = [
     "LegalEntity",
     "check_account",
     "check_balanced",
-    "check_currency",
     "check_legal_entity",
     "check_period_name",
     "period_id",
@@ -130,15 +129,6 @@ def check_balanced(lines: list[Obj]) -> None:
             "unbalanced_entry",
             f"debits {debits} and credits {credits} differ by {debits - credits}",
             [{"field": "lines", "message": "the sum of debits must equal the sum of credits"}],
-        )
-
-
-def check_currency(currency: str, field: str = "currency") -> None:
-    if currency not in CURRENCY_EXPONENTS:
-        raise Invalid(
-            "unsupported_currency",
-            f"currency {currency!r} is not supported",
-            [{"field": field, "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
         )
 
 
