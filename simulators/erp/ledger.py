@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, StateMachine
+from simulators.erp.models import PERIOD_PATTERN
 from simulators.kit.bodies import check_currency
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.state import Obj, SystemState
@@ -107,7 +108,7 @@ def period_id(name: str) -> str:
     return "per_" + name.replace("-", "_")
 
 
-_PERIOD_NAME = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD_NAME = re.compile(PERIOD_PATTERN)
 
 
 def check_period_name(name: str) -> str:
@@ -115,7 +116,7 @@ def check_period_name(name: str) -> str:
         raise Invalid(
             "invalid_period",
             f"{name!r} is not a period name",
-            [{"field": "name", "message": "YYYY-MM, month 01 to 12"}],
+            [{"field": "name", "message": "YYYY-MM, 2000-01 to 2100-12"}],
         )
     return name
 

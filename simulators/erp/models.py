@@ -16,6 +16,7 @@ from simulators.kit.bodies import BodyDate, Flag, Money, PatchBody, Quantity, Re
 from simulators.kit.params import Id
 
 __all__ = [
+    "PERIOD_PATTERN",
     "ApplicationIn",
     "CustomerCreate",
     "CustomerUpdate",
@@ -35,8 +36,9 @@ __all__ = [
 ExternalId = Annotated[str, Field(min_length=1, max_length=255)] | None
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 AccountNumber = Annotated[str, Field(pattern=r"^\d{4}$", description="Chart of accounts number.")]
+PERIOD_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the months of the body dates' range
 PeriodName = Annotated[
-    str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2026-03"])
+    str, Field(pattern=PERIOD_PATTERN, description="YYYY-MM", examples=["2026-03"])
 ]
 LegalEntityCode = Annotated[str, Field(pattern=r"^[A-Z]{2}\d{2}$", examples=["US01", "DE01"])]
 Memo = Annotated[str, Field(max_length=1000)] | None

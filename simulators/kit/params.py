@@ -38,7 +38,7 @@ def filter_param(
     description: str, *, max_length: int = MAX_FILTER_LENGTH, pattern: str | None = None
 ) -> Any:
     """A list filter: ``?name=value`` kept to equality, bounded in length (and pattern)."""
-    return Query(None, max_length=max_length, pattern=pattern, description=description)
+    return Query(max_length=max_length, pattern=pattern, description=description)
 
 
 Filter = Annotated[str | None, filter_param("Only objects with this value.")]
