@@ -242,6 +242,7 @@ class CpqState(SystemState):
             "total_minor": totals.total_minor,
             "one_time_minor": totals.one_time_minor,
             "recurring_monthly_minor": totals.recurring_monthly_minor,
+            "recurring_monthly_list_minor": totals.recurring_monthly_list_minor,
             "effective_discount_bps": totals.effective_discount_bps,
             "needs_approval": totals.needs_approval,
         }
