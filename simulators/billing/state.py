@@ -24,9 +24,9 @@ from simulators.kit.store import CollectionSpec
 __all__ = ["BillingState"]
 
 
-def _drop_nulls(changes: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
-    """An explicit null on a field that cannot be null means "leave it as it is"."""
-    return {k: v for k, v in changes.items() if v is not None or k in keep}
+def _drop_nulls(change: dict[str, Any]) -> dict[str, Any]:
+    """In an item change (not a PATCH of the item itself) null means "not given"."""
+    return {k: v for k, v in change.items() if v is not None}
 
 
 def _check_items_total(items: list[dict[str, Any]]) -> None:
@@ -100,7 +100,6 @@ class BillingState(InvoicingState):
         self, customer_id: str, changes: dict[str, Any], version: int | None
     ) -> Obj:
         customer = self.col("billing_customer").get(customer_id)
-        changes = _drop_nulls(changes, keep=("crm_account_id", "payment_method"))
         self._check_card(changes.get("payment_method"))
         customer = self.update("billing_customer", customer, changes, version)
         self.emit("customer.updated", customer)
@@ -211,7 +210,6 @@ class BillingState(InvoicingState):
     ) -> Obj:
         sub = self.col("subscription").get(subscription_id)
         self._require_live(sub)
-        changes = _drop_nulls(changes, keep=("quote_id",))
         if "items" in changes:
             changes["items"] = self._apply_item_changes(sub["items"], changes["items"])
         if changes.pop("trial_end", None) is None:

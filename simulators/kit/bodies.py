@@ -43,7 +43,6 @@ __all__ = [
     "PatchBody",
     "Quantity",
     "RequestBody",
-    "bounded_date",
     "check_currency",
     "check_date",
     "check_money_total",
@@ -115,13 +114,6 @@ BodyDate = Annotated[
     AfterValidator(check_date),
 ]
 """A request-body date: ISO text kept as text, as the canonical entities store it."""
-
-
-def bounded_date(value: date | None) -> date | None:
-    """A field validator keeping ``date`` values within 2000-01-01 .. 2100-12-31."""
-    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
-    return value
 
 
 class RequestBody(BaseModel):

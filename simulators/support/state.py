@@ -8,7 +8,6 @@ same check on that case, so a GET always shows the truth.
 from __future__ import annotations
 
 import heapq
-from datetime import date
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
@@ -35,10 +34,6 @@ _ENTITLEMENT_EVENTS = {
     "suspended": "entitlement.suspended",
     "expired": "entitlement.expired",
 }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
 
 
 class SupportState(SystemState):
@@ -89,8 +84,6 @@ class SupportState(SystemState):
 
     def update_organization(self, org_id: str, changes: Obj, version: int | None) -> Obj:
         org = self.col("organization").get(org_id)
-        if changes.get("name", "") is None:
-            del changes["name"]
         org = self.update("organization", org, changes, version)
         self.emit("organization.updated", org)
         return org
@@ -108,7 +101,7 @@ class SupportState(SystemState):
 
     def create_entitlement(self, fields: Obj) -> Obj:
         self._require_organization(fields["organization_id"])
-        fields = {k: _iso(v) for k, v in fields.items()}
+        fields = dict(fields)
         fields["start_date"] = fields.get("start_date") or self.today()
         fields.setdefault("end_date", None)
         self._check_period(fields["start_date"], fields["end_date"])
@@ -135,10 +128,6 @@ class SupportState(SystemState):
                 f"{ent_id} has expired and cannot change",
                 [{"field": "status", "message": "expired is final"}],
             )
-        changes = {k: _iso(v) for k, v in changes.items()}
-        for name in ("sku", "support_tier"):
-            if changes.get(name, "") is None:
-                del changes[name]
         if "end_date" in changes:
             self._check_period(ent["start_date"], changes["end_date"])
         ent = self.update("entitlement", ent, changes, version)
@@ -285,7 +274,6 @@ class SupportState(SystemState):
     def update_case(self, case_id: str, changes: Obj, version: int | None) -> Obj:
         target = _value(changes.pop("status", None))
         case = self._open_case(case_id, target)
-        changes = {k: v for k, v in changes.items() if v is not None or k == "requester_email"}
         if changes.get("priority", case["priority"]) != case["priority"]:
             # Zendesk re-applies the SLA policy when the priority changes, from creation time.
             first, solve = due_times(
