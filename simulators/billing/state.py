@@ -390,6 +390,9 @@ class BillingState(InvoicingState):
         currency: CurrencyCode = "USD",
         payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
+        existing = self.col("billing_customer").find(id)
+        if existing is not None:
+            return {"customer_id": existing["id"]}
         customer = self.create_customer(
             {
                 "name": "Acme Corp",
@@ -411,6 +414,13 @@ class BillingState(InvoicingState):
         customer_id: Id | None = None,
         payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
+        existing = self.col("subscription").find(id)
+        if existing is not None:
+            return {
+                "subscription_id": existing["id"],
+                "customer_id": existing["customer_id"],
+                "item_ids": [item["id"] for item in existing["items"]],
+            }
         customer = self._state_customer(id=customer_id, payment_method=payment_method)
         sub = self.create_subscription(
             {
@@ -453,6 +463,9 @@ class BillingState(InvoicingState):
         customer_id: Id | None = None,
     ) -> Obj:
         ids = self._state_subscription(id=subscription_id, customer_id=customer_id)
+        existing = self.col("invoice").find(id)
+        if existing is not None:
+            return {**ids, "invoice_id": existing["id"]}
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
         invoice = self.finalize_invoice(invoice["id"])
         if id is not None:
@@ -465,6 +478,10 @@ class BillingState(InvoicingState):
         ids = self._state_subscription(
             id=id, customer_id=customer_id, payment_method="4000000000000341"
         )
+        sub = self.col("subscription").get(ids["subscription_id"])
+        failing = self.invoice_for_period(sub, sub["current_period_start"])
+        if failing is not None:
+            return {**ids, "invoice_id": failing["id"]}
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
         invoice, _ = self.pay_invoice(self.finalize_invoice(invoice["id"])["id"])
         return {**ids, "invoice_id": invoice["id"]}

@@ -253,6 +253,9 @@ class ErpState(ReceivablesState):
     ) -> Obj:  # fmt: skip
         customer = self._state_customer(id=customer_id)
         item = self._state_item(sku=sku)
+        existing = self.col("sales_order").find(id)
+        if existing is not None:
+            return {"sales_order_id": existing["id"], **customer, **item}
         order = self.create_order(
             {"customer_id": customer["customer_id"], "currency": None, "order_date": None,
              "lines": [{"sku": sku, "item_id": None, "quantity": 1,
@@ -269,6 +272,9 @@ class ErpState(ReceivablesState):
         self, id: Id | None = None, customer_id: Id | None = None, total_minor: Money = 1_200_000
     ) -> Obj:
         customer = self._state_customer(id=customer_id)
+        existing = self.col("ar_invoice").find(id)
+        if existing is not None:
+            return {"ar_invoice_id": existing["id"], **customer}
         invoice = self.create_invoice(
             {"customer_id": customer["customer_id"], "external_id": None, "currency": None,
              "posting_date": None, "subtotal_minor": total_minor, "tax_minor": 0,

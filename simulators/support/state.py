@@ -340,9 +340,13 @@ class SupportState(SystemState):
         support_tier: SupportTier = "premium",
     ) -> Obj:  # fmt: skip
         org_id = self._state_organization(id=organization_id)["organization_id"]
-        ent = self.col("entitlement").find(id) or self.create_entitlement(
-            {"organization_id": org_id, "sku": "SUP-PRM", "support_tier": support_tier}
-        )
+        ent = self.col("entitlement").find(id)
+        if ent is None and id is None:
+            ent = self.entitlement_in_force(org_id)
+        if ent is None:
+            ent = self.create_entitlement(
+                {"organization_id": org_id, "sku": "SUP-PRM", "support_tier": support_tier}
+            )
         if id is not None:
             ent = self.with_id("entitlement", ent, id)
         return {"organization_id": org_id, "entitlement_id": ent["id"]}

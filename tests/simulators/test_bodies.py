@@ -235,3 +235,23 @@ async def test_provider_state_params_of_the_wrong_type_are_refused(system):
             assert r.status_code == 422, (name, r.text)
             assert r.json()["code"] == "invalid_provider_state_params"
         assert checked >= 2
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_a_provider_state_set_up_twice_with_ids_adds_nothing_the_second_time(system):
+    async with sim_client(system) as c:
+        state = state_of(c.app)
+        for name, attr in state.PROVIDER_STATES.items():
+            params = {
+                p: f"{p.removesuffix('_id') or 'x'}_pact"
+                for p in inspect.signature(inspect.unwrap(getattr(state, attr))).parameters
+                if p == "id" or (p.endswith("_id") and p != "external_id")
+            }
+            first = await c.post("/_sim/provider-states", json={"state": name, "params": params})
+            assert first.status_code == 200, (name, first.text)
+            before = (await c.get("/_sim/export")).json()["objects"]
+            again = await c.post("/_sim/provider-states", json={"state": name, "params": params})
+            assert again.json() == first.json(), name
+            after = (await c.get("/_sim/export")).json()["objects"]
+            counts = {t: len(objs) for t, objs in after.items()}
+            assert counts == {t: len(objs) for t, objs in before.items()}, name
