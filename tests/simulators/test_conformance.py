@@ -13,9 +13,11 @@ import time
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings
 from schemathesis import checks
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.python._constants.orchestrator import make_constants_value_source
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from contracts.specs import committed_spec
@@ -66,11 +68,7 @@ def _schema(system):
 @pytest.mark.parametrize(("system", "path", "method"), list(_operations()))
 def test_operation_conforms_to_its_own_openapi(system, path, method):
     schema = _schema(system)
-    operation = schema[path][method]
-    modes = schema.config.generation_for(operation=operation, phase="fuzzing").modes
-    strategy = st.one_of([operation.as_strategy(generation_mode=mode) for mode in modes])
 
-    @given(case=strategy)
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -80,4 +78,12 @@ def test_operation_conforms_to_its_own_openapi(system, path, method):
     def conforms(case):
         case.call_and_validate(checks=CHECKS)
 
-    conforms()
+    # The builder behind Schemathesis' own pytest parametrize: the same phases (examples,
+    # coverage, fuzzing) for an operation whose app exists only once its test runs.
+    build_operation_test(
+        config=schema.config,
+        operation=schema[path][method],
+        test_func=conforms,
+        given_kwargs={},
+        feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
+    )()
