@@ -132,8 +132,9 @@ class QuoteTotals:
     line_discount_minor: int
     header_discount_minor: int
     total_minor: int
-    one_time_minor: int
-    recurring_monthly_minor: int
+    one_time_minor: int  # one-time lines after the line and header discounts
+    recurring_monthly_minor: int  # per month after the line and header discounts
+    recurring_monthly_list_minor: int  # per month before any discount
     effective_discount_bps: int
     needs_approval: bool
 
@@ -147,8 +148,11 @@ def price_quote(
     """Price a quote: line lists over the term, line discounts, then the header discount.
 
     Recurring and usage lines are priced per month times ``term_months`` (usage at the
-    committed monthly quantity); one-time lines once. The quote needs approval when
-    its overall discount against list is above ``approval_threshold_bps``.
+    committed monthly quantity); one-time lines once. ``recurring_monthly_minor`` and
+    ``one_time_minor`` carry both discounts, as a billing system should charge them;
+    ``recurring_monthly_list_minor`` is the monthly amount before any discount. The
+    quote needs approval when its overall discount against list is above
+    ``approval_threshold_bps``.
     """
     if term_months < 1:
         raise PricingError("term_months must be at least 1")
@@ -158,6 +162,7 @@ def price_quote(
     priced: list[LinePrice] = []
     one_time = 0
     monthly = 0
+    monthly_list = 0
     for line in lines:
         per_period = price_quantity(line.spec, line.quantity)
         months = 1 if line.billing_type is BillingType.ONE_TIME else term_months
@@ -170,6 +175,7 @@ def price_quote(
         else:
             line_monthly = per_period - apply_bps(per_period, line.discount_bps)
             monthly += line_monthly
+            monthly_list += per_period
         priced.append(LinePrice(list_minor, discount, net, line_monthly))
     list_total = sum(p.list_minor for p in priced)
     line_discount = sum(p.discount_minor for p in priced)
@@ -184,8 +190,9 @@ def price_quote(
         line_discount_minor=line_discount,
         header_discount_minor=header_discount,
         total_minor=total,
-        one_time_minor=one_time,
-        recurring_monthly_minor=monthly,
+        one_time_minor=one_time - apply_bps(one_time, header_discount_bps),
+        recurring_monthly_minor=monthly - apply_bps(monthly, header_discount_bps),
+        recurring_monthly_list_minor=monthly_list,
         effective_discount_bps=effective_bps,
         needs_approval=discount_total * BPS_DENOMINATOR > approval_threshold_bps * list_total,
     )

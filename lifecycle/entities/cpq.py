@@ -84,8 +84,15 @@ class Quote(Entity):
     line_discount_minor: MinorUnits = 0
     header_discount_minor: MinorUnits = 0
     total_minor: MinorUnits = 0
-    one_time_minor: MinorUnits = 0
-    recurring_monthly_minor: MinorUnits = 0
+    one_time_minor: MinorUnits = Field(
+        0, description="One-time charges after the line and header discounts."
+    )
+    recurring_monthly_minor: MinorUnits = Field(
+        0, description="What to bill per month: after the line and header discounts."
+    )
+    recurring_monthly_list_minor: MinorUnits = Field(
+        0, description="The monthly amount before any discount."
+    )
     effective_discount_bps: int = 0
     needs_approval: bool = False
     approved_by: str | None = None

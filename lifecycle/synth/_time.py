@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from lifecycle.dates import add_months
+
 __all__ = [
     "US_PER_DAY",
     "US_PER_HOUR",
@@ -61,15 +63,3 @@ def us_of_date(d: date) -> int:
 
 def date_of_us(us: int) -> date:
     return date.fromordinal(us // US_PER_DAY + _EPOCH_ORDINAL)
-
-
-def add_months(d: date, months: int) -> date:
-    """``d`` moved by whole months, the day clamped to the month's length (Jan 31 -> Feb 28)."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month0 = divmod(index, 12)
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month0 + 1, min(d.day, day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -68,6 +68,7 @@ from simulators.kit.http import (
     filtered_page,
     object_response,
 )
+from simulators.kit.params import Filter, IdFilter
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
@@ -123,8 +124,8 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_customers(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        crm_account_id: str | None = None,
+        external_id: Filter = None,
+        crm_account_id: IdFilter = None,
     ) -> Response:
         return filtered_page(
             customers, limit, cursor, external_id=external_id, crm_account_id=crm_account_id
@@ -159,10 +160,10 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_subscriptions(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        customer_id: str | None = None,
+        customer_id: IdFilter = None,
         status: SubscriptionStatus | None = None,
-        quote_id: str | None = None,
-        external_id: str | None = None,
+        quote_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(
             subs,
@@ -216,7 +217,7 @@ def _routes(state: BillingState) -> APIRouter:
         subscription_id: str,
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        subscription_item_id: str | None = None,
+        subscription_item_id: IdFilter = None,
     ) -> Response:
         subs.get(subscription_id)
         return filtered_page(
@@ -243,9 +244,9 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_usage_records(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        subscription_id: str | None = None,
-        subscription_item_id: str | None = None,
-        external_id: str | None = None,
+        subscription_id: IdFilter = None,
+        subscription_item_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(
             usage,
@@ -278,10 +279,10 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_invoices(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        customer_id: str | None = None,
-        subscription_id: str | None = None,
+        customer_id: IdFilter = None,
+        subscription_id: IdFilter = None,
         status: InvoiceStatus | None = None,
-        external_id: str | None = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(
             invoices,
@@ -324,8 +325,8 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_payments(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        invoice_id: str | None = None,
-        customer_id: str | None = None,
+        invoice_id: IdFilter = None,
+        customer_id: IdFilter = None,
         status: Literal["succeeded", "failed"] | None = None,
     ) -> Response:
         return filtered_page(
@@ -349,8 +350,8 @@ def _routes(state: BillingState) -> APIRouter:
     async def list_credit_notes(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        invoice_id: str | None = None,
-        external_id: str | None = None,
+        invoice_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(notes, limit, cursor, invoice_id=invoice_id, external_id=external_id)
 

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lifecycle.money import apply_bps
-from lifecycle.states import MACHINES, StateMachine
+from lifecycle.states import MACHINES
 from simulators.billing.rules import DUNNING_FINAL_ACTIONS, DUNNING_RETRY_DAYS, resolve_card
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState
+from simulators.kit.state import Obj, SystemState, check_move
 
-__all__ = ["INVOICE", "SUBSCRIPTION", "InvoicingState", "aware", "refuse_move"]
+__all__ = ["INVOICE", "SUBSCRIPTION", "InvoicingState", "aware"]
 
 SUBSCRIPTION = MACHINES["subscription"]
 INVOICE = MACHINES["invoice"]
@@ -38,18 +38,6 @@ def aware(moment: datetime | None, clock_now: datetime) -> datetime:
     if moment is None:
         return clock_now
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def refuse_move(obj: Obj, machine: StateMachine, target: str, field: str = "status") -> None:
-    """409 ``invalid_transition`` (in the kit's shape) unless ``obj`` may move to ``target``."""
-    current = obj[field]
-    if not machine.can(current, target):
-        allowed = sorted(machine.moves[current]) or "none (final)"
-        raise Conflict(
-            "invalid_transition",
-            f"{obj['id']}: {machine.name} cannot move from {current!r} to {target!r}",
-            [{"field": field, "message": f"allowed from {current!r}: {allowed}"}],
-        )
 
 
 class InvoicingState(SystemState):
@@ -260,7 +248,7 @@ class InvoicingState(SystemState):
         dunning schedule advances, and the caller decides how to answer.
         """
         invoice = self.col("invoice").get(invoice_id)
-        refuse_move(invoice, INVOICE, "paid")
+        check_move(invoice, INVOICE, "paid")
         customer = self.col("billing_customer").find(invoice["customer_id"])
         method = payment_method or (customer or {}).get("payment_method")
         if method is None:

@@ -6,9 +6,10 @@ the simulator will produce without reading the code that applies it.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
+
+from lifecycle.dates import add_months
 
 __all__ = [
     "DUNNING_FINAL_ACTIONS",
@@ -92,14 +93,6 @@ DUNNING_RETRY_DAYS: tuple[int, ...] = (3, 5, 7)
 # What happens to the subscription when the last retry fails (Stripe's "subscription
 # status" setting under "Manage failed payments"): mark it unpaid, or cancel it.
 DUNNING_FINAL_ACTIONS: tuple[str, ...] = ("unpaid", "canceled")
-
-
-def add_months(anchor: date, months: int) -> date:
-    """``anchor`` plus ``months`` calendar months, the day clamped to the month's end."""
-    index = anchor.year * 12 + anchor.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
 
 
 def next_period_end(anchor: date, period_end: date) -> date:

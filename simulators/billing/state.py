@@ -10,13 +10,16 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
+from lifecycle.entities._base import CurrencyCode
 from simulators.billing.errors import CardError
-from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware, refuse_move
+from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware
+from simulators.billing.models import PaymentMethod
 from simulators.billing.rules import add_months, next_period_end, resolve_card
+from simulators.kit.bodies import check_currency, check_money_total
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, Versions, provider_state
+from simulators.kit.params import Id
+from simulators.kit.state import Obj, Versions, check_move, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["BillingState"]
@@ -24,9 +27,17 @@ __all__ = ["BillingState"]
 _INVOICE_NUMBER = re.compile(r"[A-Za-z0-9_./-]{1,64}")
 
 
-def _drop_nulls(changes: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
-    """An explicit null on a field that cannot be null means "leave it as it is"."""
-    return {k: v for k, v in changes.items() if v is not None or k in keep}
+def _drop_nulls(change: dict[str, Any]) -> dict[str, Any]:
+    """In an item change (not a PATCH of the item itself) null means "not given"."""
+    return {k: v for k, v in change.items() if v is not None}
+
+
+def _check_items_total(items: list[dict[str, Any]]) -> None:
+    """A period's fixed charges stay within the money bound (usage is billed as used)."""
+    check_money_total(
+        sum(i["quantity"] * i["unit_amount_minor"] for i in items if not i["usage_based"]),
+        "items",
+    )
 
 
 class BillingState(InvoicingState):
@@ -102,12 +113,7 @@ class BillingState(InvoicingState):
             )
 
     def create_customer(self, fields: dict[str, Any]) -> Obj:
-        if fields["currency"] not in CURRENCY_EXPONENTS:
-            raise Invalid(
-                "unsupported_currency",
-                f"currency {fields['currency']!r} is not supported",
-                [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
-            )
+        check_currency(fields["currency"])
         self._check_card(fields.get("payment_method"))
         customer = self.new("billing_customer", fields)
         self.emit("customer.created", customer)
@@ -117,7 +123,6 @@ class BillingState(InvoicingState):
         self, customer_id: str, changes: dict[str, Any], version: Versions | None
     ) -> Obj:
         customer = self.col("billing_customer").get(customer_id)
-        changes = _drop_nulls(changes, keep=("crm_account_id", "payment_method"))
         self._check_card(changes.get("payment_method"))
         customer = self.update("billing_customer", customer, changes, version)
         self.emit("customer.updated", customer)
@@ -144,6 +149,7 @@ class BillingState(InvoicingState):
                 f"customer {customer['id']} is billed in {customer['currency']}, not {currency}",
                 [{"field": "currency", "message": f"must be {customer['currency']}"}],
             )
+        _check_items_total(fields["items"])
         start = date.fromisoformat(fields.pop("start_date") or self.today())
         trial_days = fields.pop("trial_days")
         trial_end = start + timedelta(days=trial_days) if trial_days else None
@@ -219,6 +225,7 @@ class BillingState(InvoicingState):
                 "a subscription needs at least one item",
                 [{"field": "items", "message": "cannot delete every item"}],
             )
+        _check_items_total(result)
         return result
 
     def update_subscription(
@@ -226,7 +233,6 @@ class BillingState(InvoicingState):
     ) -> Obj:
         sub = self.col("subscription").get(subscription_id)
         self._require_live(sub)
-        changes = _drop_nulls(changes, keep=("quote_id",))
         if "items" in changes:
             changes["items"] = self._apply_item_changes(sub["items"], changes["items"])
         if changes.pop("trial_end", None) is None:
@@ -255,7 +261,7 @@ class BillingState(InvoicingState):
 
     def cancel_subscription(self, subscription_id: str, at_period_end: bool) -> Obj:
         sub = self.col("subscription").get(subscription_id)
-        refuse_move(sub, SUBSCRIPTION, "canceled")
+        check_move(sub, SUBSCRIPTION, "canceled")
         if at_period_end:
             sub = self.update("subscription", sub, {"cancel_at_period_end": True})
             self.emit("subscription.updated", sub)
@@ -403,10 +409,13 @@ class BillingState(InvoicingState):
     @provider_state("a customer exists")
     def _state_customer(
         self,
-        id: str | None = None,
-        currency: str = "USD",
-        payment_method: str | None = "4242424242424242",
+        id: Id | None = None,
+        currency: CurrencyCode = "USD",
+        payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
+        existing = self.col("billing_customer").find(id)
+        if existing is not None:
+            return {"customer_id": existing["id"]}
         customer = self.create_customer(
             {
                 "name": "Acme Corp",
@@ -424,10 +433,17 @@ class BillingState(InvoicingState):
     @provider_state("an active subscription exists")
     def _state_subscription(
         self,
-        id: str | None = None,
-        customer_id: str | None = None,
-        payment_method: str | None = "4242424242424242",
+        id: Id | None = None,
+        customer_id: Id | None = None,
+        payment_method: PaymentMethod | None = "4242424242424242",
     ) -> Obj:
+        existing = self.col("subscription").find(id)
+        if existing is not None:
+            return {
+                "subscription_id": existing["id"],
+                "customer_id": existing["customer_id"],
+                "item_ids": [item["id"] for item in existing["items"]],
+            }
         customer = self._state_customer(id=customer_id, payment_method=payment_method)
         sub = self.create_subscription(
             {
@@ -465,11 +481,14 @@ class BillingState(InvoicingState):
     @provider_state("an open invoice exists")
     def _state_open_invoice(
         self,
-        id: str | None = None,
-        subscription_id: str | None = None,
-        customer_id: str | None = None,
+        id: Id | None = None,
+        subscription_id: Id | None = None,
+        customer_id: Id | None = None,
     ) -> Obj:
         ids = self._state_subscription(id=subscription_id, customer_id=customer_id)
+        existing = self.col("invoice").find(id)
+        if existing is not None:
+            return {**ids, "invoice_id": existing["id"]}
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
         invoice = self.finalize_invoice(invoice["id"])
         if id is not None:
@@ -477,11 +496,15 @@ class BillingState(InvoicingState):
         return {**ids, "invoice_id": invoice["id"]}
 
     @provider_state("a past due subscription exists")
-    def _state_past_due(self, id: str | None = None, customer_id: str | None = None) -> Obj:
+    def _state_past_due(self, id: Id | None = None, customer_id: Id | None = None) -> Obj:
         # 4000000000000341 attaches, then declines every charge (Stripe's dunning card).
         ids = self._state_subscription(
             id=id, customer_id=customer_id, payment_method="4000000000000341"
         )
+        sub = self.col("subscription").get(ids["subscription_id"])
+        failing = self.invoice_for_period(sub, sub["current_period_start"])
+        if failing is not None:
+            return {**ids, "invoice_id": failing["id"]}
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
         invoice, _ = self.pay_invoice(self.finalize_invoice(invoice["id"])["id"])
         return {**ids, "invoice_id": invoice["id"]}

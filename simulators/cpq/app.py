@@ -49,6 +49,7 @@ from simulators.kit.http import (
     filtered_page,
     object_response,
 )
+from simulators.kit.params import Filter, IdFilter
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
@@ -75,9 +76,9 @@ def _routes(state: CpqState) -> APIRouter:
     async def list_products(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        sku: str | None = None,
-        family: str | None = None,
+        external_id: Filter = None,
+        sku: Filter = None,
+        family: Filter = None,
         billing_type: BillingType | None = None,
         active: bool | None = None,
     ) -> Response:
@@ -115,8 +116,8 @@ def _routes(state: CpqState) -> APIRouter:
     async def list_price_books(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        currency: str | None = None,
+        external_id: Filter = None,
+        currency: Filter = None,
         is_default: bool | None = None,
     ) -> Response:
         return filtered_page(
@@ -157,10 +158,10 @@ def _routes(state: CpqState) -> APIRouter:
     async def list_quotes(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
+        external_id: Filter = None,
         status: QuoteStatus | None = None,
-        opportunity_id: str | None = None,
-        account_id: str | None = None,
+        opportunity_id: IdFilter = None,
+        account_id: IdFilter = None,
     ) -> Response:
         return filtered_page(
             quotes,

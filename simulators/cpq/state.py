@@ -6,10 +6,10 @@ quantity and discounts a client sends; clients never send prices or totals.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
+from lifecycle.entities._base import CurrencyCode
 from lifecycle.pricing import (
     DEFAULT_APPROVAL_THRESHOLD_BPS,
     BillingType,
@@ -22,7 +22,10 @@ from lifecycle.pricing import (
 from lifecycle.pricing import Tier as _Tier
 from lifecycle.states import MACHINES, QuoteStatus
 from simulators.cpq import errors
+from simulators.cpq.models import Sku
+from simulators.kit.bodies import Quantity, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid
+from simulators.kit.params import Id
 from simulators.kit.state import Obj, SystemState, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
@@ -88,7 +91,6 @@ class CpqState(SystemState):
 
     def update_product(self, product_id: str, changes: Obj, version: Versions | None) -> Obj:
         product = self.col("product").get(product_id)
-        changes = {k: v for k, v in changes.items() if v is not None}
         product = self.update("product", product, changes, version)
         self.emit("product.updated", product)
         return product
@@ -143,13 +145,7 @@ class CpqState(SystemState):
                 )
 
     def create_price_book(self, fields: Obj) -> Obj:
-        currency = fields["currency"]
-        if currency not in CURRENCY_EXPONENTS:
-            raise Invalid(
-                "unsupported_currency",
-                f"currency {currency!r} is not supported",
-                [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
-            )
+        currency = check_currency(fields["currency"])
         if fields.get("is_default"):
             self._check_default(currency)
         entries: list[Obj] = []
@@ -170,7 +166,6 @@ class CpqState(SystemState):
 
     def update_price_book(self, book_id: str, changes: Obj, version: Versions | None) -> Obj:
         book = self.col("price_book").get(book_id)
-        changes = {k: v for k, v in changes.items() if v is not None}
         if changes.get("is_default"):
             self._check_default(book["currency"], exclude=book_id)
         book = self.update("price_book", book, changes, version)
@@ -239,6 +234,7 @@ class CpqState(SystemState):
             totals = price_quote(inputs, term, bps, self.approval_threshold_bps)
         except PricingError as exc:
             raise Invalid("invalid_price", str(exc)) from None
+        check_money_total(totals.list_minor, "lines")
         priced = [
             {"id": f"{quote_id}-{n}", "product_id": p["id"], "sku": p["sku"],
              "billing_type": p["billing_type"], "quantity": i.quantity,
@@ -255,6 +251,7 @@ class CpqState(SystemState):
             "total_minor": totals.total_minor,
             "one_time_minor": totals.one_time_minor,
             "recurring_monthly_minor": totals.recurring_monthly_minor,
+            "recurring_monthly_list_minor": totals.recurring_monthly_list_minor,
             "effective_discount_bps": totals.effective_discount_bps,
             "needs_approval": totals.needs_approval,
         }
@@ -267,7 +264,7 @@ class CpqState(SystemState):
         lines = fields.pop("lines", [])
         valid_until = fields.pop("valid_until", None)
         if valid_until is None:
-            valid_until = self.clock.today() + timedelta(days=self.validity_days)
+            valid_until = (self.clock.today() + timedelta(days=self.validity_days)).isoformat()
         quote_id = quote_id or self._fresh_quote_id()
         priced = self._price(
             quote_id, book, lines, fields.setdefault("term_months", 12),
@@ -278,7 +275,7 @@ class CpqState(SystemState):
             {"opportunity_id": None, "account_id": None, "term_months": 12, "discount_bps": 0,
              **fields, "id": quote_id, "price_book_id": book["id"], "currency": book["currency"],
              "status": QuoteStatus.DRAFT.value, "approved_by": None, "accepted_at": None,
-             "valid_until": valid_until.isoformat(), **priced},
+             "valid_until": valid_until, **priced},
         )  # fmt: skip
         self.emit("quote.created", quote)
         return quote
@@ -287,12 +284,6 @@ class CpqState(SystemState):
         quote = self.col("quote").get(quote_id)
         if quote["status"] != QuoteStatus.DRAFT:
             raise errors.quote_locked(quote)
-        changes = {
-            k: v for k, v in changes.items()
-            if v is not None or k in ("opportunity_id", "account_id")
-        }  # fmt: skip
-        if isinstance(changes.get("valid_until"), date):
-            changes["valid_until"] = changes["valid_until"].isoformat()
         if any(k in changes for k in _REPRICE_ON):
             # Editing a draft recalculates it against the book's current prices (CPQ "Calculate").
             merged = {**quote, **changes}
@@ -385,7 +376,7 @@ class CpqState(SystemState):
 
     @provider_state("a product in a price book exists")
     def _state_product(
-        self, sku: str = "PLAT-STD", currency: str = "USD", id: str | None = None
+        self, sku: Sku = "PLAT-STD", currency: CurrencyCode = "USD", id: Id | None = None
     ) -> Obj:
         product = self.col("product").first_by("sku", sku) or self.create_product(
             {"sku": sku, "name": sku, "family": "platform", "billing_type": "recurring"}
@@ -404,7 +395,7 @@ class CpqState(SystemState):
         return {"product_id": product["id"], "price_book_id": book["id"]}
 
     @provider_state("a draft quote exists")
-    def _state_draft(self, id: str | None = None, quantity: int = 10) -> Obj:
+    def _state_draft(self, id: Id | None = None, quantity: Quantity = 10) -> Obj:
         ids = self._state_product()
         if id is not None and id in self.col("quote"):
             return {**ids, "quote_id": id}
@@ -416,7 +407,7 @@ class CpqState(SystemState):
         return {**ids, "quote_id": quote["id"]}
 
     @provider_state("an approved quote exists")
-    def _state_approved(self, id: str | None = None) -> Obj:
+    def _state_approved(self, id: Id | None = None) -> Obj:
         ids = self._state_draft(id=id)
         if self.col("quote").get(ids["quote_id"])["status"] == QuoteStatus.DRAFT:
             self.submit_quote(ids["quote_id"])

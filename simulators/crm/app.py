@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from lifecycle.entities.crm import Account, Contact, Opportunity
+from lifecycle.states import OpportunityStage
 from simulators.crm.models import (
     AccountCreate,
     AccountUpdate,
@@ -38,6 +39,7 @@ from simulators.kit.http import (
     list_response,
     object_response,
 )
+from simulators.kit.params import Filter, IdFilter
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
@@ -60,8 +62,8 @@ def _routes(state: CrmState) -> APIRouter:
     async def list_accounts(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        parent_id: str | None = None,
-        external_id: str | None = None,
+        parent_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(accounts, limit, cursor, parent_id=parent_id, external_id=external_id)
 
@@ -90,7 +92,7 @@ def _routes(state: CrmState) -> APIRouter:
 
     @r.get("/contacts", response_model=ListOf(Contact), responses=_CREATE)
     async def list_contacts(
-        limit: int = LIMIT, cursor: str | None = CURSOR, account_id: str | None = None
+        limit: int = LIMIT, cursor: str | None = CURSOR, account_id: IdFilter = None
     ) -> Response:
         return filtered_page(contacts, limit, cursor, account_id=account_id)
 
@@ -117,8 +119,8 @@ def _routes(state: CrmState) -> APIRouter:
     async def list_opportunities(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        account_id: str | None = None,
-        stage: str | None = None,
+        account_id: IdFilter = None,
+        stage: OpportunityStage | None = None,
     ) -> Response:
         return filtered_page(opps, limit, cursor, account_id=account_id, stage=stage)
 

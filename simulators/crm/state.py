@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
+from lifecycle.entities._base import CurrencyCode
 from lifecycle.states import MACHINES, OpportunityStage
+from simulators.crm.models import AccountCreate, Name, OpportunityCreate
+from simulators.kit.bodies import Money, check_currency
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState, Versions, provider_state
+from simulators.kit.params import Id
+from simulators.kit.state import Obj, SystemState, Versions, check_move, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["CrmState"]
@@ -18,15 +21,6 @@ _STAGE_PROBABILITY = {
     "prospecting": 10, "qualification": 20, "proposal": 50, "negotiation": 75,
     "closed_won": 100, "closed_lost": 0,
 }  # fmt: skip
-
-
-def _check_currency(currency: str) -> None:
-    if currency not in CURRENCY_EXPONENTS:
-        raise Invalid(
-            "unsupported_currency",
-            f"currency {currency!r} is not supported",
-            [{"field": "currency", "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
-        )
 
 
 class CrmState(SystemState):
@@ -58,7 +52,7 @@ class CrmState(SystemState):
         return account
 
     def create_account(self, fields: dict[str, Any]) -> Obj:
-        _check_currency(fields.get("currency", "USD"))
+        check_currency(fields.get("currency", "USD"))
         if fields.get("parent_id") is not None:
             self._require_account(fields["parent_id"], "parent_id")
         account = self.new("account", fields)
@@ -111,7 +105,7 @@ class CrmState(SystemState):
         account = self._require_account(fields["account_id"])
         if fields.get("currency") is None:
             fields["currency"] = account["currency"]
-        _check_currency(fields["currency"])
+        check_currency(fields["currency"])
         now = self.now()
         stage = fields.get("stage", "prospecting")
         if fields.get("probability") is None:
@@ -130,8 +124,10 @@ class CrmState(SystemState):
         opportunity = self.col("opportunity").get(opportunity_id)
         if opportunity["stage"] in _CLOSED:
             # Salesforce locks a closed opportunity: no stage move, no edits.
+            if "stage" in changes:
+                check_move(opportunity, OPPORTUNITY, changes["stage"], "stage")
             raise Conflict(
-                "invalid_transition" if "stage" in changes else "opportunity_closed",
+                "opportunity_closed",
                 f"{opportunity_id} is {opportunity['stage']} and cannot change",
                 [{"field": "stage", "message": "allowed from a closed stage: none (final)"}],
             )
@@ -174,20 +170,36 @@ class CrmState(SystemState):
 
     # -- Pact provider states ----------------------------------------------------------------
 
+    # Objects are built from the API's own request bodies, so they have every field a
+    # POST would give them.
+
     @provider_state("an account exists")
-    def _state_account(self, id: str | None = None, name: str = "Acme Corp") -> Obj:
-        account = self.create_account({"name": name})
-        if id is not None:
-            account = self.with_id("account", account, id)
+    def _state_account(
+        self, id: Id | None = None, name: Name = "Acme Corp", currency: CurrencyCode = "USD"
+    ) -> Obj:
+        account = self.col("account").find(id)
+        if account is None:
+            body = AccountCreate.model_validate({"name": name, "currency": currency})
+            account = self.create_account(body.model_dump())
+            if id is not None:
+                account = self.with_id("account", account, id)
         return {"account_id": account["id"]}
 
     @provider_state("an opportunity in negotiation exists")
-    def _state_negotiation(self, id: str | None = None, account_id: str | None = None) -> Obj:
+    def _state_negotiation(
+        self, id: Id | None = None, account_id: Id | None = None,
+        amount_minor: Money = 1_200_000,
+    ) -> Obj:  # fmt: skip
         account = self._state_account(id=account_id)
-        opportunity = self.create_opportunity(
-            {"account_id": account["account_id"], "name": "Pact deal", "amount_minor": 1_200_000}
-        )
-        opportunity = self.update_opportunity(opportunity["id"], {"stage": "negotiation"}, None)
-        if id is not None:
-            opportunity = self.with_id("opportunity", opportunity, id)
-        return {"opportunity_id": opportunity["id"], "account_id": account["account_id"]}
+        opportunity = self.col("opportunity").find(id)
+        if opportunity is None:
+            opportunity = self.create_opportunity(
+                OpportunityCreate.model_validate(
+                    {"account_id": account["account_id"], "name": "Pact deal",
+                     "amount_minor": amount_minor}
+                ).model_dump()
+            )  # fmt: skip
+            opportunity = self.update_opportunity(opportunity["id"], {"stage": "negotiation"}, None)
+            if id is not None:
+                opportunity = self.with_id("opportunity", opportunity, id)
+        return {"opportunity_id": opportunity["id"], "account_id": opportunity["account_id"]}

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi import APIRouter, FastAPI, Path
 from starlette.responses import Response
 
 from lifecycle.entities.erp import (
@@ -42,6 +42,7 @@ from lifecycle.entities.erp import (
 )
 from lifecycle.states import SalesOrderStatus
 from simulators.erp.models import (
+    PERIOD_PATTERN,
     CustomerCreate,
     CustomerUpdate,
     InvoiceCreate,
@@ -67,6 +68,7 @@ from simulators.kit.http import (
     json_response,
     object_response,
 )
+from simulators.kit.params import Filter, IdFilter, filter_param
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 
@@ -78,10 +80,10 @@ _CREATE = problem_responses(409, 422)
 _ACTION = problem_responses(404, 409, 422)
 _PATCH = problem_responses(404, 409, 412, 422)
 _GET_PERIOD = problem_responses(404, 422)
-_PERIOD = Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2026-03"])
-# Annotated, so that FastAPI copies the Query per parameter (a shared default instance is not)
-_PeriodQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
-_IdQ = Annotated[str | None, Query(max_length=255)]
+_PERIOD = Path(pattern=PERIOD_PATTERN, max_length=7, description="YYYY-MM", examples=["2026-03"])
+_PeriodQ = Annotated[
+    str | None, filter_param("Only this period (YYYY-MM).", max_length=7, pattern=PERIOD_PATTERN)
+]
 
 
 def _customer_routes(r: APIRouter, state: ErpState) -> None:
@@ -93,8 +95,8 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/customers", response_model=ListOf(ErpCustomer), responses=_LIST)
     async def list_customers(
-        limit: int = LIMIT, cursor: str | None = CURSOR, external_id: _IdQ = None,
-        legal_entity: _IdQ = None, crm_account_id: _IdQ = None,
+        limit: int = LIMIT, cursor: str | None = CURSOR, external_id: Filter = None,
+        legal_entity: Filter = None, crm_account_id: IdFilter = None,
     ) -> Response:  # fmt: skip
         return filtered_page(
             customers,
@@ -124,8 +126,8 @@ def _customer_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/items", response_model=ListOf(Item), responses=_LIST)
     async def list_items(
-        limit: int = LIMIT, cursor: str | None = CURSOR, sku: _IdQ = None,
-        external_id: _IdQ = None, type: _IdQ = None,
+        limit: int = LIMIT, cursor: str | None = CURSOR, sku: Filter = None,
+        external_id: Filter = None, type: Filter = None,
     ) -> Response:  # fmt: skip
         return filtered_page(items, limit, cursor, sku=sku, external_id=external_id, type=type)
 
@@ -154,9 +156,9 @@ def _order_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/sales-orders", response_model=ListOf(SalesOrder), responses=_LIST)
     async def list_sales_orders(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
-        status: SalesOrderStatus | None = None, external_id: _IdQ = None,
-        quote_id: _IdQ = None, opportunity_id: _IdQ = None,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: IdFilter = None,
+        status: SalesOrderStatus | None = None, external_id: Filter = None,
+        quote_id: IdFilter = None, opportunity_id: IdFilter = None,
     ) -> Response:  # fmt: skip
         return filtered_page(
             orders,
@@ -212,9 +214,9 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/invoices", response_model=ListOf(ArInvoice), responses=_LIST)
     async def list_invoices(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
-        status: Literal["open", "paid", "void"] | None = None, external_id: _IdQ = None,
-        sales_order_id: _IdQ = None, period: _PeriodQ = None,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: IdFilter = None,
+        status: Literal["open", "paid", "void"] | None = None, external_id: Filter = None,
+        sales_order_id: IdFilter = None, period: _PeriodQ = None,
     ) -> Response:  # fmt: skip
         return filtered_page(
             invoices,
@@ -241,8 +243,8 @@ def _receivable_routes(r: APIRouter, state: ErpState) -> None:
 
     @r.get("/receipts", response_model=ListOf(Receipt), responses=_LIST)
     async def list_receipts(
-        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: _IdQ = None,
-        external_id: _IdQ = None,
+        limit: int = LIMIT, cursor: str | None = CURSOR, customer_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:  # fmt: skip
         return filtered_page(
             receipts, limit, cursor, customer_id=customer_id, external_id=external_id
@@ -263,8 +265,8 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
     @r.get("/journal-entries", response_model=ListOf(JournalEntry), responses=_LIST)
     async def list_journal_entries(
         limit: int = LIMIT, cursor: str | None = CURSOR, period: _PeriodQ = None,
-        source_id: _IdQ = None, source_type: _IdQ = None,
-        legal_entity: _IdQ = None, external_id: _IdQ = None,
+        source_id: IdFilter = None, source_type: Filter = None,
+        legal_entity: Filter = None, external_id: Filter = None,
     ) -> Response:  # fmt: skip
         return filtered_page(
             entries,
@@ -282,7 +284,7 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         return object_response(entries.get(entry_id))
 
     @r.get("/ledger/trial-balance", response_model=TrialBalance, responses=_LIST)
-    async def trial_balance(period: _PeriodQ = None, legal_entity: _IdQ = None) -> Response:
+    async def trial_balance(period: _PeriodQ = None, legal_entity: Filter = None) -> Response:
         return json_response(state.trial_balance(period, legal_entity))
 
     @r.get("/periods", response_model=ListOf(AccountingPeriod), responses=_LIST)

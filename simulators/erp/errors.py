@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from lifecycle.states import InvalidTransition, StateMachine
-from simulators.kit.errors import Conflict, Invalid
+from simulators.kit.errors import Invalid
 from simulators.kit.state import Obj
 
 __all__ = [
-    "check_move",
     "credit_limit_exceeded",
     "currency_mismatch",
     "customer_mismatch",
@@ -32,19 +30,6 @@ def unknown(
         f"no {noun} with {by} {value!r}",
         [{"field": field, "message": f"unknown {noun}"}],
     )
-
-
-def check_move(obj: Obj, machine: StateMachine, target: str, field: str = "status") -> None:
-    """409 ``invalid_transition`` before any side effect, worded as ``SystemState.move`` does."""
-    try:
-        machine.check(obj[field], target)
-    except InvalidTransition as exc:
-        allowed = sorted(machine.moves[obj[field]]) or "none (final)"
-        raise Conflict(
-            "invalid_transition",
-            f"{obj['id']}: {exc}",
-            [{"field": field, "message": f"allowed from {obj[field]!r}: {allowed}"}],
-        ) from None
 
 
 def credit_limit_exceeded(customer: Obj, exposure: int, amount: int) -> Invalid:

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from lifecycle.money import CURRENCY_EXPONENTS
 from lifecycle.states import MACHINES, StateMachine
+from simulators.erp.models import PERIOD_PATTERN
+from simulators.kit.bodies import check_currency
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.state import Obj, SystemState
 
@@ -30,7 +31,6 @@ __all__ = [
     "LegalEntity",
     "check_account",
     "check_balanced",
-    "check_currency",
     "check_legal_entity",
     "check_period_name",
     "period_id",
@@ -108,7 +108,7 @@ def period_id(name: str) -> str:
     return "per_" + name.replace("-", "_")
 
 
-_PERIOD_NAME = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD_NAME = re.compile(PERIOD_PATTERN)
 
 
 def check_period_name(name: str) -> str:
@@ -116,7 +116,7 @@ def check_period_name(name: str) -> str:
         raise Invalid(
             "invalid_period",
             f"{name!r} is not a period name",
-            [{"field": "name", "message": "YYYY-MM, month 01 to 12"}],
+            [{"field": "name", "message": "YYYY-MM, 2000-01 to 2100-12"}],
         )
     return name
 
@@ -130,15 +130,6 @@ def check_balanced(lines: list[Obj]) -> None:
             "unbalanced_entry",
             f"debits {debits} and credits {credits} differ by {debits - credits}",
             [{"field": "lines", "message": "the sum of debits must equal the sum of credits"}],
-        )
-
-
-def check_currency(currency: str, field: str = "currency") -> None:
-    if currency not in CURRENCY_EXPONENTS:
-        raise Invalid(
-            "unsupported_currency",
-            f"currency {currency!r} is not supported",
-            [{"field": field, "message": f"one of {sorted(CURRENCY_EXPONENTS)}"}],
         )
 
 

@@ -1,20 +1,22 @@
 """Request bodies of the ERP API, and the trial balance report (objects are lifecycle.entities).
 
-Every field is bounded, so fuzzed input gets a 422 and never a 500; amounts are
-capped well inside 64-bit integers even summed over a large order.
+Every field is bounded (``simulators/kit/bodies.py``), so fuzzed input gets a 422 and
+never a 500; an order whose total passes the money bound is refused by the rules.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from lifecycle.entities._base import CurrencyCode
-from simulators.kit.bodies import RequestBody
+from lifecycle.entities.erp import ErpCustomer, Item, SalesOrder
+from simulators.kit.bodies import BodyDate, Flag, Money, PatchBody, Quantity, RequestBody
+from simulators.kit.params import Id
 
 __all__ = [
+    "PERIOD_PATTERN",
     "ApplicationIn",
     "CustomerCreate",
     "CustomerUpdate",
@@ -31,26 +33,13 @@ __all__ = [
     "TrialBalance",
 ]
 
-MAX_AMOUNT_MINOR = 10**15  # ten trillion in major units: far past any real invoice
-MAX_UNIT_PRICE_MINOR = 10**10
-MAX_QUANTITY = 1_000_000
-
-
-def _real_date(value: str) -> str:
-    date.fromisoformat(value)  # ValueError -> 422 for 2026-02-30
-    return value
-
-
-IsoDate = Annotated[
-    str,
-    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Calendar date, ISO 8601."),
-    AfterValidator(_real_date),
-]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=255)] | None
-Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 AccountNumber = Annotated[str, Field(pattern=r"^\d{4}$", description="Chart of accounts number.")]
+PERIOD_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the months of the body dates' range
+PeriodName = Annotated[
+    str, Field(pattern=PERIOD_PATTERN, description="YYYY-MM", examples=["2026-03"])
+]
 LegalEntityCode = Annotated[str, Field(pattern=r"^[A-Z]{2}\d{2}$", examples=["US01", "DE01"])]
 Memo = Annotated[str, Field(max_length=1000)] | None
 ItemType = Literal["service", "non_inventory", "subscription"]
@@ -60,16 +49,18 @@ class CustomerCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     legal_entity: LegalEntityCode = "US01"
     currency: CurrencyCode | None = Field(None, description="Default: the legal entity's.")
-    credit_limit_minor: Amount = 10_000_000
-    tax_exempt: bool = False
+    credit_limit_minor: Money = 10_000_000
+    tax_exempt: Flag = False
     crm_account_id: Id | None = None
     external_id: ExternalId = None
 
 
-class CustomerUpdate(RequestBody):
+class CustomerUpdate(PatchBody):
+    ENTITY = ErpCustomer
+
     name: str | None = Field(None, min_length=1, max_length=255)
-    credit_limit_minor: Amount | None = None
-    tax_exempt: bool | None = None
+    credit_limit_minor: Money | None = None
+    tax_exempt: Flag | None = None
     crm_account_id: Id | None = None
 
 
@@ -81,7 +72,9 @@ class ItemCreate(RequestBody):
     external_id: ExternalId = None
 
 
-class ItemUpdate(RequestBody):
+class ItemUpdate(PatchBody):
+    ENTITY = Item
+
     name: str | None = Field(None, min_length=1, max_length=255)
     type: ItemType | None = None
     revenue_account: AccountNumber | None = None
@@ -90,8 +83,8 @@ class ItemUpdate(RequestBody):
 class OrderLineIn(RequestBody):
     item_id: Id | None = None
     sku: Sku | None = None
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
-    unit_price_minor: int = Field(ge=0, le=MAX_UNIT_PRICE_MINOR)
+    quantity: Annotated[Quantity, Field(ge=1)]
+    unit_price_minor: Money
 
     @model_validator(mode="after")
     def _names_an_item(self) -> Self:
@@ -103,7 +96,7 @@ class OrderLineIn(RequestBody):
 class SalesOrderCreate(RequestBody):
     customer_id: Id
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
-    order_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    order_date: BodyDate | None = Field(None, description="Default: today on the sim clock.")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     quote_id: Id | None = None
     opportunity_id: Id | None = None
@@ -111,7 +104,9 @@ class SalesOrderCreate(RequestBody):
     memo: Memo = None
 
 
-class SalesOrderUpdate(RequestBody):
+class SalesOrderUpdate(PatchBody):
+    ENTITY = SalesOrder
+
     memo: Memo = None
 
 
@@ -124,9 +119,9 @@ class InvoiceCreate(RequestBody):
     customer_id: Id
     external_id: ExternalId = None
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
-    posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
-    subtotal_minor: Amount
-    tax_minor: Amount | None = Field(
+    posting_date: BodyDate | None = Field(None, description="Default: today on the sim clock.")
+    subtotal_minor: Money
+    tax_minor: Money | None = Field(
         None,
         description="As the billing system computed it; default: the customer's legal-entity "
         "rate on the subtotal (0 when tax exempt).",
@@ -137,27 +132,27 @@ class InvoiceCreate(RequestBody):
 
 class ApplicationIn(RequestBody):
     ar_invoice_id: Id
-    amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
+    amount_minor: Annotated[Money, Field(gt=0)]
 
 
 class ReceiptCreate(RequestBody):
     customer_id: Id
-    amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
+    amount_minor: Annotated[Money, Field(gt=0)]
     currency: CurrencyCode | None = Field(None, description="Default: the customer's.")
-    received_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    received_date: BodyDate | None = Field(None, description="Default: today on the sim clock.")
     applications: list[ApplicationIn] = Field(default_factory=list, max_length=100)
     external_id: ExternalId = None
 
 
 class JournalLineIn(RequestBody):
     account: AccountNumber
-    debit_minor: Amount = 0
-    credit_minor: Amount = 0
+    debit_minor: Money = 0
+    credit_minor: Money = 0
 
 
 class JournalEntryCreate(RequestBody):
     legal_entity: LegalEntityCode = "US01"
-    posting_date: IsoDate | None = Field(None, description="Default: today on the sim clock.")
+    posting_date: BodyDate | None = Field(None, description="Default: today on the sim clock.")
     currency: CurrencyCode
     memo: Memo = None
     lines: list[JournalLineIn] = Field(min_length=2, max_length=100)

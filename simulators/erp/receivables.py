@@ -11,7 +11,7 @@ from typing import Any
 
 from lifecycle.money import apply_bps
 from lifecycle.states import MACHINES, SalesOrderStatus, StateMachine
-from simulators.erp.errors import check_move, currency_mismatch, customer_mismatch, unknown
+from simulators.erp.errors import currency_mismatch, customer_mismatch, unknown
 from simulators.erp.ledger import (
     AR_ACCOUNT,
     CASH_ACCOUNT,
@@ -22,7 +22,7 @@ from simulators.erp.ledger import (
     check_legal_entity,
 )
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj
+from simulators.kit.state import Obj, check_move
 
 __all__ = ["AR_INVOICE", "SALES_ORDER", "ReceivablesState"]
 

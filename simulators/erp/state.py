@@ -9,19 +9,22 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, ClassVar
 
+from lifecycle.entities._base import CurrencyCode
 from lifecycle.states import SalesOrderStatus
-from simulators.erp.errors import check_move, credit_limit_exceeded, currency_mismatch, unknown
+from simulators.erp.errors import credit_limit_exceeded, currency_mismatch, unknown
 from simulators.erp.ledger import (
     REVENUE_ACCOUNT,
     check_account,
-    check_currency,
     check_legal_entity,
     check_period_name,
     period_of,
 )
+from simulators.erp.models import LegalEntityCode, PeriodName, Sku
 from simulators.erp.receivables import SALES_ORDER, ReceivablesState
+from simulators.kit.bodies import Money, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid, NotFound
-from simulators.kit.state import Obj, Versions, provider_state
+from simulators.kit.params import Id
+from simulators.kit.state import Obj, Versions, check_move, provider_state
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["ErpState"]
@@ -163,6 +166,7 @@ class ErpState(ReceivablesState):
         lines = [self._resolve_line(i, line) for i, line in enumerate(fields["lines"])]
         subtotal = sum(line["amount_minor"] for line in lines)
         tax = self.tax_for(customer, subtotal)
+        check_money_total(subtotal + tax, "lines")
         self._check_credit(customer, subtotal + tax)
         order = self.new(
             "sales_order",
@@ -221,8 +225,8 @@ class ErpState(ReceivablesState):
 
     @provider_state("a customer exists")
     def _state_customer(
-        self, id: str | None = None, credit_limit_minor: int = 10_000_000,
-        currency: str | None = None, legal_entity: str = "US01",
+        self, id: Id | None = None, credit_limit_minor: Money = 10_000_000,
+        currency: CurrencyCode | None = None, legal_entity: LegalEntityCode = "US01",
     ) -> Obj:  # fmt: skip
         existing = self.col("erp_customer").find(id)
         if existing is None:
@@ -235,7 +239,7 @@ class ErpState(ReceivablesState):
         return {"customer_id": existing["id"]}
 
     @provider_state("an item exists")
-    def _state_item(self, sku: str = "PLAT-STD", id: str | None = None) -> Obj:
+    def _state_item(self, sku: Sku = "PLAT-STD", id: Id | None = None) -> Obj:
         item = self.col("item").first_by("sku", sku)
         if item is None:
             item = self.create_item(
@@ -248,11 +252,14 @@ class ErpState(ReceivablesState):
 
     @provider_state("a booked sales order exists")
     def _state_booked_order(
-        self, id: str | None = None, customer_id: str | None = None, sku: str = "PLAT-STD",
-        total_minor: int = 1_200_000,
+        self, id: Id | None = None, customer_id: Id | None = None, sku: Sku = "PLAT-STD",
+        total_minor: Money = 1_200_000,
     ) -> Obj:  # fmt: skip
         customer = self._state_customer(id=customer_id)
         item = self._state_item(sku=sku)
+        existing = self.col("sales_order").find(id)
+        if existing is not None:
+            return {"sales_order_id": existing["id"], **customer, **item}
         order = self.create_order(
             {"customer_id": customer["customer_id"], "currency": None, "order_date": None,
              "lines": [{"sku": sku, "item_id": None, "quantity": 1,
@@ -266,9 +273,12 @@ class ErpState(ReceivablesState):
 
     @provider_state("an open AR invoice exists")
     def _state_open_invoice(
-        self, id: str | None = None, customer_id: str | None = None, total_minor: int = 1_200_000
+        self, id: Id | None = None, customer_id: Id | None = None, total_minor: Money = 1_200_000
     ) -> Obj:
         customer = self._state_customer(id=customer_id)
+        existing = self.col("ar_invoice").find(id)
+        if existing is not None:
+            return {"ar_invoice_id": existing["id"], **customer}
         invoice = self.create_invoice(
             {"customer_id": customer["customer_id"], "external_id": None, "currency": None,
              "posting_date": None, "subtotal_minor": total_minor, "tax_minor": 0,
@@ -282,7 +292,7 @@ class ErpState(ReceivablesState):
         return {"ar_invoice_id": invoice["id"], **customer}
 
     @provider_state("the period is closed")
-    def _state_period_closed(self, name: str | None = None) -> Obj:
+    def _state_period_closed(self, name: PeriodName | None = None) -> Obj:
         name = check_period_name(name or period_of(self.today()))
         period = self.find_period(name)
         if period is None or period["status"] != "closed":

@@ -138,7 +138,10 @@ def _shared_router(state: SystemState) -> APIRouter:
     )
     async def events(
         after: str | None = Query(
-            None, pattern=r"^evt_[a-z]+_[0-9]{12}$", description="Last event id already seen."
+            None,
+            max_length=64,
+            pattern=r"^evt_[a-z]+_[0-9]{12}$",
+            description="Last event id already seen.",
         ),
         limit: int = LIMIT,
         type: list[str] | None = Query(None, description="Only these event types."),

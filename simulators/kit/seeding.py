@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from simulators.kit.clock import CLOCK_LIMIT, format_instant
+from simulators.kit.params import ID_PATTERN, MAX_ID_LENGTH
 from simulators.kit.store import CollectionSpec
 
 __all__ = [
@@ -34,17 +35,20 @@ __all__ = [
 Obj = dict[str, Any]
 
 # Ids the simulators make are ``<prefix>_<hex>``; pacts and seeds add their own. One
-# bound for all: 1 to 100 characters, letters, digits, ``_`` and ``-``, no leading
-# separator, so an id is always safe in a URL path, a log line and a file name.
-MAX_ID_LENGTH = 100
-_SAFE_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_ID_LENGTH - 1}}}")
+# rule for all (``kit.params``): 1 to 100 characters, letters, digits and ``_ . : -``,
+# no leading separator, so an id is always safe in a URL path, a log line and a file name.
+_SAFE_ID = re.compile(ID_PATTERN)
 # Fields ending in _id that hold the caller's or the request's text, not one of our ids.
 _NOT_IDS = frozenset({"external_id", "correlation_id"})
-_ID_RULE = f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ -, starting with a letter or digit"
+_ID_RULE = f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ . : -, starting with a letter or digit"
 
 
 def is_safe_id(value: object) -> bool:
-    return isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_ID_LENGTH
+        and _SAFE_ID.fullmatch(value) is not None
+    )
 
 
 def problem(

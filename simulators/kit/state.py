@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, ValidationError, validate_call
 
 from lifecycle.entities import SYSTEM_TYPES
 from lifecycle.states import InvalidTransition, StateMachine
@@ -29,7 +29,7 @@ from simulators.kit.seeding import (
 )
 from simulators.kit.store import Collection, CollectionSpec, Store
 
-__all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "provider_state"]
+__all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "check_move", "provider_state"]
 
 Obj = dict[str, Any]
 # The versions an If-Match header accepts (kit.http.expected_version); None: any.
@@ -37,12 +37,22 @@ Versions = frozenset[int]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Params arrive as JSON: a string for an int (or an int for an id) is refused, not coerced.
+_PARAMS = ConfigDict(strict=True, arbitrary_types_allowed=True)
+
+
 def provider_state(name: str) -> Callable[[F], F]:
-    """Mark a method as the set-up of a Pact provider state called ``name``."""
+    """Mark a method as the set-up of a Pact provider state called ``name``.
+
+    Its keyword parameters are the state's params, validated (strictly) against
+    their annotations: use the body types (``Id``, ``Money`` ...), so a pact cannot
+    set up an object the API itself would refuse.
+    """
 
     def mark(func: F) -> F:
-        func.__provider_state__ = name  # type: ignore[attr-defined]
-        return func
+        checked = validate_call(config=_PARAMS)(func)
+        checked.__provider_state__ = name  # type: ignore[attr-defined]
+        return checked
 
     return mark
 
@@ -58,6 +68,24 @@ class _Seeded(NamedTuple):
     obj: Obj
     position: int  # index within its type in the batch
     line: int | None
+
+
+def check_move(obj: Obj, machine: StateMachine, target: str, field: str = "status") -> None:
+    """409 ``invalid_transition`` unless ``obj`` may move to ``target`` along ``machine``.
+
+    The one shape of that refusal: rules call it before side effects that must not
+    happen for a refused move; ``SystemState.move`` calls it too.
+    """
+    current = str(obj[field])  # StrEnum members store as plain text
+    try:
+        machine.check(current, str(target))
+    except InvalidTransition as exc:
+        allowed = sorted(machine.moves.get(current, ())) or "none (final)"
+        raise Conflict(
+            "invalid_transition",
+            f"{obj['id']}: {exc}",
+            [{"field": field, "message": f"allowed from {current!r}: {allowed}"}],
+        ) from None
 
 
 class SeedRejected(Invalid):
@@ -136,17 +164,10 @@ class SystemState:
         expected_version: Versions | None = None,
     ) -> Obj:
         """Move ``obj`` to ``target`` along ``machine``; 409 ``invalid_transition`` otherwise."""
-        target, current = str(target), str(obj[field])  # StrEnum members store as plain text
-        try:
-            machine.check(current, target)
-        except InvalidTransition as exc:
-            raise Conflict(
-                "invalid_transition",
-                f"{obj['id']}: {exc}",
-                [{"field": field, "message": f"allowed from {current!r}: "
-                  f"{sorted(machine.moves[current]) or 'none (final)'}"}],
-            ) from None  # fmt: skip
-        return self.update(object_type, obj, {**(changes or {}), field: target}, expected_version)
+        check_move(obj, machine, target, field)
+        return self.update(
+            object_type, obj, {**(changes or {}), field: str(target)}, expected_version
+        )
 
     def with_id(self, object_type: str, obj: Obj, new_id: str) -> Obj:
         """Give an object the id a consumer's pact names (Pact provider-state parameters)."""
@@ -164,7 +185,7 @@ class SystemState:
             raise Invalid(
                 "invalid_id",
                 f"{shown!r} is not an id",
-                [{"field": field, "message": f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ -"}],
+                [{"field": field, "message": f"1 to {MAX_ID_LENGTH} of A-Z a-z 0-9 _ . : -"}],
             )
 
     def emit(self, event_type: str, obj: Obj) -> None:
@@ -313,12 +334,22 @@ class SystemState:
             )
         # Ids a pact names are bounded as seeded ones are, before anything is created.
         for key, value in params.items():
-            if (key == "id" or key.endswith("_id")) and value is not None:
-                self._check_id(value, key)
+            if (key == "id" or key.endswith("_id")) and isinstance(value, str):
+                self._check_id(value, f"params.{key}")
         try:
             result = getattr(self, attr)(**params)
-        except TypeError as exc:
-            raise Invalid("invalid_provider_state_params", f"{name!r}: {exc}") from None
+        except ValidationError as exc:
+            raise Invalid(
+                "invalid_provider_state_params",
+                f"{name!r}: the params do not fit the state",
+                [
+                    {
+                        "field": ".".join(["params", *(str(p) for p in err["loc"])]),
+                        "message": err["msg"],
+                    }
+                    for err in exc.errors()[:20]
+                ],
+            ) from None
         return result if isinstance(result, dict) else {}
 
     @staticmethod

@@ -40,6 +40,7 @@ from simulators.kit.http import (
     filtered_page,
     object_response,
 )
+from simulators.kit.params import Filter, IdFilter
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime, SimConfig
 from simulators.support.models import (
@@ -77,10 +78,10 @@ def _routes(state: SupportState) -> APIRouter:
     async def list_organizations(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        crm_account_id: str | None = None,
-        domain: str | None = None,
-        name: str | None = None,
+        external_id: Filter = None,
+        crm_account_id: IdFilter = None,
+        domain: Filter = None,
+        name: Filter = None,
     ) -> Response:
         return filtered_page(
             orgs,
@@ -115,11 +116,11 @@ def _routes(state: SupportState) -> APIRouter:
     async def list_entitlements(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        organization_id: str | None = None,
-        subscription_id: str | None = None,
+        external_id: Filter = None,
+        organization_id: IdFilter = None,
+        subscription_id: IdFilter = None,
         status: EntitlementStatus | None = None,
-        sku: str | None = None,
+        sku: Filter = None,
     ) -> Response:
         return filtered_page(
             ents,
@@ -173,8 +174,8 @@ def _routes(state: SupportState) -> APIRouter:
     async def list_cases(
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
-        external_id: str | None = None,
-        organization_id: str | None = None,
+        external_id: Filter = None,
+        organization_id: IdFilter = None,
         status: CaseStatus | None = None,
         priority: _Priority | None = None,
         sla_breached: bool | None = None,

@@ -5,13 +5,14 @@ Every field is bounded so a fuzzer's extremes get a 422, never a 500.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from lifecycle.entities.support import Case, Entitlement, Organization
 from lifecycle.states import CaseStatus
-from simulators.kit.bodies import RequestBody, bounded_date
+from simulators.kit.bodies import BodyDate, Flag, PatchBody, RequestBody
+from simulators.kit.params import Id
 
 __all__ = [
     "CaseCreate",
@@ -27,7 +28,8 @@ __all__ = [
 Priority = Literal["low", "normal", "high", "urgent"]
 SupportTier = Literal["standard", "premium", "enterprise"]
 ExternalId = Field(None, max_length=255)
-ObjectId = Field(None, min_length=1, max_length=100)
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+ExternalIdText = Annotated[str, Field(max_length=255)]
 Domain = Field(None, max_length=253, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 Email = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
 
@@ -35,40 +37,40 @@ Email = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=255)
 class OrganizationCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255)
     external_id: str | None = ExternalId
-    crm_account_id: str | None = ObjectId
+    crm_account_id: Id | None = None
     domain: str | None = Domain
 
 
-class OrganizationUpdate(RequestBody):
+class OrganizationUpdate(PatchBody):
+    ENTITY = Organization
+
     name: str | None = Field(None, min_length=1, max_length=255)
-    crm_account_id: str | None = ObjectId
+    crm_account_id: Id | None = None
     domain: str | None = Domain
 
 
 class EntitlementCreate(RequestBody):
-    organization_id: str = Field(min_length=1, max_length=100)
+    organization_id: Id
     sku: str = Field(min_length=1, max_length=100)
     support_tier: SupportTier = "standard"
-    start_date: date | None = Field(None, description="Default: today.")
-    end_date: date | None = Field(None, description="Exclusive: in force before this day.")
-    subscription_id: str | None = ObjectId
+    start_date: BodyDate | None = Field(None, description="Default: today.")
+    end_date: BodyDate | None = Field(None, description="Exclusive: in force before this day.")
+    subscription_id: Id | None = None
     status: Literal["active", "suspended"] = "active"
     external_id: str | None = ExternalId
 
-    _check_dates = field_validator("start_date", "end_date")(bounded_date)
 
+class EntitlementUpdate(PatchBody):
+    ENTITY = Entitlement
 
-class EntitlementUpdate(RequestBody):
     sku: str | None = Field(None, min_length=1, max_length=100)
     support_tier: SupportTier | None = None
-    end_date: date | None = None
-    subscription_id: str | None = ObjectId
-
-    _check_dates = field_validator("end_date")(bounded_date)
+    end_date: BodyDate | None = None
+    subscription_id: Id | None = None
 
 
 class CaseCreate(RequestBody):
-    organization_id: str = Field(min_length=1, max_length=100)
+    organization_id: Id
     subject: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=20_000)
     requester_email: str | None = Email
@@ -76,7 +78,9 @@ class CaseCreate(RequestBody):
     external_id: str | None = ExternalId
 
 
-class CaseUpdate(RequestBody):
+class CaseUpdate(PatchBody):
+    ENTITY = Case
+
     subject: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=20_000)
     requester_email: str | None = Email
@@ -88,4 +92,4 @@ class CommentCreate(RequestBody):
     author: str = Field(min_length=1, max_length=255)
     author_role: Literal["agent", "end_user"] = "agent"
     body: str = Field(min_length=1, max_length=20_000)
-    public: bool = True
+    public: Flag = True

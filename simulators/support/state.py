@@ -8,14 +8,15 @@ same check on that case, so a GET always shows the truth.
 from __future__ import annotations
 
 import heapq
-from datetime import date
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
-from simulators.kit.state import Obj, SystemState, Versions, provider_state
+from simulators.kit.params import Id
+from simulators.kit.state import Obj, SystemState, Versions, check_move, provider_state
 from simulators.kit.store import CollectionSpec
+from simulators.support.models import ExternalIdText, Name, SupportTier
 from simulators.support.sla import DEFAULT_TIER, TIER_RANK, due_times
 
 __all__ = ["MAX_COMMENTS", "SupportState"]
@@ -33,10 +34,6 @@ _ENTITLEMENT_EVENTS = {
     "suspended": "entitlement.suspended",
     "expired": "entitlement.expired",
 }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
 
 
 class SupportState(SystemState):
@@ -92,8 +89,6 @@ class SupportState(SystemState):
 
     def update_organization(self, org_id: str, changes: Obj, version: Versions | None) -> Obj:
         org = self.col("organization").get(org_id)
-        if changes.get("name", "") is None:
-            del changes["name"]
         org = self.update("organization", org, changes, version)
         self.emit("organization.updated", org)
         return org
@@ -111,7 +106,7 @@ class SupportState(SystemState):
 
     def create_entitlement(self, fields: Obj) -> Obj:
         self._require_organization(fields["organization_id"])
-        fields = {k: _iso(v) for k, v in fields.items()}
+        fields = dict(fields)
         fields["start_date"] = fields.get("start_date") or self.today()
         fields.setdefault("end_date", None)
         self._check_period(fields["start_date"], fields["end_date"])
@@ -138,10 +133,6 @@ class SupportState(SystemState):
                 f"{ent_id} has expired and cannot change",
                 [{"field": "status", "message": "expired is final"}],
             )
-        changes = {k: _iso(v) for k, v in changes.items()}
-        for name in ("sku", "support_tier"):
-            if changes.get(name, "") is None:
-                del changes[name]
         if "end_date" in changes:
             self._check_period(ent["start_date"], changes["end_date"])
         ent = self.update("entitlement", ent, changes, version)
@@ -251,13 +242,15 @@ class SupportState(SystemState):
         self.emit("case.created", case)
         return case
 
-    def _open_case(self, case_id: str, moving: bool) -> Obj:
+    def _open_case(self, case_id: str, target: str | None = None) -> Obj:
         """The case, brought up to date with the clock; 409 if it is closed."""
         case = self.get_case(case_id)
         if case["status"] == CaseStatus.CLOSED:
             # Zendesk: "closed tickets cannot be updated"; a follow-up is a new ticket.
+            if target is not None:
+                check_move(case, CASE, target)
             raise Conflict(
-                "invalid_transition" if moving else "case_closed",
+                "case_closed",
                 f"{case_id} is closed and cannot change; open a follow-up case",
                 [{"field": "status", "message": "allowed from 'closed': none (final)"}],
             )
@@ -284,9 +277,8 @@ class SupportState(SystemState):
         return DEFAULT_TIER if ent is None else str(ent["support_tier"])
 
     def update_case(self, case_id: str, changes: Obj, version: Versions | None) -> Obj:
-        target = changes.pop("status", None)
-        case = self._open_case(case_id, moving=target is not None)
-        changes = {k: v for k, v in changes.items() if v is not None or k == "requester_email"}
+        target = _value(changes.pop("status", None))
+        case = self._open_case(case_id, target)
         if changes.get("priority", case["priority"]) != case["priority"]:
             # Zendesk re-applies the SLA policy when the priority changes, from creation time.
             first, solve = due_times(
@@ -294,7 +286,6 @@ class SupportState(SystemState):
             )
             changes["first_response_due_at"] = format_instant(first)
             changes["resolution_due_at"] = format_instant(solve)
-        target = _value(target)
         if not changes and target in (None, case["status"]) and version in (None, case["version"]):
             return case  # nothing to change: no new version, no event
         updated = self._save(case, changes, target, version)
@@ -307,7 +298,7 @@ class SupportState(SystemState):
 
     def add_comment(self, case_id: str, fields: Obj) -> Obj:
         """A reply; a public agent reply is the first response and opens a new case."""
-        case = self._open_case(case_id, moving=False)
+        case = self._open_case(case_id)
         if len(case["comments"]) >= MAX_COMMENTS:
             raise Invalid(
                 "comment_limit_reached",
@@ -336,7 +327,10 @@ class SupportState(SystemState):
 
     @provider_state("an organization exists")
     def _state_organization(
-        self, id: str | None = None, name: str = "Acme Corp", external_id: str | None = None
+        self,
+        id: Id | None = None,
+        name: Name = "Acme Corp",
+        external_id: ExternalIdText | None = None,
     ) -> Obj:
         org = self.col("organization").find(id) or self.col("organization").first_by("name", name)
         if org is None:
@@ -347,19 +341,23 @@ class SupportState(SystemState):
 
     @provider_state("an organization with an active entitlement exists")
     def _state_entitled(
-        self, id: str | None = None, organization_id: str | None = None,
-        support_tier: str = "premium",
+        self, id: Id | None = None, organization_id: Id | None = None,
+        support_tier: SupportTier = "premium",
     ) -> Obj:  # fmt: skip
         org_id = self._state_organization(id=organization_id)["organization_id"]
-        ent = self.col("entitlement").find(id) or self.create_entitlement(
-            {"organization_id": org_id, "sku": "SUP-PRM", "support_tier": support_tier}
-        )
+        ent = self.col("entitlement").find(id)
+        if ent is None and id is None:
+            ent = self.entitlement_in_force(org_id)
+        if ent is None:
+            ent = self.create_entitlement(
+                {"organization_id": org_id, "sku": "SUP-PRM", "support_tier": support_tier}
+            )
         if id is not None:
             ent = self.with_id("entitlement", ent, id)
         return {"organization_id": org_id, "entitlement_id": ent["id"]}
 
     @provider_state("an open case exists")
-    def _state_open_case(self, id: str | None = None, organization_id: str | None = None) -> Obj:
+    def _state_open_case(self, id: Id | None = None, organization_id: Id | None = None) -> Obj:
         ids = self._state_entitled(organization_id=organization_id)
         case = self.col("case").find(id)
         if case is None:

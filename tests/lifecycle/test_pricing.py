@@ -40,8 +40,11 @@ def test_quote_totals_apply_term_line_then_header_discounts():
     assert totals.list_minor == 600_000 + 99_900
     assert totals.header_discount_minor == 31_995  # 5 % of 6399.00
     assert totals.total_minor == 639_900 - 31_995
-    assert totals.recurring_monthly_minor == 45_000
-    assert totals.one_time_minor == 99_900
+    # what billing charges: both discounts (45,000 a month and 99,900 once, less 5 %)
+    assert totals.recurring_monthly_list_minor == 50_000
+    assert totals.recurring_monthly_minor == 42_750
+    assert totals.one_time_minor == 94_905
+    assert totals.recurring_monthly_minor * 12 + totals.one_time_minor == totals.total_minor
     assert not totals.needs_approval
 
 

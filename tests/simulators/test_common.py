@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from simulators.kit.params import ID_PATTERN
 from simulators.registry import SYSTEMS
 from simulators.testing import sim_client, state_of
 
@@ -179,3 +180,31 @@ async def test_metrics_count_requests_by_route_template_and_status():
         assert 'route="/accounts/{account_id}",status="404"} 1' in text
         assert "golive_request_duration_seconds_bucket" in text
         assert 'golive_objects_account{system="crm"} 1.0' in text
+
+
+def _string_schemas(schema):
+    """The string alternatives of a parameter schema (``str | None`` is an anyOf)."""
+    options = schema.get("anyOf", [schema])
+    return [o for o in options if o.get("type") == "string" and "enum" not in o]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_every_list_filter_is_bounded_and_ids_match_the_id_pattern(system):
+    async with sim_client(system) as c:
+        doc = (await c.get("/openapi.json")).json()
+        checked = 0
+        for method, path, op in _business_operations(doc):
+            if method != "get":
+                continue
+            for param in op.get("parameters", []):
+                if param["in"] != "query":
+                    continue
+                for schema in _string_schemas(param["schema"]):
+                    assert schema.get("maxLength", 10**9) <= 255, (path, param["name"])
+                    if param["name"].endswith("_id") and param["name"] != "external_id":
+                        assert schema.get("pattern") == ID_PATTERN, (path, param["name"])
+                    checked += 1
+                if param["name"].endswith("_id") and param["name"] != "external_id":
+                    r = await c.get(path, params={param["name"]: "x" * 300})
+                    assert r.status_code == 422, (path, param["name"], r.text)
+        assert checked >= 3

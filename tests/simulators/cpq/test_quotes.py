@@ -42,8 +42,10 @@ async def test_quote_totals_match_hand_computed_tiered_volume_and_per_unit_lines
     # Header: 5 % of (642000 - 101400 = 540600) = 27030.
     assert quote["header_discount_minor"] == 27_030
     assert quote["total_minor"] == 513_570
-    assert quote["one_time_minor"] == 225_000
-    assert quote["recurring_monthly_minor"] == 26_300
+    # Billed amounts carry the header discount too: 225000 and 26300 a month, less 5 %.
+    assert quote["one_time_minor"] == 213_750
+    assert quote["recurring_monthly_minor"] == 24_985
+    assert quote["recurring_monthly_list_minor"] == 22_000 + 6_500
     # 128430 off 642000 is 20.0047 %: floored to 2000 bps, yet strictly above the 20 % threshold.
     assert quote["effective_discount_bps"] == 2_000
     assert quote["needs_approval"] is True
@@ -257,3 +259,26 @@ async def test_provider_states_set_up_what_they_name(cpq, state, keys):
     assert set(r) == keys
     if "approved" in state:
         assert (await cpq.call("GET", "/quotes/q_pact", 200))["status"] == "approved"
+
+
+async def test_recurring_monthly_amount_carries_the_line_and_header_discounts(cpq):
+    # 100,000 a month list; 10 % off the line, then 25 % off the quote.
+    await cpq.product("PLAN", "recurring")
+    await cpq.product("SETUP", "one_time")
+    book = await cpq.call("POST", "/price-books", 201, json={
+        "name": "List USD", "currency": "USD", "is_default": True,
+        "entries": [{"sku": "PLAN", "unit_amount_minor": 100_000},
+                    {"sku": "SETUP", "unit_amount_minor": 75_000}],
+    })  # fmt: skip
+    quote = await cpq.call("POST", "/quotes", 201, json={
+        "price_book_id": book["id"], "term_months": 12, "discount_bps": 2_500,
+        "lines": [{"sku": "PLAN", "quantity": 1, "discount_bps": 1_000},
+                  {"sku": "SETUP", "quantity": 1}],
+    })  # fmt: skip
+    assert quote["recurring_monthly_list_minor"] == 100_000
+    assert quote["recurring_monthly_minor"] == 67_500  # 100,000 - 10 % - 25 %
+    assert quote["one_time_minor"] == 56_250  # 75,000 - 25 %
+    assert quote["total_minor"] == (1_080_000 + 75_000) * 3 // 4
+    # What a middleware bills per month over the term matches the quote's recurring part.
+    recurring_total = quote["total_minor"] - quote["one_time_minor"]
+    assert quote["recurring_monthly_minor"] * quote["term_months"] == recurring_total
