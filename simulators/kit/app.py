@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from lifecycle.events import Event
 from simulators.kit.auth import BadTokenRequest
 from simulators.kit.control import control_router, package_version
-from simulators.kit.errors import SimError, problem_response, problem_responses
+from simulators.kit.errors import LastResort, SimError, problem_response, problem_responses
 from simulators.kit.http import LIMIT, json_response
 from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
@@ -158,5 +158,8 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         )
 
     app.add_middleware(SimMiddleware, runtime=state.rt)
+    # Added last, so outermost: it also catches what the middleware above raises.
+    # Middleware added after this line would sit outside the net.
+    app.add_middleware(LastResort)
     app.openapi = lambda: complete_openapi(app)  # type: ignore[method-assign]
     return app
