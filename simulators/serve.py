@@ -2,6 +2,7 @@
 
 ``golive up`` starts one such process per system; uvicorn runs with uvloop and
 httptools when they are installed, and no access log (the journal keeps one).
+Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def serve(
     """Run one simulator until interrupted (blocking)."""
     import uvicorn
 
-    from simulators.kit.runtime import SimConfig
+    from simulators.kit.runtime import SimConfig, body_limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token)
+    config = SimConfig(seed=seed, admin_token=admin_token, **body_limits_from_env(os.environ))
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
@@ -81,10 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from simulators.kit.runtime import body_limits_from_env
     from simulators.registry import SYSTEMS
 
     if args.system not in SYSTEMS:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
+    try:
+        body_limits_from_env(os.environ)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.port and not port_is_free(args.host, args.port):
         sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
         sys.exit(2)

@@ -96,7 +96,7 @@ async def test_wire_behaviour_is_unchanged_for_a_real_client():
     async with sim_client("crm") as c:
         assert isinstance(c, httpx.AsyncClient)
         r = await c.post("/accounts", content=b"x", headers={"Content-Type": "text/plain"})
-        assert r.status_code == 422
+        assert r.status_code == 415
         assert r.headers["content-type"] == "application/problem+json"
 
 
