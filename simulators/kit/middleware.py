@@ -9,12 +9,14 @@ requests per second a simulator serves.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from typing import Any
 
+from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators.kit.context import current_client_id, current_correlation_id
+from simulators.kit.context import EXECUTING, current_client_id, current_correlation_id
 from simulators.kit.envelope import (
     JOURNAL_PATH_MAX,
     MAX_CORRELATION_ID_LENGTH,
@@ -42,6 +44,9 @@ PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
 _SEED_PATH = "/_sim/seed"
+# Canonical JSON for the Idempotency-Key fingerprint: the same document spelled with
+# other spacing, key order or escapes is the same request.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BAD_CORRELATION = (
     f"X-Correlation-Id must be 1 to {MAX_CORRELATION_ID_LENGTH} visible ASCII characters"
 )
@@ -52,6 +57,15 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def _fingerprint(scope: Scope, body: bytes) -> bytes:
+    try:
+        canonical = _CANONICAL.encode(from_json(body)).encode("ascii")
+    except ValueError:  # not JSON (or empty): the bytes as sent
+        canonical = body
+    request_line = f"{scope['method']} {scope['path']}?".encode() + scope["query_string"]
+    return hashlib.sha256(request_line + b"\n" + canonical).digest()
 
 
 class SimMiddleware:
@@ -207,9 +221,7 @@ class SimMiddleware:
                 [{"field": "Idempotency-Key", "message": "bad length"}],
             )
         body = await read_body(receive, limit)
-        fingerprint = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
-        ).digest()
+        fingerprint = _fingerprint(scope, body)
         now = rt.clock.timestamp()
         saved = rt.idempotency.lookup(client_id, key, now)
         if saved is not None:
@@ -243,6 +255,11 @@ class SimMiddleware:
         except BaseException:
             rt.idempotency.abandon(client_id, key)
             raise
+        if not scope.get(EXECUTING):
+            # Refused before the endpoint ran (validation, malformed JSON): as at Stripe,
+            # nothing is saved, so the corrected request may reuse the key.
+            rt.idempotency.abandon(client_id, key)
+            return False
         rt.idempotency.finish(
             client_id, key, captured["status"], captured["headers"], bytes(captured["body"])
         )
