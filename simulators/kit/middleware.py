@@ -44,6 +44,8 @@ PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
 _SEED_PATH = "/_sim/seed"
+_UNMATCHED = "(unmatched)"
+_TEMPLATE_CACHE_MAX = 4096
 # Canonical JSON for the Idempotency-Key fingerprint: the same document spelled with
 # other spacing, key order or escapes is the same request.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
@@ -72,6 +74,7 @@ class SimMiddleware:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.rt = runtime
+        self._templates: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,7 +169,7 @@ class SimMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = getattr(route, "path", None) or self._template(scope, method, path)
             rt.metrics.observe(method, template, status_box[0], elapsed)
             if correlation is not None and correlation_id is None:
                 journal_cid: str | None = clipped(correlation, MAX_CORRELATION_ID_LENGTH)
@@ -208,6 +211,28 @@ class SimMiddleware:
             elif not is_json(media):
                 raise UnsupportedMediaType("application/json")
         return limit
+
+    def _template(self, scope: Scope, method: str, path: str) -> str:
+        """The route template of a request answered before routing (401, replay, 413 ...)."""
+        cached = self._templates.get((method, path))
+        if cached is not None:
+            return cached
+        template = _UNMATCHED
+        app = scope.get("app")
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            regex = getattr(route, "path_regex", None)
+            if regex is None or not regex.match(path):
+                continue
+            methods = getattr(route, "methods", None)
+            if template == _UNMATCHED:
+                template = route.path
+            if not methods or method in methods:
+                template = route.path
+                break
+        if len(self._templates) >= _TEMPLATE_CACHE_MAX:
+            self._templates.clear()  # paths carry ids: keep the cache bounded
+        self._templates[(method, path)] = template
+        return template
 
     async def _idempotent(
         self, scope: Scope, receive: Receive, send: Send, client_id: str, key: str, limit: int
