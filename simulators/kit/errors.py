@@ -6,13 +6,14 @@ their kind to a status in one table. Bad input never becomes a 500.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -160,23 +161,17 @@ class LastResort:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        # No wrapper around send to track whether the response started: that would cost
+        # every request. A server refuses a second response start (ASGI), which is how
+        # the rare failure after the response started shows here.
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send)
         except Exception:
+            if scope["type"] != "http":
+                raise
             log.exception("unexpected error in %s %s", scope["method"], scope["path"][:200])
-            if not started:
-                response = problem_response(
-                    500, "internal_error", "the simulator failed unexpectedly; see its log"
-                )
+            response = problem_response(
+                500, "internal_error", "the simulator failed unexpectedly; see its log"
+            )
+            with contextlib.suppress(Exception):  # the response had started: logged above
                 await response(scope, receive, send)

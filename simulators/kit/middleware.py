@@ -104,7 +104,9 @@ class SimMiddleware:
                 origin = value
         correlation_id: str | None = None
         # The journal keeps bounded copies: a 1 MB header must not become 1 MB per entry.
-        idem_key = idem[: MAX_KEY_LENGTH + 1].decode("latin-1") if idem is not None else None
+        idem_key = None
+        if idem is not None and method in _MUTATING:
+            idem_key = idem[: MAX_KEY_LENGTH + 1].decode("latin-1")
         status_box = [500]
         replayed = False
         client_id: str | None = None
@@ -128,11 +130,10 @@ class SimMiddleware:
                 correlation_id = correlation.decode("ascii")
             public = path.startswith(PUBLIC_PREFIXES) or path == "/"
             control = public and path.startswith("/_sim/")
-            admin_token = rt.config.admin_token
             if (
                 control
-                and admin_token is not None
-                and _header(headers, b"x-sim-admin-token") != admin_token
+                and rt.config.admin_token is not None
+                and _header(headers, b"x-sim-admin-token") != rt.config.admin_token
             ):
                 raise _Forbidden()
             limit = 0
@@ -152,7 +153,7 @@ class SimMiddleware:
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
-                if idem_key is None or method not in _MUTATING:
+                if idem_key is None:
                     await self.app(scope, receive, send_wrapped)
                 else:
                     replayed = await self._idempotent(
@@ -203,7 +204,8 @@ class SimMiddleware:
             has_body = size > 0
         else:
             has_body = chunked
-        if has_body and (control or not public):
+        # The exact spelling nearly every client sends skips the parse.
+        if has_body and (control or not public) and content_type != b"application/json":
             media = media_type(content_type) if content_type is not None else b""
             if path == _SEED_PATH:
                 if not is_seed_type(media):
