@@ -46,6 +46,7 @@ _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
 _SEED_PATH = "/_sim/seed"
 _UNMATCHED = "(unmatched)"
 _TEMPLATE_CACHE_MAX = 4096
+_TEMPLATE_CACHE_PATH_MAX = 256
 # Canonical JSON for the Idempotency-Key fingerprint: the same document spelled with
 # other spacing, key order or escapes is the same request.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
@@ -231,9 +232,10 @@ class SimMiddleware:
             if not methods or method in methods:
                 template = route.path
                 break
-        if len(self._templates) >= _TEMPLATE_CACHE_MAX:
-            self._templates.clear()  # paths carry ids: keep the cache bounded
-        self._templates[(method, path)] = template
+        if len(path) <= _TEMPLATE_CACHE_PATH_MAX:  # long paths would make the cache large
+            if len(self._templates) >= _TEMPLATE_CACHE_MAX:
+                self._templates.clear()  # paths carry ids: keep the cache bounded
+            self._templates[(method, path)] = template
         return template
 
     async def _idempotent(

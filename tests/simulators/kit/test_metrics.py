@@ -42,3 +42,18 @@ async def test_requests_refused_by_the_envelope_are_labelled_with_their_route():
         text = (await c.get("/metrics")).text
         assert _count(text, "POST", "/accounts", 415) == 1
         assert _count(text, "POST", "/_sim/reset", 403) == 1
+
+
+async def test_resolving_routes_keeps_no_long_paths_in_memory():
+    from simulators.kit.middleware import SimMiddleware
+
+    async with sim_client("crm") as c:
+        nobody = {"Authorization": "Bearer nope"}
+        for i in range(20):
+            await c.get(f"/accounts/{i}{'x' * 20_000}", headers=nobody)
+        layer = c.app.middleware_stack
+        while not isinstance(layer, SimMiddleware):
+            layer = layer.app
+        assert sum(len(path) for _, path in layer._templates) < 20_000
+        text = (await c.get("/metrics")).text
+        assert _count(text, "GET", "/accounts/{account_id}", 401) == 20
