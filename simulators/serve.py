@@ -5,6 +5,7 @@ httptools when they are installed, and no access log (the journal keeps one).
 The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback without
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
+Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ def serve(
     """Run one simulator until interrupted (blocking)."""
     import uvicorn
 
-    from simulators.kit.runtime import SimConfig
+    from simulators.kit.runtime import SimConfig, body_limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token)
+    config = SimConfig(seed=seed, admin_token=admin_token, **body_limits_from_env(os.environ))
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
@@ -84,10 +85,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from simulators.kit.runtime import body_limits_from_env
     from simulators.registry import SYSTEMS
 
     if args.system not in SYSTEMS:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
+    try:
+        body_limits_from_env(os.environ)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.port and not port_is_free(args.host, args.port):
         sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
         sys.exit(2)

@@ -21,6 +21,7 @@ from simulators.kit.auth import BadTokenRequest, token_error_response
 from simulators.kit.control import control_router, package_version
 from simulators.kit.errors import (
     PROBLEM_MEDIA_TYPE,
+    LastResort,
     SimError,
     problem_response,
     problem_responses,
@@ -204,5 +205,8 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         )
 
     app.add_middleware(SimMiddleware, runtime=state.rt)
+    # Added last, so outermost: it also catches what the middleware above raises.
+    # Middleware added after this line would sit outside the net.
+    app.add_middleware(LastResort)
     app.openapi = lambda: complete_openapi(app)  # type: ignore[method-assign]
     return app

@@ -6,17 +6,21 @@ their kind to a status in one table. Bad input never becomes a 500.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "Conflict",
     "FieldProblem",
     "Invalid",
+    "LastResort",
     "NotFound",
     "PreconditionFailed",
     "Problem",
@@ -27,6 +31,8 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 _TITLES: dict[int, str] = {
     400: "Bad Request",
@@ -139,3 +145,33 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+class LastResort:
+    """The outermost layer: any exception that escaped becomes a logged problem+json 500.
+
+    Starlette's own net answers in plain text and re-raises, so uvicorn logs the error
+    again and in-process clients see a Python exception where a socket sees a 500. Here
+    the client gets ``internal_error`` in the one error shape, on the wire and in
+    process, and the traceback goes to this module's logger once. When the response
+    had already started, only the log is left to do.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # No wrapper around send to track whether the response started: that would cost
+        # every request. A server refuses a second response start (ASGI), which is how
+        # the rare failure after the response started shows here.
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            if scope["type"] != "http":
+                raise
+            log.exception("unexpected error in %s %s", scope["method"], scope["path"][:200])
+            response = problem_response(
+                500, "internal_error", "the simulator failed unexpectedly; see its log"
+            )
+            with contextlib.suppress(Exception):  # the response had started: logged above
+                await response(scope, receive, send)

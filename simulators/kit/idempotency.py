@@ -4,8 +4,11 @@ A mutating request with a key runs once; a retry with the same key and body gets
 the first response again (``Idempotent-Replayed: true``); the same key with another
 body gets 422 ``idempotency_key_reused``; a retry while the first is still running
 gets 409 ``idempotency_in_progress``. Keys are scoped to the client and live 24 h
-of simulator time. As at Stripe, only requests that ran to a result are saved:
-5xx answers, 401, 409-in-progress, 429 and 503 are not, so the retry runs again.
+of simulator time. As at Stripe, only requests whose endpoint started executing are
+saved: a request refused before (401, 400, 413, 415, a body that does not validate)
+is not, and neither are 5xx answers, 412 (a stale If-Match, a precondition checked
+before the change), 429 and 503, so the corrected or retried request runs again.
+Business-rule refusals (``credit_limit_exceeded`` ...) are saved and replayed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ __all__ = ["KEY_TTL_S", "MAX_KEY_LENGTH", "IdempotencyStore", "SavedResponse"]
 
 KEY_TTL_S = 24 * 3600
 MAX_KEY_LENGTH = 255
-_NOT_SAVED = frozenset({401, 429, 503})
+_NOT_SAVED = frozenset({401, 412, 429, 503})
 
 
 @dataclass(slots=True)

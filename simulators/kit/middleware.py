@@ -1,20 +1,39 @@
 """One pure-ASGI middleware for the cross-cutting work of every request.
 
-Correlation id, bearer auth, Idempotency-Key, journal and metrics in a single
-layer: Starlette's BaseHTTPMiddleware costs a task per request, and this path
-decides how many requests per second a simulator serves.
+Correlation id, envelope checks (header bounds, body size, media type, origin),
+bearer auth, Idempotency-Key, journal and metrics in a single layer: Starlette's
+BaseHTTPMiddleware costs a task per request, and this path decides how many
+requests per second a simulator serves.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from typing import Any
 
+from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.kit.auth import secrets_match
-from simulators.kit.context import current_client_id, current_correlation_id
+from simulators.kit.context import EXECUTING, current_client_id, current_correlation_id
+from simulators.kit.envelope import (
+    JOURNAL_PATH_MAX,
+    MAX_CORRELATION_ID_LENGTH,
+    BodyTooLarge,
+    ForeignOrigin,
+    InvalidHeader,
+    UnsupportedMediaType,
+    clipped,
+    is_json,
+    is_loopback_origin,
+    is_seed_type,
+    is_visible_ascii,
+    media_type,
+    read_body,
+    replaying,
+)
 from simulators.kit.errors import Invalid, SimError, problem_response
 from simulators.kit.idempotency import MAX_KEY_LENGTH
 from simulators.kit.runtime import Runtime
@@ -25,6 +44,16 @@ __all__ = ["PUBLIC_PREFIXES", "SimMiddleware"]
 PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics", "/_sim/")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
+_SEED_PATH = "/_sim/seed"
+_UNMATCHED = "(unmatched)"
+_TEMPLATE_CACHE_MAX = 4096
+_TEMPLATE_CACHE_PATH_MAX = 256
+# Canonical JSON for the Idempotency-Key fingerprint: the same document spelled with
+# other spacing, key order or escapes is the same request.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_BAD_CORRELATION = (
+    f"X-Correlation-Id must be 1 to {MAX_CORRELATION_ID_LENGTH} visible ASCII characters"
+)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -34,10 +63,20 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return None
 
 
+def _fingerprint(scope: Scope, body: bytes) -> bytes:
+    try:
+        canonical = _CANONICAL.encode(from_json(body)).encode("ascii")
+    except ValueError:  # not JSON (or empty): the bytes as sent
+        canonical = body
+    request_line = f"{scope['method']} {scope['path']}?".encode() + scope["query_string"]
+    return hashlib.sha256(request_line + b"\n" + canonical).digest()
+
+
 class SimMiddleware:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.rt = runtime
+        self._templates: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,14 +87,28 @@ class SimMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        correlation_id = idem_key = authorization = None
+        authorization = correlation = idem = content_type = length = origin = None
+        chunked = False
         for key, value in headers:  # one pass over the headers this layer reads
             if key == b"authorization":
-                authorization = value.decode("latin-1")
+                authorization = value
+            elif key == b"content-type":
+                content_type = value
+            elif key == b"content-length":
+                length = value
             elif key == b"x-correlation-id":
-                correlation_id = value.decode("latin-1")
-            elif key == b"idempotency-key" and method in _MUTATING:
-                idem_key = value.decode("latin-1")
+                correlation = value
+            elif key == b"idempotency-key":
+                idem = value
+            elif key == b"transfer-encoding":
+                chunked = True
+            elif key == b"origin":
+                origin = value
+        correlation_id: str | None = None
+        # The journal keeps bounded copies: a 1 MB header must not become 1 MB per entry.
+        idem_key = None
+        if idem is not None and method in _MUTATING:
+            idem_key = idem[: MAX_KEY_LENGTH + 1].decode("latin-1")
         status_box = [500]
         replayed = False
         client_id: str | None = None
@@ -66,19 +119,39 @@ class SimMiddleware:
                 if correlation_id is not None:
                     message["headers"] = [
                         *message.get("headers", []),
-                        (b"x-correlation-id", correlation_id.encode("latin-1")),
+                        (b"x-correlation-id", correlation),
                     ]
             await send(message)
 
         try:
-            if path.startswith(PUBLIC_PREFIXES) or path == "/":
-                if path.startswith("/_sim/") and rt.config.admin_token is not None:
-                    given = _header(headers, b"x-sim-admin-token")
-                    if not secrets_match(given, rt.config.admin_token):
-                        raise _Forbidden()
+            if correlation is not None:
+                if len(correlation) > MAX_CORRELATION_ID_LENGTH or not is_visible_ascii(
+                    correlation
+                ):
+                    raise InvalidHeader("X-Correlation-Id", _BAD_CORRELATION)
+                correlation_id = correlation.decode("ascii")
+            public = path.startswith(PUBLIC_PREFIXES) or path == "/"
+            control = public and path.startswith("/_sim/")
+            if (
+                control
+                and rt.config.admin_token is not None
+                and not secrets_match(_header(headers, b"x-sim-admin-token"), rt.config.admin_token)
+            ):
+                raise _Forbidden()
+            limit = 0
+            if method in _MUTATING:
+                if control and origin is not None and not is_loopback_origin(origin):
+                    raise ForeignOrigin()
+                limit = self._check_body(path, public, control, length, chunked, content_type)
+                if chunked:  # no Content-Length: read it here, up to the limit, then hand it on
+                    receive = replaying(await read_body(receive, limit), receive)
+            if public:
                 await self.app(scope, receive, send_wrapped)
                 return
-            client_id = rt.tokens.verify(authorization, time.time())
+            client_id = rt.tokens.verify(
+                authorization.decode("latin-1") if authorization is not None else None,
+                time.time(),
+            )
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
@@ -86,7 +159,7 @@ class SimMiddleware:
                     await self.app(scope, receive, send_wrapped)
                 else:
                     replayed = await self._idempotent(
-                        scope, receive, send_wrapped, client_id, idem_key
+                        scope, receive, send_wrapped, client_id, idem_key, limit
                     )
             finally:
                 current_correlation_id.reset(corr_token)
@@ -99,15 +172,75 @@ class SimMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = getattr(route, "path", None) or self._template(scope, method, path)
             rt.metrics.observe(method, template, status_box[0], elapsed)
+            if correlation is not None and correlation_id is None:
+                journal_cid: str | None = clipped(correlation, MAX_CORRELATION_ID_LENGTH)
+            else:
+                journal_cid = correlation_id
+            if len(path) > JOURNAL_PATH_MAX:
+                path = path[:JOURNAL_PATH_MAX] + "…"
             rt.journal.record((
                 rt.clock.timestamp(), client_id, method, path, status_box[0],
-                round(elapsed * 1000, 3), correlation_id, idem_key, replayed,
+                round(elapsed * 1000, 3), journal_cid, idem_key, replayed,
             ))  # fmt: skip
 
+    def _check_body(
+        self,
+        path: str,
+        public: bool,
+        control: bool,
+        length: bytes | None,
+        chunked: bool,
+        content_type: bytes | None,
+    ) -> int:
+        """Refuse a write's body by its headers alone (413, 415); returns its size limit."""
+        config = self.rt.config
+        limit = config.max_seed_body_bytes if path == _SEED_PATH else config.max_body_bytes
+        if length is not None:
+            if not length.isdigit():
+                raise InvalidHeader("Content-Length", "Content-Length must be a number of bytes")
+            size = int(length)
+            if size > limit:
+                raise BodyTooLarge(limit)
+            has_body = size > 0
+        else:
+            has_body = chunked
+        # The exact spelling nearly every client sends skips the parse.
+        if has_body and (control or not public) and content_type != b"application/json":
+            media = media_type(content_type) if content_type is not None else b""
+            if path == _SEED_PATH:
+                if not is_seed_type(media):
+                    raise UnsupportedMediaType("application/json or application/x-ndjson")
+            elif not is_json(media):
+                raise UnsupportedMediaType("application/json")
+        return limit
+
+    def _template(self, scope: Scope, method: str, path: str) -> str:
+        """The route template of a request answered before routing (401, replay, 413 ...)."""
+        cached = self._templates.get((method, path))
+        if cached is not None:
+            return cached
+        template = _UNMATCHED
+        app = scope.get("app")
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            regex = getattr(route, "path_regex", None)
+            if regex is None or not regex.match(path):
+                continue
+            methods = getattr(route, "methods", None)
+            if template == _UNMATCHED:
+                template = route.path
+            if not methods or method in methods:
+                template = route.path
+                break
+        if len(path) <= _TEMPLATE_CACHE_PATH_MAX:  # long paths would make the cache large
+            if len(self._templates) >= _TEMPLATE_CACHE_MAX:
+                self._templates.clear()  # paths carry ids: keep the cache bounded
+            self._templates[(method, path)] = template
+        return template
+
     async def _idempotent(
-        self, scope: Scope, receive: Receive, send: Send, client_id: str, key: str
+        self, scope: Scope, receive: Receive, send: Send, client_id: str, key: str, limit: int
     ) -> bool:
         """Run the request once per key; returns True when the answer was a replay."""
         rt = self.rt
@@ -117,15 +250,8 @@ class SimMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
                 [{"field": "Idempotency-Key", "message": "bad length"}],
             )
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        fingerprint = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
-        ).digest()
+        body = await read_body(receive, limit)
+        fingerprint = _fingerprint(scope, body)
         now = rt.clock.timestamp()
         saved = rt.idempotency.lookup(client_id, key, now)
         if saved is not None:
@@ -142,15 +268,6 @@ class SimMiddleware:
             return True
 
         rt.idempotency.begin(client_id, key, fingerprint, now)
-        sent_body = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
 
         async def capture_send(message: Message) -> None:
@@ -164,10 +281,15 @@ class SimMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture_send)
+            await self.app(scope, replaying(body, receive), capture_send)
         except BaseException:
             rt.idempotency.abandon(client_id, key)
             raise
+        if not scope.get(EXECUTING):
+            # Refused before the endpoint ran (validation, malformed JSON): as at Stripe,
+            # nothing is saved, so the corrected request may reuse the key.
+            rt.idempotency.abandon(client_id, key)
+            return False
         rt.idempotency.finish(
             client_id, key, captured["status"], captured["headers"], bytes(captured["body"])
         )

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from simulators.kit.envelope import MAX_CORRELATION_ID_LENGTH
 from simulators.kit.errors import Problem, problem_responses
 from simulators.kit.idempotency import MAX_KEY_LENGTH
 from simulators.kit.middleware import PUBLIC_PREFIXES
@@ -22,8 +23,16 @@ _CORRELATION = {
     "name": "X-Correlation-Id",
     "in": "header",
     "required": False,
-    "description": "Echoed back, stored on created objects and put on the events that follow.",
-    "schema": {"type": "string", "maxLength": 200},
+    "description": (
+        "Echoed back, stored on created objects and put on the events that follow. "
+        "Visible ASCII only; anything else gets 400 invalid_header."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_CORRELATION_ID_LENGTH,
+        "pattern": "^[!-~]+$",
+    },
 }
 _IDEMPOTENCY = {
     "name": "Idempotency-Key",
@@ -95,11 +104,14 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
                 if has_input:
                     _add_responses(op, (422,))
                 if "requestBody" in op:
-                    _add_responses(op, (400,))
+                    _add_responses(op, (400, 413))
+                if path.startswith("/_sim/") and method != "get":
+                    # Writes from a foreign Origin (403) and bodies that are not JSON (415).
+                    _add_responses(op, (403, 415) if "requestBody" in op else (403,))
                 continue
             op["security"] = [{"bearerAuth": []}, {"oauth2": []}]
             params.append(_CORRELATION)
-            statuses: tuple[int, ...] = (401, 429, 503)
+            statuses: tuple[int, ...] = (400, 401, 429, 503)
             if method in {"post", "put", "patch", "delete"}:
                 params.append(_IDEMPOTENCY)
                 statuses += (409, 422)
@@ -109,7 +121,7 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
             if has_input:
                 statuses += (422,)
             if "requestBody" in op:
-                statuses += (400,)  # a body that is not even text (bad encoding)
+                statuses += (413, 415)  # too large; not JSON
             _add_responses(op, statuses)
             for status, response in responses.items():
                 if status.startswith("2"):

@@ -17,9 +17,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.utils import get_typed_return_annotation
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
+
+from simulators.kit.context import EXECUTING
 
 __all__ = ["SimRoute"]
 
@@ -30,7 +35,21 @@ class SimRoute(APIRoute):
     """APIRoute whose plain endpoints skip FastAPI's general request handler."""
 
     def get_route_handler(self) -> Handler:
-        general = super().get_route_handler()
+        fastapis = super().get_route_handler()
+
+        async def general(request: Request) -> Response:
+            # FastAPI validates, then runs the endpoint: anything but its own refusals
+            # means the endpoint ran (the Idempotency-Key result is then saved).
+            try:
+                response = await fastapis(request)
+            except (RequestValidationError, HTTPException):
+                raise
+            except Exception:
+                request.scope[EXECUTING] = True
+                raise
+            request.scope[EXECUTING] = True
+            return response
+
         plan = self._plan()
         if plan is None:
             return general
@@ -53,10 +72,9 @@ class SimRoute(APIRoute):
             headers = request.headers
             for name, alias in header_names:
                 kwargs[name] = headers.get(alias)
-            result = await endpoint(**kwargs)
-            if isinstance(result, Response):
-                return result
-            return await general(request)  # pragma: no cover - simulator endpoints return Responses
+            request.scope[EXECUTING] = True
+            response: Response = await endpoint(**kwargs)
+            return response
 
         return handler
 
@@ -87,6 +105,11 @@ class SimRoute(APIRoute):
             or len(d.body_params) > 1
             or self._embed_body_fields
         ):
+            return None
+        # Only endpoints that return a ready Response: anything else needs FastAPI's
+        # serialisation, and the fast path must never run an endpoint twice.
+        returns = get_typed_return_annotation(d.call)
+        if not (isinstance(returns, type) and issubclass(returns, Response)):
             return None
         for field in d.path_params:
             if field.field_info.annotation is not str or field.field_info.metadata:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,23 @@ from simulators.kit.idempotency import IdempotencyStore
 from simulators.kit.journal import Journal
 from simulators.kit.metrics import Metrics
 
-__all__ = ["Runtime", "SimConfig"]
+__all__ = [
+    "BODY_LIMIT_ENV",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_SEED_BODY_BYTES",
+    "Runtime",
+    "SimConfig",
+    "body_limits_from_env",
+]
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_SEED_BODY_BYTES = 64 * 1024 * 1024
+# Environment variables a served simulator (python -m simulators.serve) reads its
+# body limits from, by SimConfig field.
+BODY_LIMIT_ENV = {
+    "max_body_bytes": "GOLIVE_MAX_BODY_BYTES",
+    "max_seed_body_bytes": "GOLIVE_MAX_SEED_BODY_BYTES",
+}
 
 
 @dataclass
@@ -27,7 +44,27 @@ class SimConfig:
     signing_key: bytes | None = field(default=None, repr=False)
     journal_max_entries: int = 100_000
     journal_enabled: bool = True
+    # Request bodies larger than these get 413 before they are read (docs/limits.md):
+    # business endpoints take single objects, /_sim/seed takes whole generated data sets.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_seed_body_bytes: int = DEFAULT_MAX_SEED_BODY_BYTES
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def body_limits_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The SimConfig body limits set in ``environ`` (keyword arguments of SimConfig).
+
+    ValueError names a variable whose value is not a positive number of bytes.
+    """
+    limits: dict[str, Any] = {}
+    for name, variable in BODY_LIMIT_ENV.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{variable} must be a positive number of bytes, not {raw!r}")
+        limits[name] = int(raw)
+    return limits
 
 
 class Runtime:

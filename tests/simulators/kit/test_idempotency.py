@@ -7,9 +7,12 @@ from typing import ClassVar
 import httpx
 import pytest
 from fastapi import APIRouter
+from starlette.responses import Response
 
 from simulators.estate import running_estate
 from simulators.kit.app import build_app
+from simulators.kit.http import json_response
+from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime
 from simulators.kit.state import SystemState
 from simulators.kit.store import CollectionSpec
@@ -97,12 +100,12 @@ class _SlowState(SystemState):
 async def test_retry_while_first_is_in_flight_gets_409_in_progress():
     state = _SlowState(Runtime("crm"))
     release = asyncio.Event()
-    router = APIRouter()
+    router = APIRouter(route_class=SimRoute)
 
     @router.post("/slow", status_code=201)
-    async def slow() -> dict[str, str]:
+    async def slow() -> Response:
         await release.wait()
-        return {"id": state.new("account", {"name": "slow"})["id"]}
+        return json_response({"id": state.new("account", {"name": "slow"})["id"]}, 201)
 
     app = build_app(state, router, title="t", description="t")
     async with sim_client("crm", app=app) as c:
@@ -144,3 +147,66 @@ def test_concurrent_requests_on_the_wire_with_one_key_create_exactly_one_object(
         assert sum(1 for r in created if "idempotent-replayed" not in r.headers) == 1
         with estate.client("crm") as client:
             assert len(client.get("/accounts").json()["data"]) == 1
+
+
+# Only requests that started executing are saved (Stripe): a refused envelope or body
+# leaves the key free for the corrected request.
+
+
+@pytest.mark.parametrize(
+    ("bad", "status"),
+    [
+        ({"json": {"name": ""}}, 422),
+        ({"json": {"nom": "Acme"}}, 422),
+        ({"content": b'{"name": "Acme"', "headers": {"Content-Type": "application/json"}}, 422),
+        ({"content": b'{"name": "Acme"}', "headers": {"Content-Type": "text/plain"}}, 415),
+    ],
+    ids=["invalid-field", "missing-field", "malformed-json", "wrong-media-type"],
+)
+async def test_a_request_refused_before_it_ran_does_not_use_up_the_key(bad, status):
+    async with sim_client("crm") as c:
+        key = {"Idempotency-Key": "k-fixed"}
+        headers = {**key, **bad.pop("headers", {})}
+        first = await c.post("/accounts", headers=headers, **bad)
+        assert first.status_code == status, first.text
+        fixed = await c.post("/accounts", json={"name": "Acme"}, headers=key)
+        assert fixed.status_code == 201, fixed.text
+        assert "idempotent-replayed" not in fixed.headers
+        again = await c.post("/accounts", json={"name": "Acme"}, headers=key)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == fixed.json()
+        assert len(state_of(c.app).col("account")) == 1
+
+
+async def test_a_stale_if_match_does_not_use_up_the_key():
+    async with sim_client("crm") as c:
+        acc = (await c.post("/accounts", json={"name": "A"})).json()
+        await c.patch(f"/accounts/{acc['id']}", json={"name": "B"})
+        key = {"Idempotency-Key": "k-patch"}
+        stale = await c.patch(
+            f"/accounts/{acc['id']}", json={"name": "C"}, headers={**key, "If-Match": '"1"'}
+        )
+        assert stale.status_code == 412
+        fresh = await c.patch(
+            f"/accounts/{acc['id']}", json={"name": "C"}, headers={**key, "If-Match": '"2"'}
+        )
+        assert fresh.status_code == 200, fresh.text
+        assert fresh.json()["name"] == "C"
+
+
+async def test_the_same_json_written_differently_is_the_same_request():
+    async with sim_client("crm") as c:
+        key = {"Idempotency-Key": "k-json", "Content-Type": "application/json"}
+        first = await c.post("/accounts", content=b'{"name":"A","segment":"smb"}', headers=key)
+        assert first.status_code == 201, first.text
+        for spelling in (
+            b'{"name": "A", "segment": "smb"}',
+            b'{"segment":"smb","name":"A"}',
+            b'\n{ "name" : "\\u0041", "segment" : "smb" }\n',
+        ):
+            again = await c.post("/accounts", content=spelling, headers=key)
+            assert again.status_code == 201, (spelling, again.text)
+            assert again.headers["idempotent-replayed"] == "true"
+        other = await c.post("/accounts", content=b'{"name":"B","segment":"smb"}', headers=key)
+        assert other.json()["code"] == "idempotency_key_reused"
+        assert len(state_of(c.app).col("account")) == 1

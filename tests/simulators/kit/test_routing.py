@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter, Header
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
 from simulators.kit.app import build_app
 from simulators.kit.http import object_response
@@ -38,7 +39,7 @@ def _app(route_class: type[APIRoute]):
     r = APIRouter(route_class=route_class)
 
     @r.post("/things/{thing_id}", status_code=201)
-    async def make(thing_id: str, body: _Body, if_match: str | None = Header(None)):
+    async def make(thing_id: str, body: _Body, if_match: str | None = Header(None)) -> Response:
         return object_response(
             {"id": thing_id, "version": 1, "name": body.name, "if_match": if_match}, 201
         )
@@ -84,6 +85,22 @@ async def test_routes_with_query_parameters_keep_fastapis_handler():
         assert (await c.get("/things", params={"limit": "x"})).status_code == 422
 
 
+async def test_an_endpoint_that_returns_no_response_runs_once_through_fastapi():
+    state = _State(Runtime("crm"))
+    calls = []
+    r = APIRouter(route_class=SimRoute)
+
+    @r.post("/plain", status_code=201)
+    async def plain(body: _Body) -> dict[str, str]:
+        calls.append(body.name)
+        return {"name": body.name}
+
+    async with sim_client("crm", app=build_app(state, r, title="t", description="t")) as c:
+        resp = await c.post("/plain", json={"name": "once"})
+        assert (resp.status_code, resp.json()) == (201, {"name": "once"})
+        assert calls == ["once"]
+
+
 def test_the_simulators_use_the_fast_route_for_their_plain_endpoints():
     from simulators.registry import SYSTEMS, create_app
 
@@ -96,7 +113,7 @@ async def test_wire_behaviour_is_unchanged_for_a_real_client():
     async with sim_client("crm") as c:
         assert isinstance(c, httpx.AsyncClient)
         r = await c.post("/accounts", content=b"x", headers={"Content-Type": "text/plain"})
-        assert r.status_code == 422
+        assert r.status_code == 415
         assert r.headers["content-type"] == "application/problem+json"
 
 
