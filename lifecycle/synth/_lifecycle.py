@@ -84,8 +84,16 @@ def _renewal_lines(w: World, previous: list[Line], added: list[Line]) -> list[Li
     return out
 
 
-def _expansion(w: World, acct: AccountCtx, c: Contract, at: int) -> Deal | None:
-    """An expansion opportunity during ``c``, co-terminous with it."""
+def _expansion(
+    w: World, acct: AccountCtx, c: Contract, at: int, canceled: int | None
+) -> Deal | None:
+    """An expansion opportunity during ``c``, co-terminous with it.
+
+    None is opened once dunning has canceled ``c``; one still open then is lost: a customer
+    canceled for non-payment buys nothing more, so no won deal goes unfulfilled.
+    """
+    if canceled is not None and at >= canceled:
+        return None
     close = at + w.days(20, 60)
     start = c.start
     n = 0
@@ -100,7 +108,8 @@ def _expansion(w: World, acct: AccountCtx, c: Contract, at: int) -> Deal | None:
         lines = [(platform, max(1, seats * w.rng.randint(10, 40) // 100), pct)]
     else:
         lines = [(_S["ADD-SEC"], seats, pct)]
-    deal = run_opportunity(w, acct, "expansion", at, close, 0.6, lines, 0, term)
+    win_p = 0.0 if canceled is not None and close >= canceled else 0.6
+    deal = run_opportunity(w, acct, "expansion", at, close, win_p, lines, 0, term)
     if deal is not None:
         deal.start = start
     return deal
@@ -151,8 +160,8 @@ def run_account(w: World, acct: AccountCtx) -> None:
         years = c.deal.term_months / 12
         for _ in range(int(years * _EXPAND_PER_YEAR[seg] + w.rng.random())):
             at = us_of_date(c.start) + w.days(30, max(31, c.deal.term_months * 30 - 90))
-            exp = _expansion(w, acct, c, at)
-            if exp is None or exp.outcome != "won" or (canceled and exp.close_us >= canceled):
+            exp = _expansion(w, acct, c, at, canceled)
+            if exp is None or exp.outcome != "won":
                 continue
             ec = fulfil(w, acct, exp, exp.start or c.start)
             if bill(w, acct, ec, canceled) is None and canceled is not None:

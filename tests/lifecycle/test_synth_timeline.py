@@ -8,6 +8,7 @@ internals, and walks every object and event over a few seeds.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,18 @@ def test_each_downstream_object_comes_after_the_one_it_follows_from(
         for a in objs["account"]:
             if a["id"] in customers:
                 _after(customers[a["id"]], a, "account -> customer")
+
+
+def test_every_closed_won_deal_has_its_order_subscription_and_entitlement(
+    runs: list[tuple[Objects, list[Obj]]],
+) -> None:
+    for objs, _ in runs:
+        orders = Counter(so["external_id"] for so in objs["sales_order"])
+        subs = {s["external_id"]: s for s in objs["subscription"]}
+        ents = Counter(e["subscription_id"] for e in objs["entitlement"])
+        for o in objs["opportunity"]:
+            if o["stage"] != "closed_won":
+                continue
+            assert orders[o["id"]] == 1, ("no order", o["id"], o["type"])
+            assert o["id"] in subs, ("no subscription", o["id"], o["type"])
+            assert ents[subs[o["id"]]["id"]] == 1, ("no entitlement", o["id"])
