@@ -9,7 +9,7 @@ from __future__ import annotations
 from lifecycle.synth._accounts import AccountCtx
 from lifecycle.synth._billing import bill, set_sub_status
 from lifecycle.synth._catalog import PRODUCTS, SKU_INDEX
-from lifecycle.synth._deals import Deal, Line, hockey_stick, run_opportunity
+from lifecycle.synth._deals import Deal, Line, business_close, hockey_stick, run_opportunity
 from lifecycle.synth._fulfil import Contract, fulfil, touch
 from lifecycle.synth._support import open_cases
 from lifecycle.synth._time import US_PER_DAY, add_months, date_of_us, ts, us_of_date
@@ -94,7 +94,7 @@ def _expansion(
     """
     if canceled is not None and at >= canceled:
         return None
-    close = at + w.days(20, 60)
+    close = business_close(w, acct.country, at + w.days(20, 60))
     start = c.start
     n = 0
     while us_of_date(start) < close:
@@ -140,7 +140,7 @@ def run_account(w: World, acct: AccountCtx) -> None:
     deal = None
     for _ in range(3):
         lines, header, term = _new_lines(w, seg)
-        close = hockey_stick(w, t + w.days(*_CYCLE_DAYS[seg]))
+        close = hockey_stick(w, acct.country, t + w.days(*_CYCLE_DAYS[seg]))
         deal = run_opportunity(w, acct, "new_business", t, close, _WIN[seg], lines, header, term)
         if deal is None or deal.outcome != "lost" or w.rng.random() >= 0.4:
             break
@@ -175,7 +175,8 @@ def run_account(w: World, acct: AccountCtx) -> None:
             ended = canceled
             break
         renewal = run_opportunity(
-            w, acct, "renewal", end_us - w.days(60, 90), end_us - w.days(1, 10), _RENEW[seg],
+            w, acct, "renewal", end_us - w.days(60, 90),
+            business_close(w, acct.country, end_us - w.days(2, 10)), _RENEW[seg],
             _renewal_lines(w, c.deal.lines, added), c.deal.header_pct, c.deal.term_months,
         )  # fmt: skip
         decided = renewal is not None and renewal.outcome != "open"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ Objects = dict[str, list[Obj]]
 # (seed, accounts): small runs that between them cover expansions, dunning, churn, renewals.
 _RUNS = [(5, 60), (11, 40), (23, 40), (90, 40), (101, 30)]
 _AS_OF = "2026-11-01T00:00:00.000000Z"
+# The README's table of each country's business time zone (standard time, in hours).
+_UTC_OFFSET_H = {"US": -5, "CA": -5, "GB": 0, "DE": 1, "FR": 1, "SE": 1, "AU": 10, "JP": 9,
+                 "SG": 8, "BR": -3, "MX": -6}  # fmt: skip
 
 
 def _read(folder: Path) -> tuple[Objects, list[Obj]]:
@@ -136,3 +140,46 @@ def test_every_closed_won_deal_has_its_order_subscription_and_entitlement(
             assert orders[o["id"]] == 1, ("no order", o["id"], o["type"])
             assert o["id"] in subs, ("no subscription", o["id"], o["type"])
             assert ents[subs[o["id"]]["id"]] == 1, ("no entitlement", o["id"])
+
+
+def _local(stamp: str, country: str) -> datetime:
+    utc = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return utc + timedelta(hours=_UTC_OFFSET_H[country])
+
+
+def test_deals_close_on_business_days_in_the_account_s_time_zone(
+    runs: list[tuple[Objects, list[Obj]]],
+) -> None:
+    closes = weekend = 0
+    for objs, _ in runs:
+        country = {a["id"]: a["country"] for a in objs["account"]}
+        for o in objs["opportunity"]:
+            if o["closed_at"] is None:
+                continue
+            local = _local(o["closed_at"], country[o["account_id"]])
+            assert local.date().isoformat() == o["close_date"], o["id"]
+            assert 8 <= local.hour < 20, (o["id"], local)
+            closes += 1
+            if local.weekday() >= 5:
+                weekend += 1
+                # A weekend close is the push in the last week of a quarter, nothing else.
+                d = local.date()
+                month_end = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+                assert d.month % 3 == 0, o["id"]
+                assert (month_end - d).days <= 7, o["id"]
+    assert closes > 100
+    assert weekend / closes < 0.02
+
+
+def test_won_deals_still_bunch_at_month_and_quarter_end(tmp_path: Path) -> None:
+    generate(SynthParams(accounts=400, seed=5), tmp_path)
+    won = [json.loads(line) for line in (tmp_path / "opportunity.ndjson").read_text().splitlines()]
+    days = [date.fromisoformat(o["close_date"]) for o in won if o["stage"] == "closed_won"]
+    month_end = quarter_end = 0
+    for d in days:
+        last = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if (last - d).days < 3:
+            month_end += 1
+            quarter_end += d.month % 3 == 0
+    assert month_end / len(days) > 0.18
+    assert quarter_end / len(days) > 0.11
