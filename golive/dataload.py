@@ -8,6 +8,7 @@ error that names the object, and an unreachable simulator with one that names th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ import httpx
 from golive.errors import CheckFailed, UsageProblem
 from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
 
-__all__ = ["count_objects", "iter_objects", "load_folder", "read_manifest"]
+__all__ = [
+    "control_headers",
+    "count_objects",
+    "iter_objects",
+    "load_folder",
+    "read_manifest",
+]
 
 Obj = dict[str, Any]
 
@@ -26,8 +33,17 @@ def read_manifest(folder: Path) -> Obj:
     path = folder / "manifest.json"
     if not path.is_file():
         raise UsageProblem(f"{folder} has no manifest.json: not a `golive data generate` folder")
-    manifest: Obj = json.loads(path.read_text("utf-8"))
+    try:
+        manifest: Obj = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageProblem(f"{path}: not a readable manifest: {exc}") from None
     return manifest
+
+
+def control_headers() -> dict[str, str]:
+    """The control plane's admin token (needed off loopback), from GOLIVE_SIM_ADMIN_TOKEN."""
+    token = os.environ.get("GOLIVE_SIM_ADMIN_TOKEN")
+    return {"X-Sim-Admin-Token": token} if token else {}
 
 
 def _csv_decoder(object_type: str) -> Callable[[dict[str, str]], Obj]:
@@ -119,7 +135,7 @@ def load_folder(
         raise UsageProblem("--batch-size must be at least 1")
     read_manifest(folder)
     own = client is None
-    http = client or httpx.Client(timeout=60.0)
+    http = client or httpx.Client(timeout=60.0, headers=control_headers())
     loaded: dict[str, int] = {}
     try:
         for system, types in SYSTEM_TYPES.items():

@@ -67,14 +67,31 @@ def generate(
         unknown = []
     if unknown or not locales:
         raise UsageProblem(f"--locale: unknown Faker locale(s) {unknown or [locale]}")
+    _writable_folder(out)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*Progress.get_default_columns()[:1], *columns, console=console,
                   transient=True) as bar:  # fmt: skip
         task = bar.add_task("generating accounts", total=accounts)
-        manifest = run(params, out, lambda done, _records: bar.update(task, completed=done))
+        try:
+            manifest = run(params, out, lambda done, _records: bar.update(task, completed=done))
+        except OSError as exc:  # the disk filled up, the folder went away, ...
+            where = f" {exc.filename}" if exc.filename else ""
+            raise UsageProblem(f"--out {out}: cannot write{where}: {exc.strerror or exc}") from None
     counts = manifest["counts"]
     table(f"Generated into {out}", ["object type", "records"], sorted(counts.items()))
     console.print(f"{manifest['total_records']} records, seed {seed}, manifest {out}/manifest.json")
+
+
+def _writable_folder(out: Path) -> None:
+    """``out`` exists as a folder (created if missing), or a one-line UsageProblem."""
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(
+            f"--out {out}: cannot create the folder: {exc.strerror or exc}"
+        ) from None
 
 
 @data_app.command("stats")
@@ -138,11 +155,19 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
 @data_app.command("load")
 def load(
     folder: Path = typer.Argument(..., help="A folder written by `data generate`."),
+    target: str = typer.Option("local", "--target", help="A target of golive.toml."),
+    base_port: int | None = typer.Option(
+        None,
+        "--base-port",
+        min=1,
+        max=65531,
+        help="Port of the first simulator (as given to `golive up --base-port`).",
+    ),
     batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000, help="Objects a POST."),
 ) -> None:
-    """Seed the running simulators (targets of golive.toml) through POST /_sim/seed.
+    """Seed running simulators (a target of golive.toml) through POST /_sim/seed.
 
-    Example: golive up &  golive data load data/ --batch-size 1000
+    Example: golive up --base-port 9500 &  golive data load data/ --base-port 9500
     """
     from rich.progress import Progress
 
@@ -151,12 +176,13 @@ def load(
     from golive.render import console, table
 
     manifest = read_manifest(folder)
-    targets = load_config().targets
+    cfg = load_config()
+    targets = cfg.target(target, base_port)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading", total=count_objects(manifest))
         loaded = load_folder(folder, targets, batch_size,
                              on_batch=lambda _t, n: bar.update(task, advance=n))  # fmt: skip
-    table("Loaded", ["object type", "records"], sorted(loaded.items()))
+    table(f"Loaded into {target}", ["object type", "records"], sorted(loaded.items()))
 
 
 def register(app: typer.Typer) -> None:

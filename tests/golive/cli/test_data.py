@@ -1,0 +1,130 @@
+"""``golive data``: bad output folders, targets and base ports."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from golive.cli import main
+from lifecycle.synth import SynthParams, generate
+
+
+def _run(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    code = _run(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "internal error" not in err
+    return err
+
+
+@pytest.mark.parametrize("where", ["file", "under-a-file", "proc"])
+def test_generate_into_a_place_it_cannot_write_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    out = {"file": a_file, "under-a-file": a_file / "sub", "proc": Path("/proc/nope")}[where]
+    err = _one_line_exit_2(capsys, ["data", "generate", "--accounts", "2", "--out", str(out)])
+    assert str(out) in err
+
+
+def _free_base_port(span: int = 5) -> int:
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + span >= 65000:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture(scope="module")
+def estate() -> Iterator[Any]:
+    """The five simulators on consecutive free ports (as ``golive up --base-port`` lays them)."""
+    from simulators.estate import running_estate
+
+    with running_estate(base_port=_free_base_port()) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh(estate: Any) -> Any:
+    estate.reset()
+    return estate
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    generate(SynthParams(accounts=6, seed=3, as_of="2026-11-01"), out)
+    return out
+
+
+def _base_port(estate: Any) -> int:
+    return int(httpx.URL(estate.urls["crm"]).port or 0)
+
+
+def _accounts(estate: Any) -> int:
+    objects = httpx.get(f"{estate.urls['crm']}/_sim/export").json()["objects"]
+    return len(objects.get("account", []))
+
+
+def test_load_follows_the_base_port(
+    fresh: Any, folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["data", "load", str(folder), "--base-port", str(_base_port(fresh))]
+    assert _run(argv) == 0
+    assert _accounts(fresh) == 6
+
+
+def test_load_follows_a_named_target(
+    fresh: Any, folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "golive.toml").write_text(
+        f'[targets.mine]\nhost = "127.0.0.1"\nbase_port = {_base_port(fresh)}\n'
+    )
+    assert _run(["data", "load", str(folder), "--target", "mine"]) == 0
+    assert _accounts(fresh) == 6
+
+
+def test_load_into_an_unknown_target_is_one_line_and_exit_2(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = _one_line_exit_2(capsys, ["data", "load", str(folder), "--target", "nope"])
+    assert "unknown target 'nope'" in err
+
+
+def test_load_when_nothing_listens_is_one_line_and_exit_2(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _one_line_exit_2(capsys, ["data", "load", str(folder), "--base-port", str(_free_base_port())])
