@@ -163,26 +163,50 @@ def load(
         max=65531,
         help="Port of the first simulator (as given to `golive up --base-port`).",
     ),
+    clock: str = typer.Option(
+        "follow",
+        "--clock",
+        help="follow: move the simulators' clock forward to the data's as_of; "
+        "keep: never move it; strict: refuse to load when they disagree.",
+    ),
     batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000, help="Objects a POST."),
 ) -> None:
     """Seed running simulators (a target of golive.toml) through POST /_sim/seed.
+
+    The simulators judge SLA timers, due dates and renewals against their clock; the
+    data was generated as of its --as-of. A later as_of moves their clock forward
+    first; an earlier one is loaded with a warning of what the later clock means.
 
     Example: golive up --base-port 9500 &  golive data load data/ --base-port 9500
     """
     from rich.progress import Progress
 
     from golive.config import load_config
-    from golive.dataload import count_objects, load_folder, read_manifest
-    from golive.render import console, table
+    from golive.dataload import (
+        CLOCK_POLICIES,
+        align_clock,
+        count_objects,
+        load_folder,
+        read_manifest,
+    )
+    from golive.render import console, err_console, table
 
+    if clock not in CLOCK_POLICIES:
+        raise UsageProblem(f"--clock must be one of {', '.join(CLOCK_POLICIES)}, not {clock!r}")
     manifest = read_manifest(folder)
     cfg = load_config()
     targets = cfg.target(target, base_port)
+    check = align_clock(folder, targets, clock, owned=cfg.owned(target))
+    if check.moved:
+        console.print(f"moved the simulators' clock from {check.clock} to {check.as_of} "
+                      "(the data's as_of)")  # fmt: skip
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading", total=count_objects(manifest))
         loaded = load_folder(folder, targets, batch_size,
                              on_batch=lambda _t, n: bar.update(task, advance=n))  # fmt: skip
     table(f"Loaded into {target}", ["object type", "records"], sorted(loaded.items()))
+    if check.note:
+        err_console.print(f"golive: warning: {check.note}", soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

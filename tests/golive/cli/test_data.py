@@ -1,4 +1,4 @@
-"""``golive data``: bad output folders, targets and base ports."""
+"""``golive data``: bad output folders, targets and base ports, and the simulators' clock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from golive.cli import main
+from golive.dataload import iter_objects
 from lifecycle.synth import SynthParams, generate
 
 
@@ -99,7 +100,7 @@ def test_load_follows_the_base_port(
     fresh: Any, folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    argv = ["data", "load", str(folder), "--base-port", str(_base_port(fresh))]
+    argv = ["data", "load", str(folder), "--base-port", str(_base_port(fresh)), "--clock", "keep"]
     assert _run(argv) == 0
     assert _accounts(fresh) == 6
 
@@ -111,7 +112,7 @@ def test_load_follows_a_named_target(
     (tmp_path / "golive.toml").write_text(
         f'[targets.mine]\nhost = "127.0.0.1"\nbase_port = {_base_port(fresh)}\n'
     )
-    assert _run(["data", "load", str(folder), "--target", "mine"]) == 0
+    assert _run(["data", "load", str(folder), "--target", "mine", "--clock", "keep"]) == 0
     assert _accounts(fresh) == 6
 
 
@@ -128,3 +129,78 @@ def test_load_when_nothing_listens_is_one_line_and_exit_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     _one_line_exit_2(capsys, ["data", "load", str(folder), "--base-port", str(_free_base_port())])
+
+
+def _clock(estate: Any) -> list[str]:
+    return [httpx.get(f"{url}/_sim/clock").json()["now"] for url in estate.urls.values()]
+
+
+def test_data_from_the_clock_s_future_moves_every_clock_forward_to_as_of(
+    fresh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "future"
+    generate(SynthParams(accounts=4, seed=2, as_of="2031-06-01"), data)
+    assert _run(["data", "load", str(data), "--base-port", str(_base_port(fresh))]) == 0
+    assert all(now >= "2031-06-01T00:00:00" for now in _clock(fresh))
+    assert all(now < "2031-06-02" for now in _clock(fresh))
+    assert "2031-06-01" in capsys.readouterr().out
+
+
+def test_keep_leaves_the_clock_alone(
+    fresh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "future"
+    generate(SynthParams(accounts=2, seed=2, as_of="2031-06-01"), data)
+    argv = ["data", "load", str(data), "--base-port", str(_base_port(fresh)), "--clock", "keep"]
+    assert _run(argv) == 0
+    assert all(now < "2031" for now in _clock(fresh))
+
+
+def _breached_in(estate: Any) -> set[str]:
+    """Cases the support simulator calls breached now (its list runs the SLA timers)."""
+    with estate.client("support") as client:
+        page = client.get("/cases", params={"limit": 1000, "sla_breached": "true"}).json()
+    assert page["next_cursor"] is None
+    return {c["id"] for c in page["data"]}
+
+
+def test_data_from_the_clock_s_past_loads_with_a_warning_that_counts_the_breaches(
+    fresh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "past"
+    generate(SynthParams(accounts=60, seed=4, as_of="2026-11-01"), data)
+    breached_in_data = {c["id"] for c in iter_objects(data, "case") if c["sla_breached"]}
+    assert _run(["data", "load", str(data), "--base-port", str(_base_port(fresh))]) == 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "2026-11-01" in err
+    assert "--as-of" in err
+    newly = _breached_in(fresh) - breached_in_data
+    assert f"{len(newly)} case(s)" in err
+    assert newly  # the example is only worth something if the clock does breach cases
+
+
+def test_strict_refuses_data_from_the_past_before_loading_anything(
+    fresh: Any, folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["data", "load", str(folder), "--base-port", str(_base_port(fresh)), "--clock", "strict"]
+    err = _one_line_exit_2(capsys, argv)
+    assert "nothing loaded" in err
+    assert _accounts(fresh) == 0
+
+
+def test_a_target_that_is_not_owned_keeps_its_clock(
+    fresh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    urls = "\n".join(f'{s} = "{u}"' for s, u in fresh.urls.items())
+    (tmp_path / "golive.toml").write_text(f"[targets.shared]\n{urls}\n")
+    data = tmp_path / "future"
+    generate(SynthParams(accounts=2, seed=2, as_of="2031-06-01"), data)
+    assert _run(["data", "load", str(data), "--target", "shared"]) == 0
+    assert all(now < "2031" for now in _clock(fresh))
+    assert "not owned" in capsys.readouterr().err
