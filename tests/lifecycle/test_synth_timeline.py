@@ -118,11 +118,15 @@ def test_each_downstream_object_comes_after_the_one_it_follows_from(
             assert cn["created_at"] >= by_id[cn["invoice_id"]]["paid_at"], cn["id"]
         for case in objs["case"]:
             _after(case, by_id[case["organization_id"]], "organization -> case")
+            if case["entitlement_id"] is not None:
+                _after(case, by_id[case["entitlement_id"]], "entitlement -> case")
         for c in objs["contact"]:
             _after(c, by_id[c["account_id"]], "account -> contact")
         for q in objs["quote"]:
             _after(q, by_id[q["opportunity_id"]], "opportunity -> quote")
         for a in objs["account"]:
+            if a["parent_id"] is not None:
+                _after(a, by_id[a["parent_id"]], "parent -> subsidiary")
             if a["id"] in customers:
                 _after(customers[a["id"]], a, "account -> customer")
 
