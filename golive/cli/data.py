@@ -114,6 +114,9 @@ def stats(folder: Path = typer.Argument(..., help="A folder written by `data gen
     )
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _share(counter: dict[str, int]) -> list[tuple[str, int, str]]:
     total = sum(counter.values()) or 1
     return [(k, v, f"{100 * v / total:.1f} %") for k, v in sorted(counter.items())]
@@ -128,6 +131,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
     segments = Counter(a["segment"] for a in iter_objects(folder, "account"))
     stages: Counter[str] = Counter()
     close_days: Counter[str] = Counter()
+    weekdays: Counter[str] = Counter()
     for o in iter_objects(folder, "opportunity"):
         stages[o["stage"]] += 1
         if o["stage"] == "closed_won" and o["close_date"]:
@@ -135,6 +139,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
             last = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
             bucket = "last 3 days of month" if (last - d).days < 3 else "rest of month"
             close_days[bucket + (" (quarter end)" if d.month % 3 == 0 else "")] += 1
+            weekdays[f"{d.isoweekday()} {_WEEKDAYS[d.weekday()]}"] += 1  # local close dates
     won, lost = stages["closed_won"], stages["closed_lost"]
     subs = Counter(s["status"] for s in iter_objects(folder, "subscription"))
     invoices = Counter(i["status"] for i in iter_objects(folder, "invoice"))
@@ -146,6 +151,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
         (f"Opportunities by stage (win rate {100 * won / max(1, won + lost):.1f} %)",
          ["stage", "count", "share"], _share(stages)),
         ("Won deals by close day (hockey stick)", ["when", "count", "share"], _share(close_days)),
+        ("Won deals by weekday", ["weekday", "count", "share"], _share(weekdays)),
         ("Subscriptions by status", ["status", "count", "share"], _share(subs)),
         ("Invoices by status", ["status", "count", "share"], _share(invoices)),
         ("Case SLA outcomes", ["outcome", "count", "share"], _share(cases)),

@@ -43,6 +43,17 @@ def test_generate_into_a_place_it_cannot_write_is_one_line_and_exit_2(
     assert str(out) in err
 
 
+def test_stats_shows_won_deals_by_weekday(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    generate(SynthParams(accounts=40, seed=5), tmp_path)
+    assert _run(["data", "stats", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Won deals by weekday" in out
+    assert "1 Mon" in out
+    assert "5 Fri" in out
+
+
 def _free_base_port(span: int = 5) -> int:
     for _ in range(50):
         with socket.socket() as probe:
