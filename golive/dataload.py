@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,16 @@ from golive.errors import CheckFailed, UsageProblem
 from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
 from simulators.kit.credentials import ADMIN_TOKEN_ENV
 
-__all__ = ["count_objects", "iter_objects", "load_folder", "read_manifest"]
+__all__ = [
+    "CLOCK_POLICIES",
+    "ClockCheck",
+    "align_clock",
+    "control_headers",
+    "count_objects",
+    "iter_objects",
+    "load_folder",
+    "read_manifest",
+]
 
 Obj = dict[str, Any]
 
@@ -28,8 +39,17 @@ def read_manifest(folder: Path) -> Obj:
     path = folder / "manifest.json"
     if not path.is_file():
         raise UsageProblem(f"{folder} has no manifest.json: not a `golive data generate` folder")
-    manifest: Obj = json.loads(path.read_text("utf-8"))
+    try:
+        manifest: Obj = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageProblem(f"{path}: not a readable manifest: {exc}") from None
     return manifest
+
+
+def control_headers() -> dict[str, str]:
+    """The control plane's admin token (needed off loopback), from GOLIVE_SIM_ADMIN_TOKEN."""
+    token = os.environ.get(ADMIN_TOKEN_ENV)
+    return {"X-Sim-Admin-Token": token} if token else {}
 
 
 def _csv_decoder(object_type: str) -> Callable[[dict[str, str]], Obj]:
@@ -121,10 +141,7 @@ def load_folder(
         raise UsageProblem("--batch-size must be at least 1")
     read_manifest(folder)
     own = client is None
-    # /_sim/seed is the control plane: off loopback it needs the estate's admin token.
-    admin_token = os.environ.get(ADMIN_TOKEN_ENV)
-    headers = {"X-Sim-Admin-Token": admin_token} if admin_token else {}
-    http = client or httpx.Client(timeout=60.0, headers=headers)
+    http = client or httpx.Client(timeout=60.0, headers=control_headers())
     loaded: dict[str, int] = {}
     try:
         for system, types in SYSTEM_TYPES.items():
@@ -160,3 +177,105 @@ def _post(
         loaded[t] = loaded.get(t, 0) + int(n)
     if on_batch is not None:
         on_batch(object_type, len(batch))
+
+
+CLOCK_POLICIES = ("follow", "keep", "strict")
+_RUNNING_CASES = ("new", "open", "pending")
+
+
+@dataclass(frozen=True)
+class ClockCheck:
+    """The data's "now" against the simulators' clock, and what was done about it."""
+
+    as_of: str  # the data's as_of, an instant
+    clock: str  # the latest of the simulators' clocks before the load
+    moved: bool  # the clocks were advanced to as_of
+    note: str | None  # what a mismatch that stays means, for the user; None if none stays
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _clock_of(http: httpx.Client, system: str, url: str) -> str:
+    try:
+        response = http.get(f"{url}/_sim/clock")
+    except httpx.TransportError as exc:
+        raise UsageProblem(f"cannot reach the {system} simulator at {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise CheckFailed(f"{system} at {url} did not show its clock: HTTP {response.status_code}")
+    return str(response.json()["now"])
+
+
+def _breaching(folder: Path, as_of: str, clock: str) -> int:
+    """Cases still running at ``as_of`` with an SLA target due before ``clock``."""
+    count = 0
+    for case in iter_objects(folder, "case"):
+        if case["sla_breached"] or case["status"] not in _RUNNING_CASES:
+            continue
+        due = [case["resolution_due_at"]]
+        if case["first_responded_at"] is None:
+            due.append(case["first_response_due_at"])
+        count += any(as_of <= d < clock for d in due)
+    return count
+
+
+def align_clock(
+    folder: Path,
+    targets: dict[str, str],
+    policy: str = "follow",
+    owned: bool = True,
+    client: httpx.Client | None = None,
+) -> ClockCheck:
+    """Bring the simulators' clock to the data's ``as_of`` where it can, before a load.
+
+    The simulators judge SLA timers, due dates, dunning and renewals against their own
+    clock, which never moves back. When ``as_of`` is later, ``follow`` and ``strict``
+    advance every clock to it (a frozen clock stays frozen) if the target is ``owned``.
+    When it is earlier, nothing can be moved: ``follow`` and ``keep`` load and say what
+    the later clock will do to the data, ``strict`` refuses (UsageProblem) before
+    anything is loaded. ``keep`` never moves a clock.
+    """
+    if policy not in CLOCK_POLICIES:
+        raise UsageProblem(f"--clock must be one of {', '.join(CLOCK_POLICIES)}, not {policy!r}")
+    as_of = f"{read_manifest(folder)['window']['as_of']}T00:00:00.000000Z"
+    own = client is None
+    http = client or httpx.Client(timeout=30.0, headers=control_headers())
+    try:
+        clocks = {s: _clock_of(http, s, url.rstrip("/")) for s, url in targets.items()}
+        clock = max(clocks.values(), key=_instant)
+        if _instant(clock) == _instant(as_of):
+            return ClockCheck(as_of, clock, False, None)
+        if _instant(clock) < _instant(as_of):
+            if policy == "keep" or not owned:
+                why = "--clock keep" if policy == "keep" else "the target is not owned"
+                if policy == "strict":
+                    raise UsageProblem(
+                        f"the data is as of {as_of[:10]} but the simulators' clock reads "
+                        f"{clock[:19]}Z and {why}: nothing loaded"
+                    )
+                return ClockCheck(as_of, clock, False, (
+                    f"the simulators' clock reads {clock[:19]}Z, before the data's as_of "
+                    f"{as_of[:10]}, and was not moved ({why}): records stamped after their "
+                    f"clock look as if they come from the future"
+                ))  # fmt: skip
+            for system, url in targets.items():
+                if _instant(clocks[system]) < _instant(as_of):
+                    r = http.post(f"{url.rstrip('/')}/_sim/clock/advance", json={"to": as_of})
+                    if r.status_code != 200:
+                        raise CheckFailed(f"{system} refused to move its clock: {r.text[:200]}")
+            return ClockCheck(as_of, clock, True, None)
+        late = _breaching(folder, as_of, clock)
+        days = (_instant(clock) - _instant(as_of)).total_seconds() / 86_400
+        message = (
+            f"the data is as of {as_of[:10]} but the simulators' clock reads {clock[:19]}Z "
+            f"({days:.0f} days later) and never moves back: they judge SLA timers, due dates "
+            f"and renewals against it, so {late} case(s) on time at as_of will be marked "
+            f"breached; generate with --as-of {clock[:10]} to match"
+        )
+        if policy == "strict":
+            raise UsageProblem(message + ": nothing loaded")
+        return ClockCheck(as_of, clock, False, message)
+    finally:
+        if own:
+            http.close()

@@ -67,14 +67,31 @@ def generate(
         unknown = []
     if unknown or not locales:
         raise UsageProblem(f"--locale: unknown Faker locale(s) {unknown or [locale]}")
+    _writable_folder(out)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*Progress.get_default_columns()[:1], *columns, console=console,
                   transient=True) as bar:  # fmt: skip
         task = bar.add_task("generating accounts", total=accounts)
-        manifest = run(params, out, lambda done, _records: bar.update(task, completed=done))
+        try:
+            manifest = run(params, out, lambda done, _records: bar.update(task, completed=done))
+        except OSError as exc:  # the disk filled up, the folder went away, ...
+            where = f" {exc.filename}" if exc.filename else ""
+            raise UsageProblem(f"--out {out}: cannot write{where}: {exc.strerror or exc}") from None
     counts = manifest["counts"]
     table(f"Generated into {out}", ["object type", "records"], sorted(counts.items()))
     console.print(f"{manifest['total_records']} records, seed {seed}, manifest {out}/manifest.json")
+
+
+def _writable_folder(out: Path) -> None:
+    """``out`` exists as a folder (created if missing), or a one-line UsageProblem."""
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(
+            f"--out {out}: cannot create the folder: {exc.strerror or exc}"
+        ) from None
 
 
 @data_app.command("stats")
@@ -97,6 +114,9 @@ def stats(folder: Path = typer.Argument(..., help="A folder written by `data gen
     )
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _share(counter: dict[str, int]) -> list[tuple[str, int, str]]:
     total = sum(counter.values()) or 1
     return [(k, v, f"{100 * v / total:.1f} %") for k, v in sorted(counter.items())]
@@ -111,6 +131,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
     segments = Counter(a["segment"] for a in iter_objects(folder, "account"))
     stages: Counter[str] = Counter()
     close_days: Counter[str] = Counter()
+    weekdays: Counter[str] = Counter()
     for o in iter_objects(folder, "opportunity"):
         stages[o["stage"]] += 1
         if o["stage"] == "closed_won" and o["close_date"]:
@@ -118,6 +139,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
             last = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
             bucket = "last 3 days of month" if (last - d).days < 3 else "rest of month"
             close_days[bucket + (" (quarter end)" if d.month % 3 == 0 else "")] += 1
+            weekdays[f"{d.isoweekday()} {_WEEKDAYS[d.weekday()]}"] += 1  # local close dates
     won, lost = stages["closed_won"], stages["closed_lost"]
     subs = Counter(s["status"] for s in iter_objects(folder, "subscription"))
     invoices = Counter(i["status"] for i in iter_objects(folder, "invoice"))
@@ -129,6 +151,7 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
         (f"Opportunities by stage (win rate {100 * won / max(1, won + lost):.1f} %)",
          ["stage", "count", "share"], _share(stages)),
         ("Won deals by close day (hockey stick)", ["when", "count", "share"], _share(close_days)),
+        ("Won deals by weekday", ["weekday", "count", "share"], _share(weekdays)),
         ("Subscriptions by status", ["status", "count", "share"], _share(subs)),
         ("Invoices by status", ["status", "count", "share"], _share(invoices)),
         ("Case SLA outcomes", ["outcome", "count", "share"], _share(cases)),
@@ -138,25 +161,58 @@ def _distributions(folder: Path) -> list[tuple[str, list[str], list[Any]]]:
 @data_app.command("load")
 def load(
     folder: Path = typer.Argument(..., help="A folder written by `data generate`."),
+    target: str = typer.Option("local", "--target", help="A target of golive.toml."),
+    base_port: int | None = typer.Option(
+        None,
+        "--base-port",
+        min=1,
+        max=65531,
+        help="Port of the first simulator (as given to `golive up --base-port`).",
+    ),
+    clock: str = typer.Option(
+        "follow",
+        "--clock",
+        help="follow: move the simulators' clock forward to the data's as_of; "
+        "keep: never move it; strict: refuse to load when they disagree.",
+    ),
     batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000, help="Objects a POST."),
 ) -> None:
-    """Seed the running simulators (targets of golive.toml) through POST /_sim/seed.
+    """Seed running simulators (a target of golive.toml) through POST /_sim/seed.
 
-    Example: golive up &  golive data load data/ --batch-size 1000
+    The simulators judge SLA timers, due dates and renewals against their clock; the
+    data was generated as of its --as-of. A later as_of moves their clock forward
+    first; an earlier one is loaded with a warning of what the later clock means.
+
+    Example: golive up --base-port 9500 &  golive data load data/ --base-port 9500
     """
     from rich.progress import Progress
 
     from golive.config import load_config
-    from golive.dataload import count_objects, load_folder, read_manifest
-    from golive.render import console, table
+    from golive.dataload import (
+        CLOCK_POLICIES,
+        align_clock,
+        count_objects,
+        load_folder,
+        read_manifest,
+    )
+    from golive.render import console, err_console, table
 
+    if clock not in CLOCK_POLICIES:
+        raise UsageProblem(f"--clock must be one of {', '.join(CLOCK_POLICIES)}, not {clock!r}")
     manifest = read_manifest(folder)
-    targets = load_config().targets
+    cfg = load_config()
+    targets = cfg.target(target, base_port)
+    check = align_clock(folder, targets, clock, owned=cfg.owned(target))
+    if check.moved:
+        console.print(f"moved the simulators' clock from {check.clock} to {check.as_of} "
+                      "(the data's as_of)")  # fmt: skip
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading", total=count_objects(manifest))
         loaded = load_folder(folder, targets, batch_size,
                              on_batch=lambda _t, n: bar.update(task, advance=n))  # fmt: skip
-    table("Loaded", ["object type", "records"], sorted(loaded.items()))
+    table(f"Loaded into {target}", ["object type", "records"], sorted(loaded.items()))
+    if check.note:
+        err_console.print(f"golive: warning: {check.note}", soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -71,6 +71,7 @@ def _usage(w: World, c: Contract, start_us: int, end_us: int) -> dict[int, int]:
     """Usage records of each usage item over a period; returns the quantity per item index."""
     used: dict[int, int] = {}
     rng = w.rng
+    start_us = max(start_us, c.created_us)  # the first period starts on the day of the close
     span = end_us - start_us
     for n, item in enumerate(c.items):
         if not item.usage:
@@ -152,11 +153,12 @@ def _invoice(
         return None
     touch(w, inv, finalized, status="open", finalized_at=ts(finalized))
     w.event(finalized, "billing", "invoice.finalized", inv, {"status": "open", "version": 2})
-    ar = _post_ar(w, acct, c, inv, finalized + int(rng.uniform(60, 600)) * 1_000_000)
+    ar_at = finalized + int(rng.uniform(60, 600)) * 1_000_000
+    ar = _post_ar(w, acct, c, inv, ar_at)
     if by_invoice:  # send_invoice: paid by bank transfer within the terms, sometimes late
         paid = finalized + w.days(5, 45)
         if paid <= w.as_of_us:
-            _pay(w, acct, c, inv, ar, paid, "ach_credit_transfer", ok=True)
+            _pay(w, acct, c, inv, (ar, ar_at), paid, "ach_credit_transfer", ok=True)
         return None
     first = finalized + int(rng.uniform(1, 10) * 60_000_000)
     for k, offset in enumerate(_RETRY_DAYS):
@@ -164,7 +166,7 @@ def _invoice(
         if at > w.as_of_us:
             return None
         ok = rng.random() >= (_FAIL_P[acct.segment] if k == 0 else 0.45)
-        _pay(w, acct, c, inv, ar, at, _GOOD if ok else _DECLINED, ok)
+        _pay(w, acct, c, inv, (ar, ar_at), at, _GOOD if ok else _DECLINED, ok)
         if ok:
             if c.subscription["status"] == "past_due":
                 set_sub_status(w, c, "active", at)
@@ -179,7 +181,7 @@ def _invoice(
     if rng.random() < 0.5:  # the customer updates the card and pays
         paid = at + w.days(3, 9)
         if paid <= w.as_of_us:
-            _pay(w, acct, c, inv, ar, paid, _GOOD, ok=True)
+            _pay(w, acct, c, inv, (ar, ar_at), paid, _GOOD, ok=True)
             set_sub_status(w, c, "active", paid)
         return None
     cancel = at + 11 * US_PER_DAY
@@ -212,8 +214,15 @@ def _post_ar(w: World, acct: AccountCtx, c: Contract, inv: Obj, at: int) -> Obj:
 
 
 def _pay(
-    w: World, acct: AccountCtx, c: Contract, inv: Obj, ar: Obj, at: int, method: str, ok: bool
-) -> None:
+    w: World, acct: AccountCtx, c: Contract, inv: Obj, ar_posted: tuple[Obj, int], at: int,
+    method: str, ok: bool,
+) -> None:  # fmt: skip
+    """A payment attempt; a successful one is received in the ERP after the AR invoice exists.
+
+    A card is charged minutes after finalization, while the ERP posts the AR invoice 1-10
+    minutes after it too: the receipt waits for whichever comes last.
+    """
+    ar, ar_at = ar_posted
     bc = acct.billing_customer
     assert bc is not None
     pay = w.new("payment", at, correlation_id=c.corr)
@@ -228,7 +237,7 @@ def _pay(
     touch(w, inv, at, status="paid", paid_at=ts(at), amount_paid_minor=inv["total_minor"],
           amount_remaining_minor=0)  # fmt: skip
     w.event(at, "billing", "invoice.paid", inv, {"status": "paid", "version": inv["version"]})
-    received = at + int(w.rng.uniform(5, 240) * 60_000_000)
+    received = max(at, ar_at) + int(w.rng.uniform(5, 240) * 60_000_000)
     if received > w.as_of_us:
         return
     ec = acct.erp_customer

@@ -28,20 +28,21 @@ class Country:
     legal_entity: str
     vat_bps: int
     usd_rate_ppm: int  # minor units of the currency per USD cent, in millionths
+    utc_offset_h: int  # business time zone (standard time, no daylight saving): deals close in it
 
 
 COUNTRIES: tuple[Country, ...] = (
-    Country("US", "na", "USD", "US01", 0, 1_000_000),
-    Country("CA", "na", "CAD", "CA01", 500, 1_360_000),
-    Country("GB", "emea", "GBP", "UK01", 2_000, 790_000),
-    Country("DE", "emea", "EUR", "DE01", 1_900, 920_000),
-    Country("FR", "emea", "EUR", "FR01", 2_000, 920_000),
-    Country("SE", "emea", "SEK", "SE01", 2_500, 10_500_000),
-    Country("AU", "apac", "AUD", "AU01", 1_000, 1_520_000),
-    Country("JP", "apac", "JPY", "JP01", 1_000, 1_500_000),
-    Country("SG", "apac", "SGD", "SG01", 900, 1_340_000),
-    Country("BR", "latam", "BRL", "BR01", 0, 5_000_000),
-    Country("MX", "latam", "MXN", "MX01", 1_600, 17_000_000),
+    Country("US", "na", "USD", "US01", 0, 1_000_000, -5),
+    Country("CA", "na", "CAD", "CA01", 500, 1_360_000, -5),
+    Country("GB", "emea", "GBP", "UK01", 2_000, 790_000, 0),
+    Country("DE", "emea", "EUR", "DE01", 1_900, 920_000, 1),
+    Country("FR", "emea", "EUR", "FR01", 2_000, 920_000, 1),
+    Country("SE", "emea", "SEK", "SE01", 2_500, 10_500_000, 1),
+    Country("AU", "apac", "AUD", "AU01", 1_000, 1_520_000, 10),
+    Country("JP", "apac", "JPY", "JP01", 1_000, 1_500_000, 9),
+    Country("SG", "apac", "SGD", "SG01", 900, 1_340_000, 8),
+    Country("BR", "latam", "BRL", "BR01", 0, 5_000_000, -3),
+    Country("MX", "latam", "MXN", "MX01", 1_600, 17_000_000, -6),
 )
 REGIONS: dict[str, tuple[Country, ...]] = {
     r: tuple(c for c in COUNTRIES if c.region == r) for r in ("na", "emea", "apac", "latam")

@@ -7,11 +7,11 @@ history is always a path of ``lifecycle.states.OPPORTUNITY``, cut at the world's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from lifecycle.pricing import QuoteLineInput, QuoteTotals, price_quote
 from lifecycle.synth._accounts import AccountCtx
-from lifecycle.synth._catalog import PRODUCTS
+from lifecycle.synth._catalog import PRODUCTS, Country
 from lifecycle.synth._time import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -23,9 +23,10 @@ from lifecycle.synth._time import (
 )
 from lifecycle.synth._world import Obj, World
 
-__all__ = ["Deal", "Line", "hockey_stick", "run_opportunity"]
+__all__ = ["Deal", "Line", "business_close", "hockey_stick", "run_opportunity"]
 
 Line = tuple[int, int, int]  # (product index, quantity, line discount in whole percent)
+_WEEKEND_PUSH_P = 0.1
 _PROBABILITY = {"prospecting": 10, "qualification": 20, "proposal": 50, "negotiation": 75,
                 "closed_won": 100, "closed_lost": 0}  # fmt: skip
 
@@ -45,17 +46,53 @@ class Deal:
     start: date | None = None  # when what it sells starts (expansions: a period boundary)
 
 
-def hockey_stick(w: World, us: int) -> int:
-    """Move a close toward month end, more often toward quarter end (sales-team reality)."""
+def _local_day(country: Country, us: int) -> date:
+    return date_of_us(us + country.utc_offset_h * US_PER_HOUR)
+
+
+def _business_day(w: World, d: date, keep_month: bool = True) -> date:
+    """``d``, or if it is a weekend a weekday of the same week drawn at random (of the
+    next week if that leaves the month and ``keep_month``), so no weekday is favoured."""
+    if d.weekday() < 5:
+        return d
+    monday = d - timedelta(days=d.weekday())
+    if keep_month and monday.month != d.month:
+        monday += timedelta(days=7)
+    return monday + timedelta(days=w.rng.randint(0, 4))
+
+
+def _during_hours(w: World, country: Country, d: date) -> int:
+    """An instant between 09:00 and 19:00 of ``d`` in ``country``'s business time zone."""
+    local = us_of_date(d) + int(w.rng.uniform(9, 19) * US_PER_HOUR)
+    return local - country.utc_offset_h * US_PER_HOUR
+
+
+def hockey_stick(w: World, country: Country, us: int) -> int:
+    """Move a close toward month end, more often toward quarter end (sales-team reality).
+
+    Deals close during business hours on business days of the account's country; one in
+    ten quarter-end pushes lands on any of the last four days, a weekend included.
+    """
     rng = w.rng
-    d = date_of_us(us)
+    d = _local_day(country, us)
     if d.month % 3 and rng.random() < 0.25:  # pulled into the quarter's last month
         d = add_months(d, 3 - d.month % 3)
     quarter_end = d.month % 3 == 0
-    if rng.random() < (0.6 if quarter_end else 0.4):
-        last = add_months(d.replace(day=1), 1).toordinal() - 1
-        d = d.fromordinal(last - rng.randint(0, 3 if quarter_end else 5))
-    return us_of_date(d) + int(rng.uniform(9, 19) * US_PER_HOUR)
+    if rng.random() < (0.7 if quarter_end else 0.4):
+        last = add_months(d.replace(day=1), 1) - timedelta(days=1)
+        if quarter_end and rng.random() < _WEEKEND_PUSH_P:  # any of the last four days
+            return _during_hours(w, country, last - timedelta(days=rng.randint(0, 3)))
+        # one of the month's last three (quarter) or four business days
+        days = [last - timedelta(days=k) for k in range(10)]
+        bunch = [x for x in days if x.weekday() < 5][: 3 if quarter_end else 4]
+        return _during_hours(w, country, bunch[rng.randint(0, len(bunch) - 1)])
+    return _during_hours(w, country, _business_day(w, d))
+
+
+def business_close(w: World, country: Country, us: int) -> int:
+    """The close of a renewal or expansion due near ``us``: business hours of a business day
+    of the account's country (a weekend moves to a weekday before it, never later)."""
+    return _during_hours(w, country, _business_day(w, _local_day(country, us), False))
 
 
 def _stages(w: World, kind: str, won: bool) -> list[str]:
@@ -93,7 +130,8 @@ def run_opportunity(
     cur = acct.country.currency
     totals = _price(w, cur, lines, header_pct, term)
     opp = w.new("opportunity", start_us)
-    name = f"{acct.obj['name']} - {kind.replace('_', ' ').title()} {day_str(close_us)[:7]}"
+    close_day = _local_day(acct.country, close_us).isoformat()  # CRM close dates are local
+    name = f"{acct.obj['name']} - {kind.replace('_', ' ').title()} {close_day[:7]}"
     seen = [(s, t) for s, t in zip(path, times, strict=True) if t <= w.as_of_us]
     history = [{"stage": s, "at": ts(t)} for s, t in seen]
     stage = seen[-1][0]
@@ -101,7 +139,7 @@ def run_opportunity(
     outcome = "open" if not closed else ("won" if stage == "closed_won" else "lost")
     opp.update(
         account_id=acct.obj["id"], name=name, type=kind, stage=stage, amount_minor=None,
-        currency=cur, close_date=day_str(close_us), probability=_PROBABILITY[stage],
+        currency=cur, close_date=close_day, probability=_PROBABILITY[stage],
         primary_quote_id=None, closed_at=ts(close_us) if closed else None,
         stage_history=history, version=len(history), updated_at=history[-1]["at"],
     )  # fmt: skip

@@ -13,7 +13,7 @@ from lifecycle.pricing import BillingType
 from lifecycle.synth._accounts import AccountCtx
 from lifecycle.synth._catalog import PRODUCTS
 from lifecycle.synth._deals import Deal
-from lifecycle.synth._time import US_PER_S, add_months, ts, us_of_date
+from lifecycle.synth._time import add_months, ts, us_of_date
 from lifecycle.synth._world import Obj, World
 
 __all__ = ["Contract", "SubItem", "fulfil", "touch"]
@@ -42,6 +42,7 @@ class Contract:
     start: date
     end: date
     corr: str
+    created_us: int  # when the subscription was made: nothing of it happens earlier
     status_times: list[tuple[str, int]] = field(default_factory=list)  # subscription path
 
 
@@ -52,31 +53,40 @@ def touch(w: World, obj: Obj, at_us: int, **changes: object) -> None:
     obj["updated_at"] = ts(at_us)
 
 
-def _customers(w: World, acct: AccountCtx, at_us: int) -> None:
+def _customers(w: World, acct: AccountCtx, at_us: int) -> int:
+    """The account's customer in billing, support and ERP, made one after another from
+    ``at_us`` (once, at the first win); returns when the last of them exists."""
     if acct.billing_customer is not None:
-        return
+        return at_us
     a = acct.obj
     cur = acct.country.currency
-    bc = w.new("billing_customer", at_us + w.days(0.001, 0.01), external_id=a["id"])
+    at_us += w.days(0.0002, 0.002)
+    bc = w.new("billing_customer", at_us, external_id=a["id"])
     bc.update(name=a["name"], email=f"billing@{acct.domain}", currency=cur,
               crm_account_id=a["id"], payment_method=_GOOD_CARD)  # fmt: skip
     w.event(at_us, "billing", "customer.created", bc)
-    org = w.new("organization", at_us + w.days(0.001, 0.01), external_id=a["id"])
+    at_us += w.days(0.0002, 0.002)
+    org = w.new("organization", at_us, external_id=a["id"])
     org.update(name=a["name"], crm_account_id=a["id"], domain=acct.domain)
     w.event(at_us, "support", "organization.created", org)
-    ec = w.new("erp_customer", at_us + w.days(0.001, 0.01), external_id=a["id"])
+    at_us += w.days(0.0002, 0.002)
+    ec = w.new("erp_customer", at_us, external_id=a["id"])
     ec.update(name=a["name"], legal_entity=acct.country.legal_entity, currency=cur,
               credit_limit_minor=_CREDIT[acct.segment] * acct.country.usd_rate_ppm // 1_000_000,
               tax_exempt=acct.country.vat_bps == 0 and acct.country.code != "US",
               crm_account_id=a["id"])  # fmt: skip
     w.event(at_us, "erp", "customer.created", ec)
     acct.billing_customer, acct.organization, acct.erp_customer = bc, org, ec
+    return at_us
 
 
 def fulfil(w: World, acct: AccountCtx, deal: Deal, start: date) -> Contract:
-    """The order, subscription and entitlement of a won deal, created minutes after the close."""
-    close = deal.close_us
-    _customers(w, acct, close)
+    """The order, subscription and entitlement of a won deal, created minutes after the close.
+
+    Each record exists before anything that follows from it: customers, then the order,
+    the subscription, and the entitlement, each stamped (and announced) when it is made.
+    """
+    ready = _customers(w, acct, deal.close_us)
     assert acct.billing_customer
     assert acct.organization
     assert acct.erp_customer
@@ -86,11 +96,10 @@ def fulfil(w: World, acct: AccountCtx, deal: Deal, start: date) -> Contract:
     cur = acct.country.currency
     h = deal.header_pct
     term = deal.term_months
-    at = close + w.days(0.0005, 0.005)
+    at = ready + w.days(0.0005, 0.005)
     order = w.new("sales_order", at, external_id=opp["id"], correlation_id=corr)
-    sub = w.new(
-        "subscription", at + w.days(0.0005, 0.005), external_id=opp["id"], correlation_id=corr
-    )
+    sub_at = at + w.days(0.0005, 0.005)
+    sub = w.new("subscription", sub_at, external_id=opp["id"], correlation_id=corr)
     order_lines = []
     items: list[SubItem] = []
     one_time = []
@@ -115,7 +124,7 @@ def fulfil(w: World, acct: AccountCtx, deal: Deal, start: date) -> Contract:
     total = sum(line["amount_minor"] for line in order_lines)
     order.update(
         customer_id=acct.erp_customer["id"], status="pending_approval", currency=cur,
-        order_date=ts(close)[:10], lines=order_lines, subtotal_minor=total, tax_minor=0,
+        order_date=ts(deal.close_us)[:10], lines=order_lines, subtotal_minor=total, tax_minor=0,
         total_minor=total, quote_id=quote["id"], opportunity_id=opp["id"],
         memo=f"{opp['name']} ({quote['id']})",
     )  # fmt: skip
@@ -128,7 +137,6 @@ def fulfil(w: World, acct: AccountCtx, deal: Deal, start: date) -> Contract:
         current_period_end=add_months(start, 1).isoformat(), trial_end=None,
         cancel_at_period_end=False, canceled_at=None,
     )  # fmt: skip
-    sub_at = at + US_PER_S
     w.event(sub_at, "billing", "subscription.created", sub, {"status": "active", "version": 1})
     ent_at = sub_at + w.days(0.0005, 0.005)
     ent = w.new("entitlement", ent_at, external_id=sub["id"], correlation_id=corr)
@@ -141,7 +149,7 @@ def fulfil(w: World, acct: AccountCtx, deal: Deal, start: date) -> Contract:
     )  # fmt: skip
     w.event(ent_at, "support", "entitlement.created", ent, {"status": "active", "version": 1})
     w.event(ent_at, "support", "entitlement.activated", ent, {"status": "active", "version": 1})
-    contract = Contract(deal, order, sub, ent, items, one_time, start, end, corr)
+    contract = Contract(deal, order, sub, ent, items, one_time, start, end, corr, sub_at)
     contract.status_times.append(("active", sub_at))
     acct.entitlements.append((us_of_date(start), us_of_date(end), ent))
     _advance_order(w, contract, at)

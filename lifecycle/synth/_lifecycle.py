@@ -9,7 +9,7 @@ from __future__ import annotations
 from lifecycle.synth._accounts import AccountCtx
 from lifecycle.synth._billing import bill, set_sub_status
 from lifecycle.synth._catalog import PRODUCTS, SKU_INDEX
-from lifecycle.synth._deals import Deal, Line, hockey_stick, run_opportunity
+from lifecycle.synth._deals import Deal, Line, business_close, hockey_stick, run_opportunity
 from lifecycle.synth._fulfil import Contract, fulfil, touch
 from lifecycle.synth._support import open_cases
 from lifecycle.synth._time import US_PER_DAY, add_months, date_of_us, ts, us_of_date
@@ -84,9 +84,17 @@ def _renewal_lines(w: World, previous: list[Line], added: list[Line]) -> list[Li
     return out
 
 
-def _expansion(w: World, acct: AccountCtx, c: Contract, at: int) -> Deal | None:
-    """An expansion opportunity during ``c``, co-terminous with it."""
-    close = at + w.days(20, 60)
+def _expansion(
+    w: World, acct: AccountCtx, c: Contract, at: int, canceled: int | None
+) -> Deal | None:
+    """An expansion opportunity during ``c``, co-terminous with it.
+
+    None is opened once dunning has canceled ``c``; one still open then is lost: a customer
+    canceled for non-payment buys nothing more, so no won deal goes unfulfilled.
+    """
+    if canceled is not None and at >= canceled:
+        return None
+    close = business_close(w, acct.country, at + w.days(20, 60))
     start = c.start
     n = 0
     while us_of_date(start) < close:
@@ -100,7 +108,8 @@ def _expansion(w: World, acct: AccountCtx, c: Contract, at: int) -> Deal | None:
         lines = [(platform, max(1, seats * w.rng.randint(10, 40) // 100), pct)]
     else:
         lines = [(_S["ADD-SEC"], seats, pct)]
-    deal = run_opportunity(w, acct, "expansion", at, close, 0.6, lines, 0, term)
+    win_p = 0.0 if canceled is not None and close >= canceled else 0.6
+    deal = run_opportunity(w, acct, "expansion", at, close, win_p, lines, 0, term)
     if deal is not None:
         deal.start = start
     return deal
@@ -131,7 +140,7 @@ def run_account(w: World, acct: AccountCtx) -> None:
     deal = None
     for _ in range(3):
         lines, header, term = _new_lines(w, seg)
-        close = hockey_stick(w, t + w.days(*_CYCLE_DAYS[seg]))
+        close = hockey_stick(w, acct.country, t + w.days(*_CYCLE_DAYS[seg]))
         deal = run_opportunity(w, acct, "new_business", t, close, _WIN[seg], lines, header, term)
         if deal is None or deal.outcome != "lost" or w.rng.random() >= 0.4:
             break
@@ -151,8 +160,8 @@ def run_account(w: World, acct: AccountCtx) -> None:
         years = c.deal.term_months / 12
         for _ in range(int(years * _EXPAND_PER_YEAR[seg] + w.rng.random())):
             at = us_of_date(c.start) + w.days(30, max(31, c.deal.term_months * 30 - 90))
-            exp = _expansion(w, acct, c, at)
-            if exp is None or exp.outcome != "won" or (canceled and exp.close_us >= canceled):
+            exp = _expansion(w, acct, c, at, canceled)
+            if exp is None or exp.outcome != "won":
                 continue
             ec = fulfil(w, acct, exp, exp.start or c.start)
             if bill(w, acct, ec, canceled) is None and canceled is not None:
@@ -166,7 +175,8 @@ def run_account(w: World, acct: AccountCtx) -> None:
             ended = canceled
             break
         renewal = run_opportunity(
-            w, acct, "renewal", end_us - w.days(60, 90), end_us - w.days(1, 10), _RENEW[seg],
+            w, acct, "renewal", end_us - w.days(60, 90),
+            business_close(w, acct.country, end_us - w.days(2, 10)), _RENEW[seg],
             _renewal_lines(w, c.deal.lines, added), c.deal.header_pct, c.deal.term_months,
         )  # fmt: skip
         decided = renewal is not None and renewal.outcome != "open"

@@ -2,6 +2,7 @@
 
 CSV has one column per model field (in model order); nested lists and objects are
 JSON strings in their cell, null is an empty cell, booleans are ``true``/``false``.
+The manifest's ``schemas`` give each column's type (``lifecycle.synth._schema``).
 """
 
 from __future__ import annotations
@@ -39,15 +40,18 @@ def _cell(value: Any) -> str:
 
 
 class _File:
-    __slots__ = ("bytes", "columns", "count", "fh", "hash", "lines")
+    __slots__ = ("bytes", "columns", "count", "defaults", "fh", "hash", "lines")
 
-    def __init__(self, path: Path, columns: list[str] | None) -> None:
+    def __init__(
+        self, path: Path, columns: list[str] | None, defaults: dict[str, Any] | None = None
+    ) -> None:
         self.fh: IO[bytes] = path.open("wb")
         self.hash = hashlib.sha256()
         self.lines: list[str] = []
         self.count = 0
         self.bytes = 0
         self.columns = columns
+        self.defaults = defaults or {}
         if columns is not None:
             self.lines.append(",".join(columns))
 
@@ -70,8 +74,19 @@ class ObjectFiles:
         self.fmt = fmt
         self._files: dict[str, _File] = {}
         for object_type, model in ENTITY_TYPES.items():
-            columns = list(model.model_fields) if fmt == "csv" else None
-            self._files[object_type] = _File(out / file_name(object_type, fmt), columns)
+            path = out / file_name(object_type, fmt)
+            if fmt != "csv":
+                self._files[object_type] = _File(path, None)
+                continue
+            # A field the generator leaves out is written as the model's default (as the
+            # simulators would store it), so a never-null column has no empty cells.
+            fields = model.model_fields.items()
+            defaults = {
+                name: info.get_default(call_default_factory=True)
+                for name, info in fields
+                if not info.is_required()
+            }
+            self._files[object_type] = _File(path, list(model.model_fields), defaults)
 
     def write(self, object_type: str, obj: dict[str, Any]) -> None:
         f = self._files[object_type]
@@ -79,7 +94,10 @@ class ObjectFiles:
             f.lines.append(_encode(obj))
         else:
             buf = io.StringIO()
-            csv.writer(buf, lineterminator="").writerow([_cell(obj.get(c)) for c in f.columns])
+            d = f.defaults
+            csv.writer(buf, lineterminator="").writerow(
+                [_cell(obj[c] if c in obj else d.get(c)) for c in f.columns]
+            )
             f.lines.append(buf.getvalue())
         f.count += 1
         if len(f.lines) >= _FLUSH_LINES:

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lifecycle.entities import SYSTEM_TYPES
+from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
 from lifecycle.ids import IdFactory
 from lifecycle.synth._accounts import make_family
 from lifecycle.synth._catalog import build_catalog
@@ -23,6 +23,7 @@ from lifecycle.synth._events import EventSpool
 from lifecycle.synth._lifecycle import run_account
 from lifecycle.synth._output import FORMATS, ObjectFiles
 from lifecycle.synth._pools import build_pools
+from lifecycle.synth._schema import table_schema
 from lifecycle.synth._time import US_PER_DAY, add_months, ts, us_of_date
 from lifecycle.synth._world import World
 
@@ -144,6 +145,7 @@ def generate(
         "counts": counts,
         "total_records": sum(v for k, v in counts.items() if k != "event"),
         "files": manifest_files,
+        "schemas": {t: table_schema(model) for t, model in ENTITY_TYPES.items()},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")
     _log.info("generated %d records for %d accounts in %s", manifest["total_records"],
