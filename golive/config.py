@@ -1,12 +1,31 @@
 """``golive.toml``: targets, the SUT, SLOs and presets. Everything is optional.
 
-Secrets never live in the file: client credentials come from ``GOLIVE_CLIENT_ID``
-and ``GOLIVE_CLIENT_SECRET`` (defaults: the simulators' ``golive`` / ``golive-secret``).
+Secrets never live in the file: client credentials come from ``GOLIVE_CLIENT_ID`` and
+``GOLIVE_CLIENT_SECRET`` (or ``GOLIVE_<TARGET>_CLIENT_ID`` / ``_CLIENT_SECRET`` for one
+target); without them, the simulators' documented test client ``golive`` / ``golive-secret``.
+
+Targets name where the five systems live::
+
+    [targets]                     # the old flat form: overrides of the built-in `local`
+    crm = "http://127.0.0.1:9101"
+
+    [targets.sims2]               # simulators started with `golive up --base-port 9201`
+    host = "127.0.0.1"
+    base_port = 9201
+
+    [targets.staging]             # one URL per system; owned = the team may load it
+    crm = "https://crm.staging.example.com"
+    cpq = "https://cpq.staging.example.com"
+    billing = "https://billing.staging.example.com"
+    support = "https://support.staging.example.com"
+    erp = "https://erp.staging.example.com"
+    owned = true
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,22 +33,66 @@ from typing import Any
 
 from golive.errors import UsageProblem
 
-__all__ = ["DEFAULT_BASE_PORT", "SYSTEMS", "Config", "default_targets", "load_config"]
+__all__ = [
+    "DEFAULT_BASE_PORT",
+    "LOCAL_TARGET",
+    "SYSTEMS",
+    "Config",
+    "TargetSpec",
+    "default_targets",
+    "load_config",
+]
 
 SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
 DEFAULT_BASE_PORT = 8101
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CLIENT_ID = "golive"
 DEFAULT_CLIENT_SECRET = "golive-secret"  # the simulators' documented test client
+LOCAL_TARGET = "local"
+_TARGET_KEYS = frozenset({"host", "base_port", "owned", *SYSTEMS})
 
 
-def default_targets(host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:
+def default_targets(host: str = DEFAULT_HOST, base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:
     """Base URL per system for an estate started by ``golive up``."""
     return {name: f"http://{host}:{base_port + i}" for i, name in enumerate(SYSTEMS)}
 
 
+@dataclass(frozen=True)
+class TargetSpec:
+    """One named target: simulators at ``host`` + ``base_port``, per-system URLs, or both.
+
+    Per-system URLs win over the simulators' addresses for the systems they name, so a
+    target can mix a staging CRM with simulated everything else.
+    """
+
+    name: str
+    host: str | None = None
+    base_port: int | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+    owned: bool = False
+
+    @property
+    def simulated(self) -> bool:
+        """True when at least one system is addressed as a simulator (host + base port)."""
+        return self.host is not None or self.base_port is not None
+
+    def resolve(self, base_port: int | None = None) -> dict[str, str]:
+        """System → base URL; ``base_port`` moves the simulated systems."""
+        if self.simulated:
+            port = base_port if base_port is not None else (self.base_port or DEFAULT_BASE_PORT)
+            urls = default_targets(self.host or DEFAULT_HOST, port)
+        else:
+            urls = {}
+        return {**urls, **self.urls}
+
+
 @dataclass
 class Config:
-    """The loaded configuration; ``targets`` maps a system name to its base URL."""
+    """The loaded configuration.
+
+    ``targets`` is the built-in ``local`` target (with the flat ``[targets]`` overrides);
+    ``named_targets`` holds every target by name, ``local`` included.
+    """
 
     targets: dict[str, str] = field(default_factory=default_targets)
     client_id: str = DEFAULT_CLIENT_ID
@@ -37,9 +100,86 @@ class Config:
     sut_url: str | None = None
     sut_command: str | None = None
     slos: dict[str, Any] = field(default_factory=dict)
+    load_slos: dict[str, Any] = field(default_factory=dict)
     rate_limits: dict[str, Any] = field(default_factory=dict)
     fault_presets: dict[str, Any] = field(default_factory=dict)
+    named_targets: dict[str, TargetSpec] = field(default_factory=dict)
     source: Path | None = None
+
+    def _spec(self, name: str) -> TargetSpec:
+        if name == LOCAL_TARGET and LOCAL_TARGET not in self.named_targets:
+            overrides = {s: u for s, u in self.targets.items() if u != default_targets()[s]}
+            return TargetSpec(LOCAL_TARGET, DEFAULT_HOST, DEFAULT_BASE_PORT, overrides)
+        spec = self.named_targets.get(name)
+        if spec is None:
+            known = ", ".join(self.target_names())
+            where = f" in {self.source}" if self.source else " (no golive.toml here)"
+            raise UsageProblem(f"unknown target {name!r}; targets{where}: {known}")
+        return spec
+
+    def target_names(self) -> list[str]:
+        """Every target name, ``local`` first."""
+        return [LOCAL_TARGET, *sorted(n for n in self.named_targets if n != LOCAL_TARGET)]
+
+    def target(self, name: str = LOCAL_TARGET, base_port: int | None = None) -> dict[str, str]:
+        """System → base URL of the target ``name``; ``base_port`` moves its simulators.
+
+        Raises ``UsageProblem`` (one line) for a name golive.toml does not define.
+        """
+        return self._spec(name).resolve(base_port)
+
+    def target_spec(self, name: str = LOCAL_TARGET) -> TargetSpec:
+        """The target's definition (whether it is simulated, owned, ...)."""
+        return self._spec(name)
+
+    def target_owned(self, name: str = LOCAL_TARGET) -> bool:
+        """True when golive.toml says the team owns the target (``owned = true``)."""
+        return self._spec(name).owned
+
+    def credentials(self, name: str = LOCAL_TARGET) -> tuple[str, str]:
+        """(client id, client secret) for a target: per-target variables, then global ones."""
+        self._spec(name)
+        prefix = "GOLIVE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+        client_id = os.environ.get(f"{prefix}_CLIENT_ID", self.client_id)
+        client_secret = os.environ.get(f"{prefix}_CLIENT_SECRET", self.client_secret)
+        return client_id, client_secret
+
+
+def _check_url(file: Path, key: str, url: object) -> str:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise UsageProblem(f"{file}: {key} must be an http(s) URL")
+    return url.rstrip("/")
+
+
+def _named_target(file: Path, name: str, table: dict[str, Any]) -> TargetSpec:
+    where = f"targets.{name}"
+    unknown = sorted(set(table) - _TARGET_KEYS)
+    if unknown:
+        raise UsageProblem(
+            f"{file}: {where} has unknown key {unknown[0]!r} "
+            f"(known: host, base_port, owned, {', '.join(SYSTEMS)})"
+        )
+    host = table.get("host")
+    if host is not None and (not isinstance(host, str) or not host):
+        raise UsageProblem(f"{file}: {where}.host must be a host name or address")
+    base_port = table.get("base_port")
+    if base_port is not None and (
+        not isinstance(base_port, int) or isinstance(base_port, bool)
+        or not 1 <= base_port <= 65535 - len(SYSTEMS)
+    ):  # fmt: skip
+        raise UsageProblem(f"{file}: {where}.base_port must be a port number")
+    owned = table.get("owned", False)
+    if not isinstance(owned, bool):
+        raise UsageProblem(f"{file}: {where}.owned must be true or false")
+    urls = {s: _check_url(file, f"{where}.{s}", table[s]) for s in SYSTEMS if s in table}
+    spec = TargetSpec(name, host, base_port, urls, owned)
+    if not spec.simulated and len(urls) < len(SYSTEMS):
+        missing = ", ".join(s for s in SYSTEMS if s not in urls)
+        raise UsageProblem(
+            f"{file}: {where} needs host + base_port (simulators) or a URL for every system "
+            f"(missing: {missing})"
+        )
+    return spec
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -55,18 +195,23 @@ def load_config(path: Path | None = None) -> Config:
         targets = raw.get("targets", {})
         if not isinstance(targets, dict):
             raise UsageProblem(f"{file}: [targets] must be a table of system = URL")
-        for name, url in targets.items():
+        for name, value in targets.items():
+            if isinstance(value, dict):
+                cfg.named_targets[name] = _named_target(file, name, value)
+                continue
             if name not in SYSTEMS:
                 raise UsageProblem(
                     f"{file}: [targets] names unknown system {name!r} (known: {', '.join(SYSTEMS)})"
                 )
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise UsageProblem(f"{file}: targets.{name} must be an http(s) URL")
-            cfg.targets[name] = url.rstrip("/")
+            cfg.targets[name] = _check_url(file, f"targets.{name}", value)
         sut = raw.get("sut", {})
         cfg.sut_url = sut.get("url")
         cfg.sut_command = sut.get("command")
         cfg.slos = dict(raw.get("slos", {}))
+        load = raw.get("load", {})
+        if not isinstance(load, dict) or not isinstance(load.get("slos", {}), dict):
+            raise UsageProblem(f"{file}: [load.slos] must be a table")
+        cfg.load_slos = dict(load.get("slos", {}))
         cfg.rate_limits = dict(raw.get("rate_limits", {}))
         cfg.fault_presets = dict(raw.get("faults", {}))
     elif path is not None:
