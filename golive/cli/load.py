@@ -215,12 +215,13 @@ def _finish(plan: Any, slos: Any, code: int, started: datetime, wall_s: float) -
     if not summary["passed"]:
         failed = [c for c in summary["checks"] if not c["passed"]]
         first = failed[0]
-        raise CheckFailed(
-            f"{len(failed)} load SLO check(s) missed ({first['name']}: {first['value']:g} > "
-            f"{first['threshold']:g}); see {plan.out / 'summary.json'}"
+        what = (
+            f"{first['name']}: {first['value']:g} > {first['threshold']:g}"
             if first["metric"] != "requests"
-            else f"no requests flowed ({first['value']:g} < {first['threshold']:g}); "
-            f"see {plan.out / 'locust.log'}"
+            else f"only {first['value']:g} requests, fewer than {first['threshold']:g}"
+        )
+        raise CheckFailed(
+            f"{len(failed)} load SLO check(s) missed ({what}); see {plan.out / 'summary.json'}"
         )
 
 
