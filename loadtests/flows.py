@@ -8,9 +8,7 @@ rules (a 4xx from a system is a bug in the flow, or a finding about the system).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
 import sys
 import uuid
@@ -19,8 +17,9 @@ from typing import Any, ClassVar
 
 from locust import FastHttpUser, between, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import MasterRunner
 
+from loadtests import results  # noqa: F401  (writes the final stats for golive load)
 from loadtests.auth import TokenCache
 from loadtests.client import Api, CallFailed, fetch_token, new_correlation_id
 from loadtests.data import (
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-RESULT_ENV = "GOLIVE_LOAD_RESULT"
 Obj = dict[str, Any]
 
 _data: LoadData | None = None
@@ -382,41 +380,4 @@ def _check_data(environment: Environment, **_kwargs: Any) -> None:
         raise SystemExit(2) from None
 
 
-_workers_seen: set[str] = set()
-
-
-def _count_worker(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
-    _workers_seen.add(client_id)
-
-
-def _write_results(environment: Environment, **_kwargs: Any) -> None:
-    """Write the final stats (exact, unlike the CSV that lags a second) for ``golive load``."""
-    path = os.environ.get(RESULT_ENV)
-    if not path or isinstance(environment.runner, WorkerRunner) or environment.stats is None:
-        return
-    entries = [
-        {"method": e.method, "name": e.name, "requests": e.num_requests,
-         "failures": e.num_failures, "total_response_time_ms": e.total_response_time,
-         "max_response_time_ms": e.max_response_time,
-         "response_times": {str(k): v for k, v in e.response_times.items()}}
-        for e in environment.stats.entries.values()
-    ]  # fmt: skip
-    errors = [
-        {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-        for e in environment.stats.errors.values()
-    ]
-    total = environment.stats.total
-    result = {
-        "entries": entries,
-        "errors": errors,
-        "started_at": total.start_time,
-        "last_request_at": total.last_request_timestamp,
-        "workers_seen": sorted(_workers_seen),
-    }
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(result, fh, indent=1)
-
-
 events.init.add_listener(_check_data)  # type: ignore[no-untyped-call]
-events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]
-events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
