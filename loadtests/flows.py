@@ -9,6 +9,7 @@ rules (a 4xx from a system is a bug in the flow, or a finding about the system).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import uuid
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Think time of every user is multiplied by this: 1 is people and pipelines at their usual
+# pace; a benchmark looking for the systems' ceiling shrinks it and keeps the mix.
+THINK_SCALE = float(os.environ.get("GOLIVE_LOAD_THINK_SCALE", "1"))
 Obj = dict[str, Any]
 
 _data: LoadData | None = None
@@ -76,7 +80,7 @@ class SalesRepUser(GoliveUser):
     """A rep working deals: open, qualify, quote (with deal-desk approval), close."""
 
     weight = 3
-    wait_time = between(1, 4)
+    wait_time = between(1 * THINK_SCALE, 4 * THINK_SCALE)
     systems = ("crm", "cpq")
 
     def _open_deal(self, corr: str) -> tuple[Obj, Obj]:
@@ -152,7 +156,7 @@ class QuotePricingUser(GoliveUser):
     """CPQ pricing traffic: draft quotes priced and re-priced (the "Calculate" button)."""
 
     weight = 3
-    wait_time = between(0.5, 2)
+    wait_time = between(0.5 * THINK_SCALE, 2 * THINK_SCALE)
     systems = ("cpq",)
 
     @task(3)
@@ -198,7 +202,7 @@ class OrderDeskUser(GoliveUser):
     """ERP order entry: book, approve, fulfil, invoice and collect; look orders up."""
 
     weight = 2
-    wait_time = between(1, 3)
+    wait_time = between(1 * THINK_SCALE, 3 * THINK_SCALE)
     systems = ("erp",)
 
     def on_start(self) -> None:
@@ -254,7 +258,7 @@ class UsageMeterUser(GoliveUser):
     """A metering pipeline posting usage to billing for the current period."""
 
     weight = 4
-    wait_time = between(0.2, 1)
+    wait_time = between(0.2 * THINK_SCALE, 1 * THINK_SCALE)
     systems = ("billing",)
 
     def on_start(self) -> None:
@@ -320,7 +324,7 @@ class SupportAgentUser(GoliveUser):
     """Agents taking cases through new → open → pending → solved, and triaging queues."""
 
     weight = 2
-    wait_time = between(1, 3)
+    wait_time = between(1 * THINK_SCALE, 3 * THINK_SCALE)
     systems = ("support",)
 
     @task(3)

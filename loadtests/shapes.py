@@ -46,6 +46,11 @@ class _StagedShape(LoadTestShape):
         duration = duration or float(os.environ.get("GOLIVE_LOAD_DURATION_S", DEFAULT_DURATION_S))
         return int(users), float(duration)
 
+    def reset_time(self) -> None:
+        """A new test (e.g. started again from the web UI) reads the options afresh."""
+        super().reset_time()  # type: ignore[no-untyped-call]
+        self._stages = None
+
     @property
     def stages(self) -> list[Stage]:
         """The table this shape runs (built on first use, from the options)."""
