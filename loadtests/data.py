@@ -9,10 +9,10 @@ import csv
 import json
 import os
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,20 +117,31 @@ class LoadData:
     organizations: list[Obj]
     usage_prices: dict[str, int] = field(default_factory=dict)  # usage sku -> USD unit price
     as_of: str | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # Picked from on every task: computed once, so the load generator spends its core on
+    # requests rather than on filtering the data again.
+    @cached_property
+    def _quotable(self) -> list[Obj]:
+        return [a for a in self.accounts if a.get("currency") in self.price_books]
 
     def quotable_accounts(self) -> list[Obj]:
         """Accounts whose currency has a price book (a quote takes its book's currency)."""
-        return [a for a in self.accounts if a.get("currency") in self.price_books]
+        return self._quotable
+
+    @cached_property
+    def _recurring(self) -> dict[str, list[Obj]]:
+        return {
+            currency: [
+                e for e in book["entries"]
+                if self.products.get(e["product_id"], {}).get("active", False)
+                and self.products[e["product_id"]].get("billing_type") == "recurring"
+            ]
+            for currency, book in self.price_books.items()
+        }  # fmt: skip
 
     def recurring_lines(self, currency: str, rng: random.Random, count: int) -> list[Obj]:
         """``count`` distinct priced, active, recurring products of a book: quote lines."""
-        book = self.price_books[currency]
-        choices = [
-            e for e in book["entries"]
-            if self.products.get(e["product_id"], {}).get("active", False)
-            and self.products[e["product_id"]].get("billing_type") == "recurring"
-        ]  # fmt: skip
+        choices = self._recurring[currency]
         picked = rng.sample(choices, min(count, len(choices)))
         return [{"product_id": e["product_id"], "sku": e["sku"], "unit": _unit_price(e)}
                 for e in picked]  # fmt: skip
