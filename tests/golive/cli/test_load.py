@@ -146,16 +146,18 @@ def test_master_with_two_workers_sees_both_report(estate_dir):
     common = ["--target", "sims", "--shape", "steady", "--data", str(estate_dir / "data")]
     master = subprocess.Popen(
         [*GOLIVE, "load", *common, "--master", "--expect-workers", "2", "--master-port", str(port),
-         "--master-bind-host", "127.0.0.1", "--duration", "4s", "--users", "6", "--out", str(out)],
+         "--master-bind-host", "127.0.0.1", "--duration", "8s", "--users", "6", "--out", str(out)],
         cwd=estate_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    workers: list[subprocess.Popen[str]] = []
+    # Workers send stats every 3 s and the master waits only half a second for their last
+    # report, so the run lasts long enough for periodic reports on a busy machine.
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         for n in range(2):
             workers.append(subprocess.Popen(
                 [*GOLIVE, "load", *common, "--worker", "--master-host", "127.0.0.1",
                  "--master-port", str(port), "--out", str(estate_dir / f"worker{n}")],
-                cwd=estate_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=estate_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))  # fmt: skip
         stdout, stderr = master.communicate(timeout=60)
         assert master.returncode == 0, stdout + stderr
