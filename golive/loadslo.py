@@ -9,7 +9,7 @@
     min_requests = 100      # fewer requests than this fails the run (default 1)
 
     [load.slos.p95_ms_by_request]   # per request type, as Locust names it
-    "POST /quotes" = 300
+    "POST cpq /quotes" = 300
 
 Responses that carried the fault marker (``X-Golive-Fault``) are recorded by the
 locustfiles under the request name plus `` [fault]``; they count neither towards latency
@@ -54,7 +54,7 @@ def parse_slos(table: dict[str, Any], overrides: list[str] | None = None) -> Loa
         if not sep:
             raise UsageProblem(f"--slo {item!r}: expected key=value, e.g. p95_ms=500")
         key = key.strip()
-        if key.startswith("p95_ms:"):  # --slo "p95_ms:POST /quotes=300"
+        if key.startswith("p95_ms:"):  # --slo "p95_ms:POST cpq /quotes=300"
             by = dict(merged.get("p95_ms_by_request", {}))
             by[key.removeprefix("p95_ms:").strip()] = value
             merged["p95_ms_by_request"] = by

@@ -71,8 +71,11 @@ class Api:
     ) -> Obj:  # fmt: skip
         """Send one request; return the JSON body of a 2xx, else raise ``CallFailed``.
 
-        ``name`` is the templated path Locust groups by (``/quotes/[id]/submit``).
+        ``name`` is the templated path (``/quotes/[id]/submit``); Locust groups the request
+        under it prefixed with the system (``cpq /quotes/[id]/submit``), as five systems
+        share path shapes (``/customers/[id]`` is billing's and the ERP's).
         """
+        name = f"{self.system} {name}"
         key = str(uuid.uuid4()) if method != "GET" else None
         target = self.url + path + (f"?{urlencode(query)}" if query else "")
         for attempt in range(MAX_RETRIES + 1):
@@ -110,14 +113,14 @@ class Api:
 
 
 def fetch_token(
-    session: FastHttpSession, url: str, client_id: str, client_secret: str
+    session: FastHttpSession, system: str, url: str, client_id: str, client_secret: str
 ) -> tuple[str, float]:
     """POST /oauth/token (client credentials); ``(access_token, expires_in)``."""
     form = urlencode({"grant_type": "client_credentials", "client_id": client_id,
                       "client_secret": client_secret})  # fmt: skip
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     with session.request(
-        "POST", f"{url}/oauth/token", name="/oauth/token", data=form, headers=headers,
+        "POST", f"{url}/oauth/token", name=f"{system} /oauth/token", data=form, headers=headers,
         catch_response=True,
     ) as resp:  # fmt: skip
         if resp.status_code == 200:

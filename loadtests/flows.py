@@ -69,7 +69,7 @@ class GoliveUser(FastHttpUser):
         self.data = shared_data()
         urls = system_urls(self.environment.host or self.host)
         client_id, secret = client_credentials()
-        self.tokens = TokenCache(lambda s: fetch_token(self.client, urls[s], client_id, secret))
+        self.tokens = TokenCache(lambda s: fetch_token(self.client, s, urls[s], client_id, secret))
         self.api = {s: Api(self.client, s, urls[s], self.tokens) for s in self.systems}
 
     def today(self, days: int = 0) -> str:

@@ -26,7 +26,7 @@ class ProbeUser(FastHttpUser):
     wait_time = constant(0.05)
 
     def on_start(self):
-        tokens = TokenCache(lambda s: fetch_token(self.client, self.host, "golive", "secret"))
+        tokens = TokenCache(lambda s: fetch_token(self.client, s, self.host, "golive", "s3"))
         self.api = Api(self.client, "crm", self.host, tokens)
 
     @task
@@ -98,16 +98,16 @@ def test_fault_marked_responses_are_recorded_apart_and_retried(stub, tmp_path: P
     )  # fmt: skip
     assert result.exists(), done.stderr
     entries = {(e["method"], e["name"]): e for e in json.loads(result.read_text())["entries"]}
-    assert entries[("GET", "/ok")]["failures"] == 0
-    assert ("POST", "/outage") not in entries
-    outage = entries[("POST", "/outage [fault]")]
+    assert entries[("GET", "crm /ok")]["failures"] == 0
+    assert ("POST", "crm /outage") not in entries
+    outage = entries[("POST", "crm /outage [fault]")]
     assert outage["failures"] == outage["requests"] > 0
-    assert entries[("GET", "/slow [fault]")]["failures"] == 0
-    probes = entries[("GET", "/ok")]["requests"]
+    assert entries[("GET", "crm /slow [fault]")]["failures"] == 0
+    probes = entries[("GET", "crm /ok")]["requests"]
     assert 3 * probes - 3 <= outage["requests"] <= 3 * probes  # a 503 is tried three times
     summary = evaluate(json.loads(result.read_text()), LoadSlos(error_rate=0.0))
     assert summary["passed"]
-    slow = entries[("GET", "/slow [fault]")]["requests"]
+    slow = entries[("GET", "crm /slow [fault]")]["requests"]
     assert summary["faults"]["requests"] == outage["requests"] + slow
     calls = [(m, p, h) for m, p, h in _Stub.seen if p != "/oauth/token"]
     assert all(h["Authorization"] == "Bearer t" for _, _, h in calls)
