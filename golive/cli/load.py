@@ -97,6 +97,8 @@ def load(
         raise UsageProblem("--worker needs --master-host (where golive load --master runs)")
     if master_host and not worker:
         raise UsageProblem("--master-host goes with --worker")
+    if expect_workers != 1 and not master:
+        raise UsageProblem("--expect-workers goes with --master")
     seconds = parse_duration(duration)
     cfg = load_config(config)
     urls = cfg.target(target, base_port)

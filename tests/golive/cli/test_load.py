@@ -50,6 +50,7 @@ def _golive(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.Compl
         (["--shape", "black-friday"], "--shape must be one of quarter-end, month-end, steady"),
         (["--worker"], "--worker needs --master-host"),
         (["--processes", "2", "--master"], "exclude each other"),
+        (["--expect-workers", "3"], "--expect-workers goes with --master"),
         (["--duration", "soon"], "--duration 'soon'"),
         (["--target", "prod"], "unknown target 'prod'"),
         (["--slo", "p59_ms=3"], "unknown load SLO 'p59_ms'"),
