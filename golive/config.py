@@ -1,19 +1,36 @@
 """``golive.toml``: targets, the SUT, SLOs and presets. Everything is optional.
 
-A target names where the five systems are: ``local`` (``golive up``'s defaults) is
-built in; ``[targets.NAME]`` adds one by ``host`` + ``base_port`` or by a URL per system.
+Secrets never live in the file: client credentials come from ``GOLIVE_CLIENT_ID`` and
+``GOLIVE_CLIENT_SECRET`` (or ``GOLIVE_<TARGET>_CLIENT_ID`` / ``_CLIENT_SECRET`` for one
+target); without them, the simulators' documented test client ``golive`` / ``golive-secret``.
 
-Secrets never live in the file: client credentials come from ``GOLIVE_CLIENT_ID``
-and ``GOLIVE_CLIENT_SECRET`` (defaults: the simulators' ``golive`` / ``golive-secret``).
+Targets name where the five systems live::
+
+    [targets]                     # the old flat form: overrides of the built-in `local`
+    crm = "http://127.0.0.1:9101"
+
+    [targets.sims2]               # simulators started with `golive up --base-port 9201`
+    host = "127.0.0.1"
+    base_port = 9201
+
+    [targets.staging]             # one URL per system; owned = the team may load it
+    crm = "https://crm.staging.example.com"
+    cpq = "https://cpq.staging.example.com"
+    billing = "https://billing.staging.example.com"
+    support = "https://support.staging.example.com"
+    erp = "https://erp.staging.example.com"
+    owned = true
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from golive.errors import UsageProblem
 from lifecycle.systems import SYSTEMS
@@ -21,6 +38,7 @@ from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = [
     "DEFAULT_BASE_PORT",
+    "LOCAL_TARGET",
     "SYSTEMS",
     "Config",
     "TargetSpec",
@@ -29,126 +47,160 @@ __all__ = [
 ]
 
 DEFAULT_BASE_PORT = 8101
+DEFAULT_HOST = "127.0.0.1"
+LOCAL_TARGET = "local"
+_TARGET_KEYS = frozenset({"host", "base_port", "owned", *SYSTEMS})
 
 
-def default_targets(host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:
+def default_targets(host: str = DEFAULT_HOST, base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:
     """Base URL per system for an estate started by ``golive up``."""
     return {name: f"http://{host}:{base_port + i}" for i, name in enumerate(SYSTEMS)}
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """One named target: simulators at ``host`` from ``base_port`` on, or a URL per system.
+    """One named target: simulators at ``host`` + ``base_port``, per-system URLs, or both.
 
-    ``owned`` says golive may change the target's state beyond seeding (move its clock,
-    reset it); it defaults to true for simulators and false for URL targets (staging).
+    Per-system URLs win over the simulators' addresses for the systems they name, so a
+    target can mix a staging CRM with simulated everything else.
     """
 
     name: str
     host: str | None = None
     base_port: int | None = None
     urls: dict[str, str] = field(default_factory=dict)
-    owned: bool = True
+    owned: bool | None = None
+
+    @property
+    def is_owned(self) -> bool:
+        """``owned`` as golive.toml says; otherwise true only if every system is on loopback."""
+        if self.owned is not None:
+            return self.owned
+        return all(_is_loopback_url(url) for url in self.resolve().values())
+
+    @property
+    def simulated(self) -> bool:
+        """True when at least one system is addressed as a simulator (host + base port)."""
+        return self.host is not None or self.base_port is not None
 
     def resolve(self, base_port: int | None = None) -> dict[str, str]:
-        if self.host is None:
+        """System → base URL; ``base_port`` moves the simulated systems."""
+        if self.simulated:
+            port = base_port if base_port is not None else (self.base_port or DEFAULT_BASE_PORT)
+            urls = default_targets(self.host or DEFAULT_HOST, port)
+        else:
             if base_port is not None:
                 raise UsageProblem(
                     f"--base-port applies to targets given by host and base_port; "
                     f"target {self.name!r} lists a URL per system"
                 )
-            return dict(self.urls)
-        port = self.base_port if base_port is None else base_port
-        assert port is not None
-        return default_targets(self.host, port) | self.urls
-
-
-LOCAL = TargetSpec("local", "127.0.0.1", DEFAULT_BASE_PORT)
+            urls = {}
+        return {**urls, **self.urls}
 
 
 @dataclass
 class Config:
-    """The loaded configuration; ``targets`` is the ``local`` target, system -> base URL."""
+    """The loaded configuration.
+
+    ``targets`` is the built-in ``local`` target (with the flat ``[targets]`` overrides);
+    ``named_targets`` holds every target by name, ``local`` included.
+    """
 
     targets: dict[str, str] = field(default_factory=default_targets)
-    named_targets: dict[str, TargetSpec] = field(default_factory=lambda: {"local": LOCAL})
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
     sut_url: str | None = None
     sut_command: str | None = None
     slos: dict[str, Any] = field(default_factory=dict)
+    load_slos: dict[str, Any] = field(default_factory=dict)
     rate_limits: dict[str, Any] = field(default_factory=dict)
     fault_presets: dict[str, Any] = field(default_factory=dict)
+    named_targets: dict[str, TargetSpec] = field(default_factory=dict)
     source: Path | None = None
 
     def _spec(self, name: str) -> TargetSpec:
+        if name == LOCAL_TARGET and LOCAL_TARGET not in self.named_targets:
+            overrides = {s: u for s, u in self.targets.items() if u != default_targets()[s]}
+            return TargetSpec(LOCAL_TARGET, DEFAULT_HOST, DEFAULT_BASE_PORT, overrides)
         spec = self.named_targets.get(name)
         if spec is None:
-            known = ", ".join(sorted(self.named_targets))
-            raise UsageProblem(f"unknown target {name!r} (known: {known}; see golive.toml)")
+            known = ", ".join(self.target_names())
+            where = f" in {self.source}" if self.source else " (no golive.toml here)"
+            raise UsageProblem(f"unknown target {name!r}; targets{where}: {known}")
         return spec
 
-    def target(self, name: str = "local", base_port: int | None = None) -> dict[str, str]:
-        """Base URL per system of the target ``name``; ``base_port`` moves simulators."""
+    def target_names(self) -> list[str]:
+        """Every target name, ``local`` first."""
+        return [LOCAL_TARGET, *sorted(n for n in self.named_targets if n != LOCAL_TARGET)]
+
+    def target(self, name: str = LOCAL_TARGET, base_port: int | None = None) -> dict[str, str]:
+        """System → base URL of the target ``name``; ``base_port`` moves its simulators.
+
+        Raises ``UsageProblem`` (one line) for a name golive.toml does not define.
+        """
         return self._spec(name).resolve(base_port)
 
-    def owned(self, name: str = "local") -> bool:
-        """Whether golive may move the target's clock and reset it."""
-        return self._spec(name).owned
+    def target_spec(self, name: str = LOCAL_TARGET) -> TargetSpec:
+        """The target's definition (whether it is simulated, owned, ...)."""
+        return self._spec(name)
+
+    def target_owned(self, name: str = LOCAL_TARGET) -> bool:
+        """True when the team owns the target: ``owned = true``, or every system on loopback.
+
+        Only an owned target is sent load or has its state changed beyond seeding (its
+        clock moved, for example).
+        """
+        return self._spec(name).is_owned
+
+    def credentials(self, name: str = LOCAL_TARGET) -> tuple[str, str]:
+        """(client id, client secret) for a target: per-target variables, then global ones."""
+        self._spec(name)
+        prefix = "GOLIVE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+        client_id = os.environ.get(f"{prefix}_CLIENT_ID", self.client_id)
+        client_secret = os.environ.get(f"{prefix}_CLIENT_SECRET", self.client_secret)
+        return client_id, client_secret
 
 
-def _url(file: Path, where: str, url: object) -> str:
+def _is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def _check_url(file: Path, key: str, url: object) -> str:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise UsageProblem(f"{file}: {where} must be an http(s) URL")
+        raise UsageProblem(f"{file}: {key} must be an http(s) URL")
     return url.rstrip("/")
 
 
 def _named_target(file: Path, name: str, table: dict[str, Any]) -> TargetSpec:
-    where = f"[targets.{name}]"
-    unknown = sorted(set(table) - {"host", "base_port", "owned", *SYSTEMS})
+    where = f"targets.{name}"
+    unknown = sorted(set(table) - _TARGET_KEYS)
     if unknown:
         raise UsageProblem(
-            f"{file}: {where} has unknown key(s) {', '.join(unknown)} (known: host, base_port, "
-            f"owned, {', '.join(SYSTEMS)}; credentials come from environment variables)"
+            f"{file}: {where} has unknown key {unknown[0]!r} "
+            f"(known: host, base_port, owned, {', '.join(SYSTEMS)})"
         )
+    host = table.get("host")
+    if host is not None and (not isinstance(host, str) or not host):
+        raise UsageProblem(f"{file}: {where}.host must be a host name or address")
+    base_port = table.get("base_port")
+    if base_port is not None and (
+        not isinstance(base_port, int) or isinstance(base_port, bool)
+        or not 1 <= base_port <= 65535 - len(SYSTEMS)
+    ):  # fmt: skip
+        raise UsageProblem(f"{file}: {where}.base_port must be a port number")
     owned = table.get("owned")
     if owned is not None and not isinstance(owned, bool):
-        raise UsageProblem(f"{file}: {where} owned must be true or false")
-    urls = {s: _url(file, f"{where} {s}", table[s]) for s in SYSTEMS if s in table}
-    if "host" in table or "base_port" in table:
-        if urls:
-            raise UsageProblem(f"{file}: {where} takes either host and base_port or URLs")
-        host, port = table.get("host"), table.get("base_port")
-        if not isinstance(host, str) or not host:
-            raise UsageProblem(f"{file}: {where} host must be a host name or address")
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65531:
-            raise UsageProblem(f"{file}: {where} base_port must be a port number (1-65531)")
-        return TargetSpec(name, host, port, owned=True if owned is None else owned)
-    missing = [s for s in SYSTEMS if s not in urls]
-    if missing:
-        raise UsageProblem(f"{file}: {where} is missing a URL for {', '.join(missing)}")
-    return TargetSpec(name, urls=urls, owned=False if owned is None else owned)
-
-
-def _targets(file: Path, cfg: Config, targets: object) -> None:
-    if not isinstance(targets, dict):
-        raise UsageProblem(f"{file}: [targets] must be a table")
-    overrides: dict[str, str] = {}
-    for name, value in targets.items():
-        if isinstance(value, dict):
-            cfg.named_targets[name] = _named_target(file, name, value)
-        elif name in SYSTEMS:  # the flat form: overrides of the built-in local target
-            overrides[name] = _url(file, f"targets.{name}", value)
-        else:
-            raise UsageProblem(
-                f"{file}: [targets] names unknown system {name!r} (known: {', '.join(SYSTEMS)}; "
-                f"a named target is a table [targets.{name}])"
-            )
-    local = cfg.named_targets.get("local", LOCAL)
-    cfg.named_targets["local"] = TargetSpec(
-        "local", local.host, local.base_port, local.urls | overrides, local.owned
-    )
-    cfg.targets = cfg.target("local")
+        raise UsageProblem(f"{file}: {where}.owned must be true or false")
+    urls = {s: _check_url(file, f"{where}.{s}", table[s]) for s in SYSTEMS if s in table}
+    spec = TargetSpec(name, host, base_port, urls, owned)
+    if not spec.simulated and len(urls) < len(SYSTEMS):
+        missing = ", ".join(s for s in SYSTEMS if s not in urls)
+        raise UsageProblem(
+            f"{file}: {where} needs host + base_port (simulators) or a URL for every system "
+            f"(missing: {missing})"
+        )
+    return spec
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -161,11 +213,26 @@ def load_config(path: Path | None = None) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise UsageProblem(f"{file}: not valid TOML: {exc}") from exc
         cfg.source = file
-        _targets(file, cfg, raw.get("targets", {}))
+        targets = raw.get("targets", {})
+        if not isinstance(targets, dict):
+            raise UsageProblem(f"{file}: [targets] must be a table of system = URL")
+        for name, value in targets.items():
+            if isinstance(value, dict):
+                cfg.named_targets[name] = _named_target(file, name, value)
+                continue
+            if name not in SYSTEMS:
+                raise UsageProblem(
+                    f"{file}: [targets] names unknown system {name!r} (known: {', '.join(SYSTEMS)})"
+                )
+            cfg.targets[name] = _check_url(file, f"targets.{name}", value)
         sut = raw.get("sut", {})
         cfg.sut_url = sut.get("url")
         cfg.sut_command = sut.get("command")
         cfg.slos = dict(raw.get("slos", {}))
+        load = raw.get("load", {})
+        if not isinstance(load, dict) or not isinstance(load.get("slos", {}), dict):
+            raise UsageProblem(f"{file}: [load.slos] must be a table")
+        cfg.load_slos = dict(load.get("slos", {}))
         cfg.rate_limits = dict(raw.get("rate_limits", {}))
         cfg.fault_presets = dict(raw.get("faults", {}))
     elif path is not None:

@@ -202,7 +202,7 @@ def load(
     manifest = read_manifest(folder)
     cfg = load_config()
     targets = cfg.target(target, base_port)
-    check = align_clock(folder, targets, clock, owned=cfg.owned(target))
+    check = align_clock(folder, targets, clock, owned=cfg.target_owned(target))
     if check.moved:
         console.print(f"moved the simulators' clock from {check.clock} to {check.as_of} "
                       "(the data's as_of)")  # fmt: skip

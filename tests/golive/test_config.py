@@ -1,5 +1,3 @@
-"""golive.toml: named targets, the flat form of old, and one-line errors."""
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,73 +8,111 @@ from golive.config import load_config
 from golive.errors import UsageProblem
 
 
-def _config(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "golive.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+def _config(tmp_path: Path, text: str):
+    file = tmp_path / "golive.toml"
+    file.write_text(text, encoding="utf-8")
+    return load_config(file)
 
 
-def test_local_is_built_in_and_follows_a_base_port(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)  # no golive.toml here
-    cfg = load_config()
+def test_local_is_built_in_on_the_default_ports(tmp_path):
+    cfg = _config(tmp_path, "")
     assert cfg.target() == {
         "crm": "http://127.0.0.1:8101", "cpq": "http://127.0.0.1:8102",
         "billing": "http://127.0.0.1:8103", "support": "http://127.0.0.1:8104",
         "erp": "http://127.0.0.1:8105",
     }  # fmt: skip
-    assert cfg.target("local", base_port=9500)["erp"] == "http://127.0.0.1:9504"
-    assert cfg.owned("local")
+    assert cfg.target("local", base_port=9700)["erp"] == "http://127.0.0.1:9704"
 
 
-def test_named_targets_by_host_and_port_or_by_url(tmp_path: Path) -> None:
-    cfg = load_config(_config(tmp_path, """
-[targets.ci]
-host = "10.0.0.7"
-base_port = 9100
+def test_flat_targets_still_override_local(tmp_path):
+    cfg = _config(tmp_path, '[targets]\ncrm = "http://127.0.0.1:9999/"\n')
+    assert cfg.targets["crm"] == "http://127.0.0.1:9999"
+    assert cfg.target("local")["crm"] == "http://127.0.0.1:9999"
+    assert cfg.target("local")["cpq"] == "http://127.0.0.1:8102"
 
-[targets.staging]
-crm = "https://crm.staging.example.com/"
-cpq = "https://cpq.staging.example.com"
-billing = "https://billing.staging.example.com"
-support = "https://support.staging.example.com"
-erp = "https://erp.staging.example.com"
-"""))  # fmt: skip
-    assert cfg.target("ci")["cpq"] == "http://10.0.0.7:9101"
+
+def test_named_targets_by_host_and_port_or_by_url(tmp_path):
+    urls = "\n".join(f'{s} = "https://{s}.staging.example.com"'
+                     for s in ("crm", "cpq", "billing", "support", "erp"))  # fmt: skip
+    cfg = _config(
+        tmp_path,
+        '[targets]\ncrm = "http://127.0.0.1:9999"\n'
+        '[targets.sims]\nhost = "10.0.0.5"\nbase_port = 9201\n'
+        f"[targets.staging]\n{urls}\nowned = true\n",
+    )
+    assert cfg.target("sims")["support"] == "http://10.0.0.5:9204"
+    assert cfg.target("staging")["billing"] == "https://billing.staging.example.com"
+    assert cfg.target_owned("staging") is True
+    assert cfg.target_owned("sims") is False
+    assert cfg.target_spec("sims").simulated
+    assert not cfg.target_spec("staging").simulated
+    assert cfg.target_names() == ["local", "sims", "staging"]
+
+
+def test_unknown_target_is_one_line_usage_problem(tmp_path):
+    cfg = _config(tmp_path, "")
+    with pytest.raises(UsageProblem, match="unknown target 'prod'") as info:
+        cfg.target("prod")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('crm = "https://crm.example.com"', "missing: cpq, billing, support, erp"),
+        ('host = "127.0.0.1"\nbase_port = "x"', "base_port must be a port number"),
+        ('host = "127.0.0.1"\nowned = "yes"', "owned must be true or false"),
+        ('host = "127.0.0.1"\npassword = "s3cret"', "unknown key 'password'"),
+        ('host = "127.0.0.1"\ncrm = "ftp://x"', "targets.bad.crm must be an http"),
+    ],
+)
+def test_bad_target_tables_are_refused_by_name(tmp_path, table, message):
+    with pytest.raises(UsageProblem, match=message):
+        _config(tmp_path, f"[targets.bad]\n{table}\n")
+
+
+def test_credentials_come_from_the_environment_per_target_first(tmp_path, monkeypatch):
+    cfg = _config(tmp_path, '[targets.stage-eu]\nhost = "127.0.0.1"\nbase_port = 9000\n')
+    assert cfg.credentials("stage-eu") == ("golive", "golive-secret")
+    monkeypatch.setenv("GOLIVE_CLIENT_ID", "team")
+    monkeypatch.setenv("GOLIVE_CLIENT_SECRET", "team-secret")
+    monkeypatch.setenv("GOLIVE_STAGE_EU_CLIENT_SECRET", "eu-secret")
+    cfg = load_config(tmp_path / "golive.toml")
+    assert cfg.credentials("stage-eu") == ("team", "eu-secret")
+    assert cfg.credentials("local") == ("team", "team-secret")
+
+
+def test_load_slos_table_is_read(tmp_path):
+    cfg = _config(tmp_path, "[load.slos]\np95_ms = 250\nerror_rate = 0.01\n")
+    assert cfg.load_slos == {"p95_ms": 250, "error_rate": 0.01}
+
+
+def test_local_is_owned_and_a_remote_target_only_when_it_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no golive.toml here
+    cfg = load_config()
+    assert cfg.target_owned("local")
+    cfg = _config(
+        tmp_path,
+        '[targets.ci]\nhost = "10.0.0.7"\nbase_port = 9100\n'
+        '[targets.ci-owned]\nhost = "10.0.0.8"\nbase_port = 9100\nowned = true\n'
+        '[targets.mine]\nhost = "127.0.0.1"\nbase_port = 9300\n',
+    )
+    assert not cfg.target_owned("ci")
+    assert cfg.target_owned("ci-owned")
+    assert cfg.target_owned("mine")
     assert cfg.target("ci", base_port=9200)["crm"] == "http://10.0.0.7:9200"
-    assert cfg.owned("ci")
-    assert cfg.target("staging")["crm"] == "https://crm.staging.example.com"
-    assert not cfg.owned("staging")
+
+
+def test_a_base_port_does_not_apply_to_a_target_of_urls(tmp_path):
+    urls = "\n".join(f'{s} = "https://{s}.staging.example.com"'
+                     for s in ("crm", "cpq", "billing", "support", "erp"))  # fmt: skip
+    cfg = _config(tmp_path, f"[targets.staging]\n{urls}\n")
+    assert not cfg.target_owned("staging")
     with pytest.raises(UsageProblem, match="base-port"):
         cfg.target("staging", base_port=9500)
 
 
-def test_the_flat_form_overrides_local(tmp_path: Path) -> None:
-    cfg = load_config(_config(tmp_path, '[targets]\ncrm = "http://127.0.0.1:7001"\n'))
-    assert cfg.target()["crm"] == "http://127.0.0.1:7001"
-    assert cfg.target()["erp"] == "http://127.0.0.1:8105"
-    assert cfg.targets == cfg.target()
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ('[targets.x]\nhost = "h"\nbase_port = 9100\ncrm = "http://a"\n', "either"),
-        ('[targets.x]\ncrm = "http://a"\n', "missing"),
-        ('[targets.x]\nhost = "h"\nbase_port = "9100"\n', "base_port"),
-        ('[targets.x]\nhost = "h"\nbase_port = 9100\nowned = "yes"\n', "owned"),
-        ('[targets.x]\nhost = "h"\nbase_port = 9100\npassword = "p"\n', "password"),
-        ('[targets]\ncrm = "ftp://a"\n', "http"),
-    ],
-)
-def test_a_bad_target_is_one_line(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(UsageProblem, match=message) as info:
-        load_config(_config(tmp_path, text))
-    assert "\n" not in str(info.value)
-
-
-def test_an_unknown_target_names_the_known_ones(tmp_path: Path) -> None:
-    cfg = load_config(_config(tmp_path, '[targets.ci]\nhost = "h"\nbase_port = 9100\n'))
-    with pytest.raises(UsageProblem, match=r"unknown target 'prod'.*ci, local"):
+def test_an_unknown_target_names_the_known_ones(tmp_path):
+    cfg = _config(tmp_path, '[targets.ci]\nhost = "h"\nbase_port = 9100\n')
+    with pytest.raises(UsageProblem, match=r"unknown target 'prod'.*local, ci"):
         cfg.target("prod")

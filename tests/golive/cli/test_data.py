@@ -209,7 +209,7 @@ def test_a_target_that_is_not_owned_keeps_its_clock(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     urls = "\n".join(f'{s} = "{u}"' for s, u in fresh.urls.items())
-    (tmp_path / "golive.toml").write_text(f"[targets.shared]\n{urls}\n")
+    (tmp_path / "golive.toml").write_text(f"[targets.shared]\n{urls}\nowned = false\n")
     data = tmp_path / "future"
     generate(SynthParams(accounts=2, seed=2, as_of="2031-06-01"), data)
     assert _run(["data", "load", str(data), "--target", "shared"]) == 0

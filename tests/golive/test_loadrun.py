@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from golive.errors import UsageProblem
+from golive.loadrun import LoadPlan, check_ownership, is_loopback, locust_command, parse_duration
+
+URLS = {s: f"http://127.0.0.1:{8101 + i}" for i, s in enumerate(["crm", "cpq", "billing",
+                                                                   "support", "erp"])}  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("2m", 120),
+                                                ("1h30m", 5400), ("1.5m", 90)])  # fmt: skip
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "2 minutes", "0", "m", "5x"])
+def test_bad_durations_are_one_line(text):
+    with pytest.raises(UsageProblem, match="duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [("http://127.0.0.1:8101", True), ("http://localhost:1", True), ("http://[::1]:80", True),
+     ("http://127.9.9.9", True), ("https://crm.staging.example.com", False),
+     ("http://10.0.0.5:8101", False), ("http://localhost.example.com", False)],
+)  # fmt: skip
+def test_loopback(url, loopback):
+    assert is_loopback(url) is loopback
+
+
+def test_a_target_off_loopback_needs_ownership():
+    staging = {**URLS, "erp": "https://erp.staging.example.com"}
+    with pytest.raises(UsageProblem, match="owned = true"):
+        check_ownership("staging", staging, owned=False)
+    check_ownership("staging", staging, owned=True)
+    check_ownership("local", URLS, owned=False)
+
+
+def _plan(**kw) -> LoadPlan:
+    return LoadPlan(target="local", urls=URLS, shape="quarter-end", duration_s=30, users=40,
+                    out=Path("/tmp/r"), **kw)  # fmt: skip
+
+
+def test_locust_runs_headless_with_reports_in_the_folder():
+    cmd = locust_command(_plan())
+    assert cmd[1:3] == ["-m", "locust"]
+    assert cmd[cmd.index("-f") + 1].endswith("loadtests/quarter_end.py")
+    assert {"--headless", "--only-summary"} <= set(cmd)
+    assert cmd[cmd.index("--host") + 1] == URLS["crm"]
+    assert cmd[cmd.index("--run-time") + 1] == "30s"
+    assert cmd[cmd.index("--csv") + 1] == "/tmp/r/locust"
+    assert cmd[cmd.index("--html") + 1] == "/tmp/r/locust.html"
+
+
+def test_locust_distributed_modes():
+    assert cmd_has(locust_command(_plan(processes=3)), "--processes", "3")
+    master = locust_command(_plan(master=True, expect_workers=4, master_port=9747))
+    assert cmd_has(master, "--expect-workers", "4")
+    assert cmd_has(master, "--master-bind-port", "9747")
+    worker = locust_command(_plan(worker=True, master_host="10.0.0.9", master_port=9747))
+    assert cmd_has(worker, "--master-host", "10.0.0.9")
+    assert "--html" not in worker
+    assert "--users" not in worker
+
+
+def cmd_has(cmd: list[str], option: str, value: str) -> bool:
+    return option in cmd and cmd[cmd.index(option) + 1] == value
