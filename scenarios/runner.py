@@ -64,7 +64,7 @@ def make_plan(spec: ScenarioSpec, replications: int, sweep: str | None = None) -
     base = spec.model_dump(mode="json")
     points = []
     for value in values:
-        data = apply_overrides(base, [f"{key}={value}"])
+        data = apply_overrides(base, [f"{key}={value}"], "--sweep")
         points.append(validate(data, f"--sweep {key}={value}"))
     return Plan(points, key, values, replications)
 

@@ -16,7 +16,11 @@ from scenarios.result import ReplicationResult
 from scenarios.runner import Plan
 from scenarios.spec import ScenarioSpec, Slo
 
-__all__ = ["aggregate", "ci95", "evaluate_slos", "t_quantile_975"]
+__all__ = ["RUN_RULE", "SWEEP_RULE", "aggregate", "ci95", "evaluate_slos", "t_quantile_975"]
+
+RUN_RULE = "the run passes when every SLO holds (mean across replications <= threshold)"
+SWEEP_RULE = "a sweep passes when at least one of its points meets every SLO"
+NOTHING_CHECKED = "nothing checked"
 
 # Student t, 0.975 quantile, by degrees of freedom (no SciPy needed).
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -68,7 +72,8 @@ def _point(spec: ScenarioSpec, results: Sequence[ReplicationResult]) -> dict[str
         "flows": flows,
         "totals": totals,
         "slos": slos,
-        "passed": all(s["passed"] for s in slos),
+        # A point without SLOs checked nothing: it is not a pass.
+        "passed": bool(slos) and all(s["passed"] for s in slos),
     }
 
 
@@ -86,12 +91,18 @@ def aggregate(plan: Plan, results: Sequence[ReplicationResult]) -> dict[str, Any
     base = plan.points[0]
     # In a sweep the question is "which settings meet the SLOs?": it passes if one does.
     passed = any(p["passed"] for p in points) if plan.sweep_key else points[0]["passed"]
+    checks = sum(len(p["slos"]) for p in points)
+    verdict = NOTHING_CHECKED if checks == 0 else "pass" if passed else "fail"
     return {
         "scenario": base.name,
         "mode": "sim",
         "seed": base.seed,
         "replications": plan.replications,
         "sweep": {"key": plan.sweep_key, "values": plan.sweep_values} if plan.sweep_key else None,
+        "rule": SWEEP_RULE if plan.sweep_key else RUN_RULE,
+        "verdict": verdict,
         "passed": passed,
+        "slo_checks": checks,
+        "points_passed": sum(1 for p in points if p["passed"]),
         "points": points,
     }

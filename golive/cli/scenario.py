@@ -32,6 +32,7 @@ _LIVE_UNAVAILABLE = (
 
 
 _OUT_HELP = "Report folder (default: a new folder under ./golive-reports/)."
+_SWEEP_HELP = "Sweep a field: key=v1,v2,... (the run passes when one point meets every SLO)."
 _WORKERS_HELP = "Worker processes (default: one per core; 1 runs inline)."
 _DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive[dask]')."
 
@@ -120,12 +121,16 @@ def run(
     replications: int = typer.Option(5, "--replications", "-n", help="Monte Carlo replications."),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: key=value (repeatable)."),
-    sweep: str | None = typer.Option(None, "--sweep", help="Sweep a field: key=v1,v2,..."),
+    sweep: str | None = typer.Option(None, "--sweep", help=_SWEEP_HELP),
     out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     workers: int | None = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP),
     dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=_DASK_HELP),
 ) -> None:
-    """Run a scenario and write report.html, summary.json and junit.xml; exit 1 on a failed SLO.
+    """Run a scenario and write report.html, summary.json and junit.xml.
+
+    Exit 0 when every SLO holds (mean across replications <= threshold); in a sweep,
+    when at least one point meets every SLO. Exit 1 when that fails, or when the
+    scenario defines no SLOs (nothing was checked). Exit 2 on bad usage.
 
     Example: golive scenario run quarter-end-spike --mode sim --sweep middleware.workers=2,3,4,8
     """
@@ -151,11 +156,34 @@ def run(
     summary["meta"] = _meta(sys.argv[1:], time.perf_counter() - started, workers, dask_scheduler)
     _write_folder(folder, spec, plan, results, summary)
     _render(summary, folder)
-    if not summary["passed"]:
-        failed = [s["name"] for p in summary["points"] for s in p["slos"] if not s["passed"]]
+    if summary["verdict"] == "nothing checked":
         raise CheckFailed(
-            f"{len(failed)} SLO check(s) failed ({failed[0]}, ...); see {folder / 'report.html'}"
+            f"scenario {spec.name} defines no SLOs: nothing was checked, so the run does not "
+            f"pass (exit 1); add slos to the scenario; see {folder / 'report.html'}"
         )
+    if not summary["passed"]:
+        raise CheckFailed(f"{_verdict_text(summary)}; see {folder / 'report.html'}")
+
+
+def _verdict_text(summary: dict[str, Any]) -> str:
+    """One line: what was checked, what held, and the rule the exit status follows."""
+    points = summary["points"]
+    if summary["verdict"] == "nothing checked":
+        return "no SLOs defined: nothing was checked (a run that checks nothing does not pass)"
+    if summary["sweep"]:
+        met = [_label(p) for p in points if p["passed"]]
+        which = f" ({', '.join(met)})" if met else ""
+        return (f"{len(met)} of {len(points)} sweep points meet every SLO{which}; "
+                f"rule: {summary['rule']}")  # fmt: skip
+    failed = [s["name"] for s in points[0]["slos"] if not s["passed"]]
+    n = len(points[0]["slos"])
+    if failed:
+        return f"{len(failed)} of {n} SLOs failed ({', '.join(failed)})"
+    return f"all {n} SLOs met"
+
+
+def _label(point: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in point.get("params", {}).items()) or "-"
 
 
 def _run_with_progress(plan: Any, workers: int | None, dask: str | None, run_plan: Any,
@@ -197,6 +225,9 @@ def _write_folder(
             )
             cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}",
                                    f"scenario.{spec.name}", failure))  # fmt: skip
+    if not cases:
+        cases.append(JunitCase("no SLOs defined", f"scenario.{spec.name}",
+                               "the scenario defines no SLOs: nothing was checked"))  # fmt: skip
     write_junit(folder / "junit.xml", f"scenario {spec.name}", cases)
     _build_report(spec, plan, results, summary).write(folder / "report.html")
 
@@ -214,7 +245,9 @@ def _render(summary: dict[str, Any], folder: Path) -> None:
     table(f"scenario {summary['scenario']}: {summary['replications']} replication(s), "
           f"seed {summary['seed']}", ["point", "SLO", "mean", "95% CI", "target", "result"],
           rows)  # fmt: skip
-    console.print(f"report: {folder / 'report.html'}")
+    verdict = summary["verdict"].upper()
+    console.print(f"{verdict}: {_verdict_text(summary)}", markup=False, highlight=False)
+    console.print(f"report: {folder / 'report.html'}", markup=False, highlight=False)
 
 
 def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -> Any:
@@ -222,14 +255,12 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
     from scenarios import plots
 
     points = summary["points"]
-    n_ok = sum(s["passed"] for p in points for s in p["slos"])
-    n_all = sum(len(p["slos"]) for p in points)
     report = HtmlReport(
         f"Scenario {spec.name}",
         subtitle=f"{spec.description} Mode sim, {plan.replications} replication(s) per point, "
         f"seed {spec.seed}, {spec.duration_hours:g} h of arrivals + {spec.drain_hours:g} h drain.",
     )
-    report.verdict(summary["passed"], f"{n_ok} of {n_all} SLO checks met")
+    report.verdict(summary["passed"], _verdict_text(summary))
     slo_rows = [
         (",".join(f"{k}={v}" for k, v in p.get("params", {}).items()) or "-", s["name"],
          s["flow"] or "all", s["mean"], f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}",

@@ -126,3 +126,31 @@ def test_scenario_module_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sweep_with_unknown_key_names_the_sweep_option(tmp_path, capsys):
+    code, _out, err = _golive(["scenario", "run", "erp-outage", "--out", str(tmp_path),
+                               "--sweep", "nonsense=1,2"], capsys)  # fmt: skip
+    assert code == 2
+    assert err.startswith("golive: --sweep: unknown key 'nonsense'")
+    assert "--set" not in err
+
+
+def test_a_scenario_without_slos_says_nothing_was_checked_and_does_not_pass(tmp_path, capsys):
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("name: bare\nseed: 3\nduration_hours: 2\ndrain_hours: 1\n")
+    out = tmp_path / "report"
+    code, _out, err = _golive(["scenario", "run", str(bare), "-n", "1", "--out", str(out)],
+                              capsys)  # fmt: skip
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "no SLOs" in err
+    assert "nothing was checked" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"] == "nothing checked"
+    assert summary["passed"] is False
+    assert summary["slo_checks"] == 0
+    junit = (out / "junit.xml").read_text()
+    assert junit.count("<testcase") == 1
+    assert "nothing was checked" in junit
+    assert "nothing was checked" in (out / "report.html").read_text()
