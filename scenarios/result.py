@@ -111,11 +111,11 @@ def summarise(
     expected[3] = int(created[1].sum())
     breaches_total = expected_total = 0
     for i, name in enumerate(FLOWS):
-        if not spec.flows[name].enabled:  # type: ignore[index]
+        if not spec.flows[name].enabled:
             continue
         values = lat[i][created[i]]
         n_expected = expected[i]
-        sla = spec.flows[name].sla_s  # type: ignore[index]
+        sla = spec.flows[name].sla_s
         breaches = int((values > sla).sum()) + (n_expected - values.size)
         pct = np.percentile(values, PCT_LEVELS).tolist() if values.size else [0.0] * 5
         flows[name] = {

@@ -88,9 +88,10 @@ def _run_dask(tasks: Sequence[tuple[Any, ...]], address: str,
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise DaskMissing("--dask-scheduler needs Dask: pip install 'golive[dask]'") from None
     results = []
-    with Client(address, timeout="10s") as client:
+    # distributed ships without annotations for these two.
+    with Client(address, timeout="10s") as client:  # type: ignore[no-untyped-call]
         futures = [client.submit(run_task, *t, pure=False) for t in tasks]
-        for fut in dask_completed(futures):
+        for fut in dask_completed(futures):  # type: ignore[no-untyped-call]
             res = fut.result()
             results.append(res)
             notify(_finished(res))

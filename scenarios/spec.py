@@ -32,14 +32,18 @@ __all__ = [
     "TimeZoneShare",
 ]
 
-SYSTEMS: tuple[str, ...] = ("crm", "cpq", "billing", "support", "erp")
+SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
+FlowName = Literal[
+    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
+]
+SYSTEMS: tuple[SystemName, ...] = ("crm", "cpq", "billing", "support", "erp")
 # The fault-rule vocabulary of DESIGN.md ("The control plane"), shared with live mode.
 FAULT_KINDS: tuple[str, ...] = (
     "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
     "duplicate", "reorder", "delay", "webhook_down",
 )  # fmt: skip
 # The four integration flows the model follows, in the order they happen for a deal.
-FLOWS: tuple[str, ...] = (
+FLOWS: tuple[FlowName, ...] = (
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice",
 )  # fmt: skip
 SLO_METRICS: tuple[str, ...] = (
@@ -47,10 +51,6 @@ SLO_METRICS: tuple[str, ...] = (
     "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
 )  # fmt: skip
 
-SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
-FlowName = Literal[
-    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
-]
 FaultKind = Literal[
     "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
     "duplicate", "reorder", "delay", "webhook_down",
@@ -98,7 +98,7 @@ class SystemSpec(_Strict):
     operations: dict[str, OperationSpec] = Field(default_factory=dict)
 
 
-def _default_systems() -> dict[str, SystemSpec]:
+def _default_systems() -> dict[SystemName, SystemSpec]:
     # Defaults follow the vendor classes of DESIGN.md: Salesforce-, Stripe-, Zendesk- and
     # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
     op = OperationSpec
@@ -125,7 +125,7 @@ class FlowSpec(_Strict):
     sla_s: Annotated[float, Field(gt=0, le=30 * _DAY_S)] = 900.0
 
 
-def _default_flows() -> dict[str, FlowSpec]:
+def _default_flows() -> dict[FlowName, FlowSpec]:
     return {
         "close_to_order": FlowSpec(steps=["cpq.get_quote", "erp.create_order"], sla_s=900),
         "order_to_subscription": FlowSpec(steps=["billing.create_subscription"], sla_s=900),
@@ -318,10 +318,12 @@ class ScenarioSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_steps(self) -> ScenarioSpec:
+        known = {
+            f"{name}.{op}" for name, system in self.systems.items() for op in system.operations
+        }
         for flow, spec in self.flows.items():
             for i, step in enumerate(spec.steps):
-                system, _, op = step.partition(".")
-                if system not in self.systems or op not in self.systems[system].operations:  # type: ignore[index]
+                if step not in known:
                     raise ValueError(
                         f"flows.{flow}.steps.{i}: {step!r} is not a known system.operation"
                     )

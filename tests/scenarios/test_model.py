@@ -58,3 +58,52 @@ def test_rate_limit_squeeze_forces_retries_honouring_retry_after():
     spec = load_scenario("rate-limit-squeeze", ["arrivals.baseline_deals_per_hour=40"])
     res = simulate(spec, 0)
     assert res.flows["close_to_order"]["retries"] > 0
+
+
+def test_model_reads_no_private_simpy_attribute():
+    import inspect
+    import re
+
+    from scenarios import _faults, _worker, model
+
+    for module in (model, _worker, _faults):
+        source = inspect.getsource(module)
+        assert not re.search(r"\benv\._\w", source), module.__name__
+
+
+def test_sim_events_counts_every_event_simpy_processed(small_erp_outage):
+    from scenarios.model import EstateModel
+
+    model = EstateModel(small_erp_outage, 0)
+    steps = 0
+    step = model.env.step
+
+    def counting_step() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    model.env.step = counting_step  # type: ignore[method-assign]
+    assert model.run().sim_events == steps > 0
+
+
+def test_flows_are_routed_by_name():
+    from scenarios.model import DOWNSTREAM, ISSUED_LATER, SOURCE
+    from scenarios.spec import FLOWS
+
+    assert DOWNSTREAM["close_to_order"] == ("order_to_subscription", "order_to_entitlement")
+    assert DOWNSTREAM["order_to_subscription"] == ("invoice_to_ar_invoice",)
+    assert ISSUED_LATER == {"invoice_to_ar_invoice"}
+    assert SOURCE["invoice_to_ar_invoice"] == "billing"
+    assert set(DOWNSTREAM) == set(SOURCE) == set(FLOWS)
+
+
+def test_invoices_wait_for_the_billing_run_and_stop_with_their_flow():
+    spec = load_scenario("duplicate-storm", ["duration_hours=2", "drain_hours=1"])
+    res = simulate(spec, 0)
+    invoices = res.flows["invoice_to_ar_invoice"]
+    assert invoices["completed"] > 0
+    assert invoices["latency_p50_s"] < spec.events.invoice_delay_s * 2
+    off = load_scenario("duplicate-storm", ["duration_hours=2", "drain_hours=1",
+                                            "flows.invoice_to_ar_invoice.enabled=false"])  # fmt: skip
+    assert "invoice_to_ar_invoice" not in simulate(off, 0).flows
