@@ -74,19 +74,16 @@ class Faults(EstateState):
                  else ev.FaultEnded(env.now, rule.system, rule.kind))  # fmt: skip
 
     def _sample(self) -> Generator[simpy.Event, Any, None]:
-        env, rec, m = self.env, self._rec, self
+        """Every ``sample_interval_s``: where the estate's unfinished work is."""
+        env, rec = self.env, self._rec
         step = self.spec.sample_interval_s
-        times, backlog, queued, waiting, done = (
-            rec.sample_t,
-            rec.backlog,
-            rec.queued,
-            rec.retry_waiting,
-            rec.completed,
-        )
+        times, backlog, upstream = rec.sample_t, rec.backlog, rec.upstream
+        queued, waiting, done = rec.queued, rec.retry_waiting, rec.completed
         while True:
             times.append(env.now)
-            backlog.append(m._in_system)
-            queued.append(len(m._queue))
-            waiting.append(m._retry_waiting)
-            done.append(m._done)
+            backlog.append(self._in_system)
+            upstream.append(self._upstream)
+            queued.append(len(self._queue))
+            waiting.append(self._retry_waiting)
+            done.append(self._done)
             yield env.timeout(step)

@@ -54,6 +54,7 @@ class EstateState:
     _queue: deque[Job]
     _idle: list[simpy.Event]
     _in_system: int
+    _upstream: int
     _retry_waiting: int
     _done: int
 

@@ -128,6 +128,11 @@ class EstateModel(Workers, Faults):
         self._created = [bytearray(n) for _ in FLOWS]
         self._rec = RunRecord.empty(len(FLOWS), n_sys)
         self._in_system = 0
+        self._upstream = 0
+        # Drain: every job in the estate when the last fault window ends must finish.
+        ends = [(f.start_offset_minutes + f.duration_minutes) * 60.0 for f in spec.faults]
+        self._recovery_s = max(ends, default=-1.0)
+        self._held = 0  # jobs emitted by then and not finished yet
         self._retry_waiting = 0
         self._area = 0.0
         self._area_t = 0.0
@@ -143,17 +148,14 @@ class EstateModel(Workers, Faults):
         self._in_system += delta
 
     def _enqueue(self, job: Job) -> None:
-        now = self.env.now
-        job[_ENQ] = now
-        if job[_FIRST] < 0:
-            job[_FIRST] = now
-            self._count_in(1)
+        job[_ENQ] = self.env.now
         if self._idle:
             self._idle.pop().succeed(job)
         else:
             self._queue.append(job)
 
     def _on_delivered(self, event: simpy.Event) -> None:
+        self._upstream -= 1
         self._enqueue(cast(Job, event.value))
 
     def _on_retry_due(self, event: simpy.Event) -> None:
@@ -165,6 +167,11 @@ class EstateModel(Workers, Faults):
         t.callbacks.append(self._on_retry_due if retry else self._on_delivered)
         if retry:
             self._retry_waiting += 1
+        else:  # a webhook on its way, or held by the system's redelivery backoff
+            self._upstream += 1
+            self._count_in(1)  # in the estate from the moment the system emitted it
+            if self.env.now <= self._recovery_s:
+                self._held += 1
 
     def _deliver(self, flow: int, deal: int, emitted: float) -> None:
         """A system emitted the event that starts ``flow``: webhook it to the middleware."""
@@ -184,10 +191,10 @@ class EstateModel(Workers, Faults):
         if self._reorder_p[src] and next(u) < self._reorder_p[src]:
             delay += self.spec.events.reorder_delay_s
             self._rec.reordered[flow] += 1
-        self._later(delay, [flow, deal, emitted, 0.0, -1.0, 0, 0, False])
+        self._later(delay, [flow, deal, emitted, 0.0, now, 0, 0, False])
         if self._dup_p[src] and next(u) < self._dup_p[src]:
             self._rec.duplicates_delivered[flow] += 1
-            dup = [flow, deal, emitted, 0.0, -1.0, 0, 0, True]
+            dup = [flow, deal, emitted, 0.0, now, 0, 0, True]
             self._later(delay + self.spec.events.duplicate_delay_s, dup)
 
     def _arrive(self) -> Generator[simpy.Event, Any, None]:
@@ -205,8 +212,12 @@ class EstateModel(Workers, Faults):
 
     def _finish(self, job: Job, dead: bool) -> None:
         self._count_in(-1)
-        self._rec.sojourn_sum += self.env.now - job[_FIRST]
+        now = self.env.now
+        self._rec.sojourn_sum += now - job[_FIRST]
         self._done += 1
+        if job[_FIRST] <= self._recovery_s:
+            self._held -= 1
+            self._rec.drained_at_s = now
 
     def _commit(self, job: Job) -> None:
         """The target system created the flow's object: first time, or a duplicate."""
@@ -304,6 +315,10 @@ class EstateModel(Workers, Faults):
             step()
             sim_events += 1
         self._count_in(0, horizon)
+        if self._recovery_s >= 0:
+            rec = self._rec
+            rec.drained_at_s = math.inf if self._held else max(rec.drained_at_s, self._recovery_s)
+            rec.drain_s = rec.drained_at_s - self._recovery_s
         lat = [np.frombuffer(a, dtype=np.float64) for a in self._lat]
         created = [np.frombuffer(c, dtype=np.uint8).astype(bool) for c in self._created]
         return summarise(

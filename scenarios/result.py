@@ -33,10 +33,13 @@ class RunRecord:
     wait_sum: float = 0.0
     waits: int = 0
     sojourn_sum: float = 0.0
+    drained_at_s: float = 0.0
+    drain_s: float = 0.0  # after the last fault window; inf if the work never finished
     timeline: list[tuple[float, str, str, float]] = field(default_factory=list)
     fault_windows: list[tuple[float, float]] = field(default_factory=list)
     sample_t: list[float] = field(default_factory=list)
     backlog: list[int] = field(default_factory=list)
+    upstream: list[int] = field(default_factory=list)
     queued: list[int] = field(default_factory=list)
     retry_waiting: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
@@ -83,19 +86,6 @@ def _thin_max(values: list[Any], step: int) -> list[Any]:
     if step <= 1:
         return list(values)
     return [max(values[i : i + step]) for i in range(0, len(values), step)]
-
-
-def _drain_minutes(rec: RunRecord, workers: int) -> float:
-    if not rec.fault_windows or not rec.sample_t:
-        return 0.0
-    start, end = max(rec.fault_windows, key=lambda w: w[1])
-    t = np.asarray(rec.sample_t)
-    b = np.asarray(rec.backlog)
-    before = b[t <= start]
-    threshold = max(float(before[-1]) * 1.1 if before.size else 0.0, float(workers))
-    after = np.nonzero((t >= end) & (b <= threshold))[0]
-    last = float(t[after[0]]) if after.size else float(t[-1])
-    return max(0.0, (last - end) / 60.0)
 
 
 def summarise(
@@ -145,7 +135,7 @@ def summarise(
         "circuit_opened": float(sum(rec.circuit_opened)),
         "sla_breach_ratio": breaches_total / expected_total if expected_total else 0.0,
         "max_backlog": float(max(rec.backlog, default=0)),
-        "drain_minutes": _drain_minutes(rec, spec.middleware.workers),
+        "drain_minutes": rec.drain_s / 60.0,
         "mean_queue_wait_s": rec.wait_sum / rec.waits if rec.waits else 0.0,
         "mean_in_system": mean_in_system,
         "throughput_per_s": throughput,
@@ -155,6 +145,7 @@ def summarise(
     series = {
         "t_s": _thin(rec.sample_t, step),
         "backlog": _thin_max(rec.backlog, step),
+        "upstream": _thin_max(rec.upstream, step),
         "queued": _thin_max(rec.queued, step),
         "retry_waiting": _thin_max(rec.retry_waiting, step),
         "completed": _thin(rec.completed, step),
