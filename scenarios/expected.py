@@ -11,7 +11,6 @@ deliberate model change, ``python -m scenarios.expected`` rewrites them.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from scenarios.catalog import library_names, load_scenario
 from scenarios.runner import make_plan, run_task
-from scenarios.summary import aggregate
+from scenarios.summary import aggregate, to_json
 
 __all__ = ["ABS_TOL", "EXPECTED_DIR", "REL_TOL", "compare", "compute", "render", "write_expected"]
 
@@ -90,7 +89,7 @@ def compute(name: str) -> dict[str, Any]:
 
 
 def render(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    return to_json(summary, sort_keys=True)
 
 
 def write_expected(names: list[str] | None = None) -> list[Path]:

@@ -6,6 +6,7 @@ report writer to inline; bands are 95 % confidence intervals across replications
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,11 +20,17 @@ __all__ = ["backlog_figure", "latency_figure", "sla_figure", "sweep_figure", "th
 
 
 def _band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean = rows.mean(axis=0)
+    """Mean and 95 % CI per column; NaN (not drawn) where a replication is infinite."""
+    finite = np.isfinite(rows).all(axis=0)
+    safe = np.where(finite, rows, 0.0)
+    mean = safe.mean(axis=0)
     if rows.shape[0] < 2:
-        return mean, mean, mean
-    half = t_quantile_975(rows.shape[0] - 1) * rows.std(axis=0, ddof=1) / np.sqrt(rows.shape[0])
-    return mean, mean - half, mean + half
+        half = np.zeros_like(mean)
+    else:
+        half = t_quantile_975(rows.shape[0] - 1) * safe.std(axis=0, ddof=1) / np.sqrt(len(rows))
+    nan = np.full_like(mean, np.nan)
+    return (np.where(finite, mean, nan), np.where(finite, mean - half, nan),
+            np.where(finite, mean + half, nan))  # fmt: skip
 
 
 def _aligned(results: Sequence[ReplicationResult], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -83,9 +90,12 @@ def latency_figure(results: Sequence[ReplicationResult]) -> Figure:
         mean, lo, hi = _band(rows)
         # With few replications the t-interval can reach below anything observed, which a
         # log axis draws as a plunge; the band starts at the smallest replication's value.
-        floor = np.maximum(rows.min(axis=0), 1e-3)
+        floor = np.maximum(np.where(np.isfinite(rows), rows, 0.0).min(axis=0), 1e-3)
+        never = int(np.mean([r.flows[flow]["never_completed"] for r in results]))
+        # A percentile that falls among jobs that never completed is infinite: not drawn.
+        label = f"{flow} ({never:,} never completed)" if never else flow
         ax.fill_between(PCT_LEVELS, np.maximum(lo, floor), hi, alpha=0.2)
-        ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=flow)
+        ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=label)
     ax.set_yscale("log")
     ax.set_xticks(PCT_LEVELS, [f"p{q}" for q in PCT_LEVELS])
     ax.set_ylabel("latency (s, log)")
@@ -116,11 +126,20 @@ def sweep_figure(summary: dict[str, Any]) -> Figure:
     for i, slo in enumerate(slos):
         ax = axes[i]
         vals = [p["slos"][i] for p in points]
-        mean = np.asarray([v["mean"] for v in vals])
-        err = [mean - [v["ci_low"] for v in vals], [v["ci_high"] for v in vals] - mean]
+        finite = np.asarray([math.isfinite(v["mean"]) for v in vals])
+
+        def column(key: str, vals: list[dict[str, Any]] = vals) -> np.ndarray:
+            return np.asarray([v[key] if math.isfinite(v["mean"]) else np.nan for v in vals])
+
+        mean, low, high = column("mean"), column("ci_low"), column("ci_high")
         colors = ["#2e7d32" if v["passed"] else "#c62828" for v in vals]
-        ax.errorbar(x, mean, yerr=err, fmt="-", color="#555", lw=0.8, capsize=4)
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="-", color="#555", lw=0.8,
+                    capsize=4)  # fmt: skip
         ax.scatter(x, mean, c=colors, zorder=3)
+        for xi, f in zip(x, finite, strict=True):
+            if not f:  # never completed / never drained: above every threshold
+                ax.annotate("∞", (xi, 1.0), xycoords=("data", "axes fraction"), ha="center",
+                            va="top", color="#c62828")  # fmt: skip
         ax.axhline(slo["threshold"], ls="--", color="#c62828", lw=0.8, label="threshold")
         ax.set_title(slo["name"], fontsize=9)
         ax.set_ylabel(slo["metric"], fontsize=8)

@@ -6,6 +6,7 @@ scenario and the seed; run metadata (wall time, host) lives under ``meta``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,8 @@ from scenarios.result import ReplicationResult
 from scenarios.runner import Plan
 from scenarios.spec import ScenarioSpec, Slo
 
-__all__ = ["RUN_RULE", "SWEEP_RULE", "aggregate", "ci95", "evaluate_slos", "t_quantile_975"]
+__all__ = ["RUN_RULE", "SWEEP_RULE", "aggregate", "ci95", "evaluate_slos", "t_quantile_975",
+           "to_json"]  # fmt: skip
 
 RUN_RULE = "the run passes when every SLO holds (mean across replications <= threshold)"
 SWEEP_RULE = "a sweep passes when at least one of its points meets every SLO"
@@ -38,12 +40,30 @@ def t_quantile_975(df: int) -> float:
 def ci95(values: Sequence[float]) -> dict[str, float]:
     """Mean and the 95 % confidence interval of the mean across replications."""
     arr = np.asarray(values, dtype=float)
+    if arr.size and not np.isfinite(arr).all():  # some replication never completed/drained
+        return {"mean": math.inf, "ci_low": math.inf, "ci_high": math.inf, "sd": math.inf}
     mean = float(arr.mean()) if arr.size else 0.0
     if arr.size < 2:
         return {"mean": mean, "ci_low": mean, "ci_high": mean, "sd": 0.0}
     sd = float(arr.std(ddof=1))
     half = t_quantile_975(arr.size - 1) * sd / math.sqrt(arr.size)
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd}
+
+
+def to_json(summary: dict[str, Any], sort_keys: bool = False) -> str:
+    """``summary.json`` text: strict JSON, an infinite value (a percentile of jobs that
+    never completed, a backlog that never drained) written as ``null``."""
+    return json.dumps(_finite(summary), indent=2, allow_nan=False, sort_keys=sort_keys) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def evaluate_slos(spec: ScenarioSpec, results: Sequence[ReplicationResult]) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ def mmc_spec(servers: int, arrivals_per_s: float, mean_service_s: float, hours: 
                        "timeout_s": 86_400},
     }  # fmt: skip
     for key, value in extra.items():
-        data[key] = {**data.get(key, {}), **value}
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
     return ScenarioSpec.model_validate(data)
 
 

@@ -154,3 +154,38 @@ def test_a_scenario_without_slos_says_nothing_was_checked_and_does_not_pass(tmp_
     assert junit.count("<testcase") == 1
     assert "nothing was checked" in junit
     assert "nothing was checked" in (out / "report.html").read_text()
+
+
+DYING = """name: dying
+seed: 5
+duration_hours: 3
+drain_hours: 1
+sample_interval_s: 60
+arrivals: {baseline_deals_per_hour: 300, business_hours: null}
+middleware: {retry: {max_attempts: 1}, circuit_breaker: {enabled: false}}
+faults:
+  - {system: erp, kind: outage, start_offset_minutes: 60, duration_minutes: 60}
+slos:
+  - {name: orders within an hour (p95), metric: latency_p95_s, flow: close_to_order,
+     threshold: 3600}
+"""
+
+
+def test_percentiles_of_a_flow_that_dead_letters_fail_and_the_report_says_how_many(
+    tmp_path, capsys
+):
+    scenario = tmp_path / "dying.yaml"
+    scenario.write_text(DYING)
+    out = tmp_path / "report"
+    code, stdout, _err = _golive(["scenario", "run", str(scenario), "-n", "2", "--workers", "1",
+                                  "--out", str(out)], capsys)  # fmt: skip
+    assert code == 1
+    summary = json.loads((out / "summary.json").read_text())
+    point = summary["points"][0]
+    never = point["flows"]["close_to_order"]["never_completed"]["mean"]
+    assert never > 0
+    assert point["slos"][0]["mean"] is None  # +inf: more than 5 % never completed
+    assert "inf" in stdout
+    html = (out / "report.html").read_text()
+    assert "never completed" in html
+    assert f"{never:,.0f}" in html or f"{never:.3g}" in html

@@ -49,7 +49,7 @@ def test_webhook_down_delays_orders_but_loses_none():
     spec = load_scenario("webhook-down")
     res = simulate(spec, 0)
     flow = res.flows["close_to_order"]
-    assert flow["unfinished"] == 0
+    assert flow["never_completed"] == 0
     assert flow["latency_max_s"] > 90 * 60 * 0.5
     assert res.totals["dead_letters"] == 0
 
@@ -141,3 +141,61 @@ def test_backlog_and_drain_count_deals_held_upstream_by_a_webhook_outage():
     assert res.totals["max_backlog"] >= held
     assert res.totals["drain_minutes"] * 60 >= redelivered_after_s
     assert max(res.series["upstream"]) >= held * 0.9  # thinned series: block means
+
+
+def _half_dead_lettered():
+    from tests.scenarios.conftest import mmc_spec
+
+    # An ERP outage over the middle third of the hour, and no retries: those orders die.
+    return mmc_spec(4, 1.0, 0.5, hours=1.5,
+                    faults=[{"system": "erp", "kind": "outage", "start_offset_minutes": 30,
+                             "duration_minutes": 30}],
+                    middleware={"workers": 4, "retry": {"max_attempts": 1},
+                                "circuit_breaker": {"enabled": False}},
+                    slos=[{"name": "p95", "metric": "latency_p95_s",
+                           "threshold": 3600}])  # fmt: skip
+
+
+def test_jobs_that_never_complete_count_as_infinitely_slow_in_percentiles():
+    import math
+
+    import numpy as np
+
+    res = simulate(_half_dead_lettered(), 0)
+    flow = res.flows["close_to_order"]
+    never = flow["never_completed"]
+    share = never / (never + flow["completed"])
+    assert 0.25 < share < 0.45
+    assert flow["dead_letters"] == never
+    assert math.isfinite(flow["latency_p50_s"])
+    assert flow["latency_p75_s"] == flow["latency_p95_s"] == flow["latency_max_s"] == math.inf
+    assert res.metric("latency_p95_s") == math.inf
+    assert res.metric("latency_p95_s", "close_to_order") == math.inf
+    # p50 is the median of all deals, the never-completed ones counted as slowest.
+    model_lat = flow["latency_p50_s"]
+    from scenarios.model import EstateModel
+
+    m = EstateModel(_half_dead_lettered(), 0)
+    m.run()
+    done = np.frombuffer(m._lat[0], dtype=np.float64)[np.frombuffer(m._created[0], np.uint8) > 0]
+    padded = np.concatenate([done, np.full(never, 1e30)])
+    assert model_lat == np.percentile(padded, 50)
+
+
+def test_summary_marks_never_completed_percentiles_and_fails_the_slo():
+    import json
+    import math
+
+    from scenarios.runner import make_plan
+    from scenarios.summary import aggregate, to_json
+
+    spec = _half_dead_lettered()
+    summary = aggregate(make_plan(spec, 2), [simulate(spec, 0), simulate(spec, 1)])
+    (slo,) = summary["points"][0]["slos"]
+    assert slo["mean"] == math.inf
+    assert slo["passed"] is False
+    text = to_json(summary)
+    assert "Infinity" not in text
+    stored = json.loads(text)["points"][0]
+    assert stored["slos"][0]["mean"] is None
+    assert stored["flows"]["close_to_order"]["never_completed"]["mean"] > 0
