@@ -137,6 +137,7 @@ class EstateModel(Workers, Faults):
         self._area = 0.0
         self._area_t = 0.0
         self._done = 0
+        self._window: tuple[float, int] | None = None  # (area, done) when arrivals stop
 
     # -- events in, jobs queued ---------------------------------------------------
 
@@ -309,22 +310,33 @@ class EstateModel(Workers, Faults):
             env.process(self._fault_window(rule))
         env.process(self._sample())
         horizon = spec.horizon_s
+        window_end = env.timeout(spec.duration_hours * 3600.0)
+        window_end.callbacks.append(self._arrivals_over)
         # env.run(until=...) with the events counted, through SimPy's public API.
         peek, step, sim_events = env.peek, env.step, 0
         while peek() < horizon:
             step()
             sim_events += 1
         self._count_in(0, horizon)
+        if self._window is None:  # no drain period: the window ends at the horizon
+            self._window = (self._area, self._done)
         if self._recovery_s >= 0:
             rec = self._rec
             rec.drained_at_s = math.inf if self._held else max(rec.drained_at_s, self._recovery_s)
             rec.drain_s = rec.drained_at_s - self._recovery_s
         lat = [np.frombuffer(a, dtype=np.float64) for a in self._lat]
         created = [np.frombuffer(c, dtype=np.uint8).astype(bool) for c in self._created]
+        window_area, window_done = self._window
+        areas = (window_area, self._area - window_area)
+        done = (window_done, self._done - window_done)
         return summarise(
-            spec, self._rec, lat, created, self.arrivals, horizon, sim_events,
-            self._area / horizon, self._done, replication, point,
+            spec, self._rec, lat, created, self.arrivals, horizon, sim_events, areas, done,
+            replication, point,
         )  # fmt: skip
+
+    def _arrivals_over(self, _event: simpy.Event) -> None:
+        self._count_in(0)
+        self._window = (self._area, self._done)
 
 
 def _system_index(step: str) -> int:

@@ -48,13 +48,21 @@ def _shade_faults(ax: Any, results: Sequence[ReplicationResult]) -> None:
 
 
 def backlog_figure(results: Sequence[ReplicationResult]) -> Figure:
-    """Jobs in the middleware (queued, in service, waiting to retry) over time."""
+    """Jobs in the estate (held upstream, queued, in service, waiting to retry) over time.
+
+    Each point is a block of samples: the line is the block mean (its average is the
+    time-average backlog), the thin line above it the block maximum.
+    """
     fig = Figure(figsize=(9, 3.4))
     ax = fig.subplots()
     t, rows = _aligned(results, "backlog")
     mean, lo, hi = _band(rows)
-    ax.fill_between(t, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI")
-    ax.plot(t, mean, lw=1.2, label="backlog (mean)")
+    ax.fill_between(t, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI of the mean")
+    ax.plot(t, mean, lw=1.2, label="backlog (block mean)")
+    _, peaks = _aligned(results, "backlog_max")
+    ax.plot(t, peaks.mean(axis=0), lw=0.6, color="#888", label="backlog (block max)")
+    _, upstream = _aligned(results, "upstream")
+    ax.plot(t, upstream.mean(axis=0), lw=0.8, ls=":", label="held upstream")
     _, waiting = _aligned(results, "retry_waiting")
     ax.plot(t, waiting.mean(axis=0), lw=0.8, ls="--", label="waiting to retry")
     _shade_faults(ax, results)

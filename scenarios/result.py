@@ -53,7 +53,13 @@ class RunRecord:
 
 @dataclass
 class ReplicationResult:
-    """One replication: per-flow metrics, totals, Little's-law terms and time series."""
+    """One replication: per-flow metrics, totals, Little's-law terms and time series.
+
+    ``series`` is thinned to at most ~600 points, each summarising the block of samples
+    that starts at ``t_s``: ``backlog``, ``upstream``, ``queued`` and ``retry_waiting``
+    are block means (their average is the backlog's time-average), ``backlog_max`` the
+    block's maximum, ``completed`` the cumulative count at the block's start.
+    """
 
     replication: int
     point: int
@@ -111,19 +117,32 @@ def _thin(values: list[Any], step: int) -> list[Any]:
     return values[::step] if step > 1 else list(values)
 
 
-def _thin_max(values: list[Any], step: int) -> list[Any]:
-    # Peaks matter in a backlog plot: keep each block's maximum, not its first value.
+def _thin_mean(values: list[int], step: int) -> list[float]:
+    # Block means: their average is the samples' average (a time-average of the backlog).
     if step <= 1:
-        return list(values)
-    return [max(values[i : i + step]) for i in range(0, len(values), step)]
+        return [float(v) for v in values]
+    return [sum(block) / len(block) for block in _blocks(values, step)]
+
+
+def _thin_max(values: list[int], step: int) -> list[float]:
+    # Peaks matter in a backlog plot: each block's maximum, kept beside the mean.
+    return [float(max(block)) for block in _blocks(values, step)]
+
+
+def _blocks(values: list[int], step: int) -> list[list[int]]:
+    return [values[i : i + step] for i in range(0, len(values), step)]
 
 
 def summarise(
     spec: ScenarioSpec, rec: RunRecord, lat: list[np.ndarray], created: list[np.ndarray],
-    arrivals: np.ndarray, horizon_s: float, sim_events: int, mean_in_system: float,
-    done: int, replication: int, point: int,
+    arrivals: np.ndarray, horizon_s: float, sim_events: int, areas: tuple[float, float],
+    done: tuple[int, int], replication: int, point: int,
 ) -> ReplicationResult:  # fmt: skip
-    """Per-flow latency percentiles, SLA breaches and totals from the raw run data."""
+    """Per-flow latency percentiles, SLA breaches and totals from the raw run data.
+
+    ``areas`` and ``done`` are the integral of jobs in the estate over time and the jobs
+    finished, over the arrival window and over the drain period after it.
+    """
     deals = len(arrivals)
     flows: dict[str, dict[str, Any]] = {}
     expected = [deals, 0, 0, 0]
@@ -155,7 +174,9 @@ def summarise(
         }
         breaches_total += breaches
         expected_total += n_expected
-    throughput = done / horizon_s
+    window_s = spec.duration_hours * 3600.0
+    drain_s = horizon_s - window_s
+    finished = done[0] + done[1]
     totals = {
         "retries": float(sum(rec.retries)),
         "retries_per_deal": sum(rec.retries) / deals if deals else 0.0,
@@ -168,17 +189,23 @@ def summarise(
         "max_backlog": float(max(rec.backlog, default=0)),
         "drain_minutes": rec.drain_s / 60.0,
         "mean_queue_wait_s": rec.wait_sum / rec.waits if rec.waits else 0.0,
-        "mean_in_system": mean_in_system,
-        "throughput_per_s": throughput,
-        "mean_sojourn_s": rec.sojourn_sum / done if done else 0.0,
+        # Little's-law terms over the arrival window (a drain would dilute them), and the
+        # drain period on its own.
+        "mean_in_system": areas[0] / window_s,
+        "throughput_per_s": done[0] / window_s,
+        "drain_period_s": drain_s,
+        "drain_period_mean_in_system": areas[1] / drain_s if drain_s else 0.0,
+        "drain_period_throughput_per_s": done[1] / drain_s if drain_s else 0.0,
+        "mean_sojourn_s": rec.sojourn_sum / finished if finished else 0.0,
     }
     step = max(1, len(rec.sample_t) // _MAX_POINTS)
     series = {
         "t_s": _thin(rec.sample_t, step),
-        "backlog": _thin_max(rec.backlog, step),
-        "upstream": _thin_max(rec.upstream, step),
-        "queued": _thin_max(rec.queued, step),
-        "retry_waiting": _thin_max(rec.retry_waiting, step),
+        "backlog": _thin_mean(rec.backlog, step),
+        "backlog_max": _thin_max(rec.backlog, step),
+        "upstream": _thin_mean(rec.upstream, step),
+        "queued": _thin_mean(rec.queued, step),
+        "retry_waiting": _thin_mean(rec.retry_waiting, step),
         "completed": _thin(rec.completed, step),
     }
     return ReplicationResult(
