@@ -16,7 +16,10 @@ from matplotlib.figure import Figure
 from scenarios.result import PCT_LEVELS, ReplicationResult
 from scenarios.summary import t_quantile_975
 
-__all__ = ["backlog_figure", "latency_figure", "sla_figure", "sweep_figure", "throughput_figure"]
+__all__ = [
+    "backlog_figure", "fault_zoom_figure", "latency_figure", "sla_figure", "sweep_figure",
+    "throughput_figure",
+]  # fmt: skip
 
 
 def _band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,6 +72,31 @@ def backlog_figure(results: Sequence[ReplicationResult]) -> Figure:
     ax.set_xlabel("simulated hours")
     ax.set_ylabel("jobs")
     ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def fault_zoom_figure(results: Sequence[ReplicationResult], index: int) -> Figure:
+    """One fault window up close: the backlog's rise during it and its drain after it."""
+    fig = Figure(figsize=(9, 3.0))
+    ax = fig.subplots()
+    zooms = [r.windows[index] for r in results if len(r.windows) > index]
+    first = zooms[0]
+    start, end = first["start_s"], first["end_s"]
+    n = min(len(z["t_s"]) for z in zooms)
+    minutes = (np.asarray(first["t_s"][:n]) - start) / 60.0
+    rows = np.asarray([z["backlog"][:n] for z in zooms])
+    mean, lo, hi = _band(rows)
+    ax.axvspan(0, (end - start) / 60.0, color="#f4c7c3", alpha=0.5, lw=0, label="fault window")
+    ax.fill_between(minutes, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI")
+    ax.plot(minutes, mean, lw=1.2, label="backlog (mean of replications)")
+    for key, style, label in (("upstream", ":", "held upstream"),
+                              ("retry_waiting", "--", "waiting to retry")):  # fmt: skip
+        values = np.asarray([z[key][:n] for z in zooms]).mean(axis=0)
+        if values.any():
+            ax.plot(minutes, values, lw=0.8, ls=style, label=label)
+    ax.set_xlabel("minutes from the start of the fault")
+    ax.set_ylabel("jobs in the estate")
+    ax.legend(loc="upper right", fontsize=8)
     return fig
 
 
@@ -127,7 +155,8 @@ def sweep_figure(summary: dict[str, Any]) -> Figure:
     """Each SLO's metric against the swept parameter, with its threshold."""
     points = summary["points"]
     key = summary["sweep"]["key"]
-    x = [str(p["params"][key]) for p in points]
+    labels = [str(p["params"][key]) for p in points]
+    x = np.arange(len(points), dtype=float)
     slos = points[0]["slos"]
     fig = Figure(figsize=(9, 2.6 * max(1, len(slos))))
     axes = fig.subplots(max(1, len(slos)), 1, squeeze=False)[:, 0]
@@ -144,13 +173,15 @@ def sweep_figure(summary: dict[str, Any]) -> Figure:
         ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="-", color="#555", lw=0.8,
                     capsize=4)  # fmt: skip
         ax.scatter(x, mean, c=colors, zorder=3)
+        ax.set_xticks(x, labels)
         for xi, f in zip(x, finite, strict=True):
             if not f:  # never completed / never drained: above every threshold
-                ax.annotate("∞", (xi, 1.0), xycoords=("data", "axes fraction"), ha="center",
-                            va="top", color="#c62828")  # fmt: skip
+                ax.annotate("∞ (never)", (xi, 0.98), xycoords=("data", "axes fraction"),
+                            ha="center", va="top", color="#c62828")  # fmt: skip
+        ax.set_xlim(-0.5, len(points) - 0.5)
         ax.axhline(slo["threshold"], ls="--", color="#c62828", lw=0.8, label="threshold")
         ax.set_title(slo["name"], fontsize=9)
-        ax.set_ylabel(slo["metric"], fontsize=8)
+        ax.set_ylabel(f"{slo['metric']} ({slo['unit']})", fontsize=8)
         ax.legend(fontsize=7)
     axes[-1].set_xlabel(key)
     fig.tight_layout()

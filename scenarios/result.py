@@ -70,6 +70,10 @@ class ReplicationResult:
     totals: dict[str, float]
     series: dict[str, list[float]]
     timeline: list[tuple[float, str, str, float]]
+    # One zoom per fault window (overlapping windows merged): ``start_s``, ``end_s`` and
+    # the samples (``t_s``, ``backlog``, ``upstream``, ``queued``, ``retry_waiting``;
+    # every sample, up to 3,000 a window) from before the fault until it has drained.
+    windows: list[dict[str, Any]] = field(default_factory=list)
 
     def metric(self, name: str, flow: str | None = None) -> float:
         """An SLO metric; without a flow, latencies take the worst flow, counts the sum.
@@ -210,5 +214,45 @@ def summarise(
     }
     return ReplicationResult(
         replication, point, deals, sim_events, horizon_s, flows, totals, series,
-        list(rec.timeline),
+        list(rec.timeline), _zooms(rec, horizon_s),
     )  # fmt: skip
+
+
+_ZOOM_MAX_SAMPLES = 3_000
+
+
+def _merged(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(windows):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _zooms(rec: RunRecord, horizon_s: float) -> list[dict[str, Any]]:
+    """Each fault window with half its length before it and its drain after it."""
+    if not rec.sample_t:
+        return []
+    t = np.asarray(rec.sample_t)
+    backlog = np.asarray(rec.backlog)
+    out = []
+    for start, end in _merged(rec.fault_windows):
+        length = end - start
+        before = backlog[(t < start) & (t >= start - length)]
+        normal = float(before.max()) if before.size else 0.0
+        # Drained: back to the level before the fault (within 10 %, or one job).
+        back = np.nonzero((t >= end) & (backlog <= max(normal * 1.1, normal + 1)))[0]
+        drained = float(t[back[0]]) if back.size else horizon_s
+        lo = start - max(length / 2, 600.0)
+        hi = min(horizon_s, max(end + length / 2, drained + max(length / 4, 600.0)))
+        idx = np.nonzero((t >= lo) & (t <= hi))[0]
+        step = max(1, -(-idx.size // _ZOOM_MAX_SAMPLES))
+        window: dict[str, Any] = {"start_s": start, "end_s": end,
+                                  "t_s": [float(v) for v in t[idx][::step]]}  # fmt: skip
+        for key in ("backlog", "upstream", "queued", "retry_waiting"):
+            values = getattr(rec, key)
+            window[key] = [float(values[i]) for i in idx[::step]]
+        out.append(window)
+    return out

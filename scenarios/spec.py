@@ -15,6 +15,7 @@ __all__ = [
     "FAULT_KINDS",
     "FLOWS",
     "SLO_METRICS",
+    "SLO_UNITS",
     "SYSTEMS",
     "ArrivalProfile",
     "BusinessHours",
@@ -32,6 +33,12 @@ __all__ = [
     "TimeZoneShare",
 ]
 
+# The unit of each SLO metric, for tables and reports (a threshold of 9.25 of what?).
+SLO_UNITS: dict[str, str] = {
+    "latency_p50_s": "s", "latency_p95_s": "s", "latency_p99_s": "s",
+    "sla_breach_ratio": "fraction of jobs", "max_backlog": "jobs", "drain_minutes": "min",
+    "dead_letters": "jobs", "duplicates_reached": "objects", "retries_per_deal": "retries/deal",
+}  # fmt: skip
 SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
 FlowName = Literal[
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"

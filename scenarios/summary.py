@@ -15,7 +15,7 @@ import numpy as np
 
 from scenarios.result import ReplicationResult
 from scenarios.runner import Plan
-from scenarios.spec import ScenarioSpec, Slo
+from scenarios.spec import SLO_UNITS, ScenarioSpec, Slo
 
 __all__ = ["RUN_RULE", "SWEEP_RULE", "aggregate", "ci95", "evaluate_slos", "t_quantile_975",
            "to_json"]  # fmt: skip
@@ -76,7 +76,8 @@ def evaluate_slos(spec: ScenarioSpec, results: Sequence[ReplicationResult]) -> l
 
 
 def _describe(slo: Slo) -> dict[str, Any]:
-    return {"name": slo.name, "metric": slo.metric, "flow": slo.flow, "threshold": slo.threshold}
+    return {"name": slo.name, "metric": slo.metric, "unit": SLO_UNITS[slo.metric],
+            "flow": slo.flow, "threshold": slo.threshold}  # fmt: skip
 
 
 def _point(spec: ScenarioSpec, results: Sequence[ReplicationResult]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ _LIVE_UNAVAILABLE = (
 _OUT_HELP = "Report folder (default: a new folder under ./golive-reports/)."
 _SWEEP_HELP = "Sweep a field: key=v1,v2,... (the run passes when one point meets every SLO)."
 _WORKERS_HELP = "Worker processes (default: one per core; 1 runs inline)."
-_DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive[dask]')."
+_DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive\\[dask]')."
 
 
 def register(app: typer.Typer) -> None:
@@ -234,24 +234,36 @@ def _write_folder(
 
 
 def _render(summary: dict[str, Any], folder: Path) -> None:
+    from rich.text import Text
+
     from golive.render import console, table
 
     rows = []
     for point in summary["points"]:
         label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items()) or "-"
         for slo in point["slos"]:
-            rows.append((label, slo["name"], f"{slo['mean']:.4g}",
+            rows.append((label, slo["name"], slo["metric"], f"{slo['mean']:.4g}",
                          f"{slo['ci_low']:.4g}..{slo['ci_high']:.4g}", f"<= {slo['threshold']:g}",
-                         "[green]pass[/]" if slo["passed"] else "[red]FAIL[/]"))  # fmt: skip
+                         slo["unit"], Text("pass", style="green") if slo["passed"]
+                         else Text("FAIL", style="red")))  # fmt: skip
     table(f"scenario {summary['scenario']}: {summary['replications']} replication(s), "
-          f"seed {summary['seed']}", ["point", "SLO", "mean", "95% CI", "target", "result"],
-          rows)  # fmt: skip
+          f"seed {summary['seed']}",
+          ["point", "SLO", "metric", "mean", "95% CI", "target", "unit", "result"], rows,
+          keys=3)  # fmt: skip
     if any(s["mean"] == float("inf") for p in summary["points"] for s in p["slos"]):
         console.print("inf: some jobs never completed (or the backlog never drained), which is "
                       "slower than any threshold", markup=False, highlight=False)  # fmt: skip
     verdict = summary["verdict"].upper()
     console.print(f"{verdict}: {_verdict_text(summary)}", markup=False, highlight=False)
     console.print(f"report: {folder / 'report.html'}", markup=False, highlight=False)
+
+
+def _window_title(result: Any, window: dict[str, Any]) -> str:
+    start, end = window["start_s"], window["end_s"]
+    kinds = sorted({f"{what.removesuffix('_started')} ({system})"
+                    for t, what, system, _d in result.timeline
+                    if what.endswith("_started") and start <= t < end})  # fmt: skip
+    return f"{', '.join(kinds)}, hours {start / 3600:g} to {end / 3600:g}"
 
 
 def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -> Any:
@@ -266,13 +278,14 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
     )
     report.verdict(summary["passed"], _verdict_text(summary))
     slo_rows = [
-        (",".join(f"{k}={v}" for k, v in p.get("params", {}).items()) or "-", s["name"],
-         s["flow"] or "all", s["mean"], f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}",
-         s["threshold"], "pass" if s["passed"] else "FAIL")
+        (_label(p), s["name"], s["metric"], s["flow"] or "all (worst flow)", s["mean"],
+         f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}", f"<= {s['threshold']:g}", s["unit"],
+         "pass" if s["passed"] else "FAIL")
         for p in points for s in p["slos"]
     ]  # fmt: skip
-    report.section("SLOs").table(
-        ["point", "SLO", "flow", "mean", "95% CI", "threshold", "result"], slo_rows
+    report.section("SLOs").paragraph(f"Rule: {summary['rule']}.").table(
+        ["point", "SLO", "metric", "flow", "mean", "95% CI", "threshold", "unit", "result"],
+        slo_rows,
     )
     if plan.sweep_key:
         report.section(f"Sweep of {plan.sweep_key}").paragraph(
@@ -281,8 +294,15 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
     first = [r for r in results if r.point == 0]
     where = f" (point {plan.sweep_key}={plan.sweep_values[0]})" if plan.sweep_key else ""
     report.section(f"Backlog over time{where}").figure(
-        plots.backlog_figure(first), caption="jobs in the middleware; shaded: fault windows"
+        plots.backlog_figure(first),
+        caption="jobs in the estate (held upstream, queued, in service, waiting to retry); "
+        "each point a block of samples, its mean and its maximum; shaded: fault windows",
     )
+    for i, window in enumerate(first[0].windows):
+        report.section(f"Fault window {i + 1}: {_window_title(first[0], window)}{where}").figure(
+            plots.fault_zoom_figure(first, i),
+            caption="zoomed on the fault: the backlog's rise and its drain, every sample",
+        )
     report.section(f"Latency per flow{where}").figure(
         plots.latency_figure(first), caption="percentiles, 95% CI across replications"
     ).paragraph(

@@ -189,3 +189,77 @@ def test_percentiles_of_a_flow_that_dead_letters_fail_and_the_report_says_how_ma
     html = (out / "report.html").read_text()
     assert "never completed" in html
     assert f"{never:,.0f}" in html or f"{never:.3g}" in html
+
+
+SWEEPABLE = DYING.replace("name: dying", "name: sweepable").replace(
+    "  - {name: orders within an hour (p95), metric: latency_p95_s, flow: close_to_order,\n"
+    "     threshold: 3600}\n",
+    "  - {name: '[DLQ] nothing dead-lettered', metric: dead_letters, threshold: 0}\n",
+)
+
+
+def _sweep(tmp_path, capsys, values: str) -> tuple[int, str, dict, str]:
+    scenario = tmp_path / "sweepable.yaml"
+    scenario.write_text(SWEEPABLE)
+    out = tmp_path / values.replace(",", "-")
+    code, stdout, _err = _golive(
+        ["scenario", "run", str(scenario), "-n", "1", "--workers", "1", "--out", str(out),
+         "--sweep", f"middleware.retry.max_attempts={values}"], capsys,
+    )  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    return code, stdout, summary, (out / "report.html").read_text()
+
+
+def test_a_sweep_passes_when_one_point_meets_every_slo_and_says_so(tmp_path, capsys):
+    code, stdout, summary, html = _sweep(tmp_path, capsys, "1,100")
+    assert [p["passed"] for p in summary["points"]] == [False, True]
+    assert code == 0
+    assert summary["rule"] == "a sweep passes when at least one of its points meets every SLO"
+    verdict = "1 of 2 sweep points meet every SLO (middleware.retry.max_attempts=100)"
+    assert verdict in stdout
+    assert verdict in html
+    assert summary["rule"] in html
+    # Names and keys whole, even off a terminal and with brackets in them.
+    assert "middleware.retry.max_attempts=1 " in stdout
+    assert "[DLQ] nothing dead-lettered" in stdout
+    assert "…" not in stdout
+
+
+def test_a_sweep_where_no_point_meets_every_slo_exits_1(tmp_path, capsys):
+    code, stdout, summary, _html = _sweep(tmp_path, capsys, "1,2")
+    assert summary["points_passed"] == 0
+    assert code == 1
+    assert "0 of 2 sweep points meet every SLO" in stdout
+
+
+def test_the_report_names_each_slo_metric_and_unit_and_zooms_on_each_fault(tmp_path, capsys):
+    scenario = tmp_path / "dying.yaml"
+    scenario.write_text(DYING)
+    code, stdout, _err = _golive(["scenario", "run", str(scenario), "-n", "1", "--workers", "1",
+                                  "--out", str(tmp_path)], capsys)  # fmt: skip
+    assert code == 1  # the p95 SLO fails: more than 5 % of orders never complete
+    html = (tmp_path / "report.html").read_text()
+    assert "<th>metric</th>" in html
+    assert "<th>unit</th>" in html
+    assert "<td>latency_p95_s</td>" in html
+    assert "<td>s</td>" in html
+    assert "Fault window 1: outage (erp), hours 1 to 2" in html
+    assert html.count("data:image/png;base64,") >= 5
+    assert " unit " in stdout
+    assert " latency_p95_s " in stdout
+
+
+def test_list_is_never_truncated_off_a_terminal(capsys):
+    from scenarios.catalog import library_names
+
+    code, out, _err = _golive(["scenario", "list"], capsys)
+    assert code == 0
+    for name in library_names():
+        assert f" {name} " in out
+    assert "…" not in out
+
+
+def test_help_shows_the_dask_extra_in_brackets(capsys):
+    code, out, _err = _golive(["scenario", "run", "--help"], capsys)
+    assert code == 0
+    assert "golive[dask]" in out

@@ -199,3 +199,22 @@ def test_summary_marks_never_completed_percentiles_and_fails_the_slo():
     stored = json.loads(text)["points"][0]
     assert stored["slos"][0]["mean"] is None
     assert stored["flows"]["close_to_order"]["never_completed"]["mean"] > 0
+
+
+def test_each_fault_window_keeps_a_full_resolution_zoom_of_rise_and_drain(small_erp_outage):
+    import numpy as np
+
+    res = simulate(small_erp_outage, 0)
+    (window,) = res.windows
+    (rule,) = small_erp_outage.faults
+    start = rule.start_offset_minutes * 60
+    end = start + rule.duration_minutes * 60
+    assert (window["start_s"], window["end_s"]) == (start, end)
+    t = np.asarray(window["t_s"])
+    assert t[0] < start
+    assert t[-1] > end + res.totals["drain_minutes"] * 60
+    assert set(np.diff(t)) == {small_erp_outage.sample_interval_s}  # not thinned
+    backlog = np.asarray(window["backlog"])
+    before, during = backlog[t < start], backlog[(t >= start) & (t < end)]
+    assert during.max() > 10 * max(before.max(), 1)
+    assert backlog[-1] <= max(before.max(), 1) * 2  # drained by the end of the zoom
