@@ -81,7 +81,8 @@ def show(
     from golive.render import console
 
     spec = _load(name, set_)
-    console.print(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False), end="")
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    console.print(text, end="", markup=False, highlight=False)  # the YAML as it is
 
 
 def _out_dir(out: Path | None, name: str) -> Path:

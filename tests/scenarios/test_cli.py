@@ -263,3 +263,11 @@ def test_help_shows_the_dask_extra_in_brackets(capsys):
     code, out, _err = _golive(["scenario", "run", "--help"], capsys)
     assert code == 0
     assert "golive[dask]" in out
+
+
+def test_show_prints_the_yaml_as_is_brackets_included(tmp_path, capsys):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\ndescription: 'needs [bold]golive[dask][/bold] installed'\n")
+    code, out, _err = _golive(["scenario", "show", str(mine)], capsys)
+    assert code == 0
+    assert "needs [bold]golive[dask][/bold] installed" in out
