@@ -216,6 +216,10 @@ def _write_folder(
 
     (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
     cases = []
+    classname = f"scenario.{spec.name}"
+    # A passing sweep fails no testcase: the SLOs of the points it did not choose are
+    # reported as skipped, with what failed, so CI and the exit status agree.
+    passing_sweep = bool(summary["sweep"]) and summary["passed"]
     for point in summary["points"]:
         label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items())
         for slo in point["slos"]:
@@ -225,8 +229,13 @@ def _write_folder(
                 if slo["passed"]
                 else (f"{slo['metric']} = {slo['mean']:.4g} ({ci}) > {slo['threshold']:g}")
             )
-            cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}",
-                                   f"scenario.{spec.name}", failure))  # fmt: skip
+            skipped = f"{failure}; this sweep point is not one that meets every SLO" if (
+                failure and passing_sweep) else ""  # fmt: skip
+            cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}", classname,
+                                   failure, skipped=skipped))  # fmt: skip
+    if summary["sweep"] and cases:
+        rule = "" if summary["passed"] else _verdict_text(summary)
+        cases.append(JunitCase("sweep: at least one point meets every SLO", classname, rule))
     if not cases:
         cases.append(JunitCase("no SLOs defined", f"scenario.{spec.name}",
                                "the scenario defines no SLOs: nothing was checked"))  # fmt: skip

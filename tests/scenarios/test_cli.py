@@ -225,11 +225,28 @@ def test_a_sweep_passes_when_one_point_meets_every_slo_and_says_so(tmp_path, cap
     assert "…" not in stdout
 
 
+def test_a_passing_sweep_junit_fails_nothing_and_skips_the_points_not_chosen(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    _sweep(tmp_path, capsys, "1,100")
+    suite = ET.parse(tmp_path / "1-100" / "junit.xml").getroot().find("testsuite")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert suite.get("failures") == "0"
+    rule = cases["sweep: at least one point meets every SLO"]
+    assert rule.find("failure") is None
+    skipped = cases["[DLQ] nothing dead-lettered [middleware.retry.max_attempts=1]"].find("skipped")
+    assert "dead_letters" in skipped.get("message")
+    assert cases["[DLQ] nothing dead-lettered [middleware.retry.max_attempts=100]"].find(
+        "skipped") is None  # fmt: skip
+
+
 def test_a_sweep_where_no_point_meets_every_slo_exits_1(tmp_path, capsys):
     code, stdout, summary, _html = _sweep(tmp_path, capsys, "1,2")
     assert summary["points_passed"] == 0
     assert code == 1
     assert "0 of 2 sweep points meet every SLO" in stdout
+    junit = (tmp_path / "1-2" / "junit.xml").read_text()
+    assert 'failures="3"' in junit  # both points, and the sweep's rule
 
 
 def test_the_report_names_each_slo_metric_and_unit_and_zooms_on_each_fault(tmp_path, capsys):
