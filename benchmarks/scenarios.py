@@ -54,19 +54,23 @@ def raw_simpy_events_per_s(n_events: int = 1_000_000, processes: int = 10) -> fl
     for _ in range(processes):
         env.process(loop(n_events // processes))
     started = time.perf_counter()
-    env.run()
+    peek, step, events = env.peek, env.step, 0
+    while peek() < float("inf"):  # the model's loop: SimPy's public API, events counted
+        step()
+        events += 1
     elapsed = time.perf_counter() - started
-    return (next(env._eid) - len(env._queue)) / elapsed  # type: ignore[attr-defined]
+    return events / elapsed
 
 
 def model_events_per_s(name: str = "quarter-end-spike") -> dict[str, float]:
     """One replication of a library scenario: SimPy events per wall second."""
     model = EstateModel(load_scenario(name), 0)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     res = model.run()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     return {"deals": res.deals, "sim_events": res.sim_events, "wall_s": elapsed,
-            "events_per_s": res.sim_events / elapsed}  # fmt: skip
+            "cpu_s": cpu_s, "events_per_s": res.sim_events / elapsed,
+            "events_per_cpu_s": res.sim_events / cpu_s}  # fmt: skip
 
 
 def million_deal_quarter() -> dict[str, float]:
@@ -79,12 +83,12 @@ def million_deal_quarter() -> dict[str, float]:
     spec = load_scenario(
         "quarter-end-spike", [*overrides, f"arrivals.baseline_deals_per_hour={base}"]
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = EstateModel(spec, 0)
     res = model.run()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     return {"deals": res.deals, "sim_events": res.sim_events, "wall_s": elapsed,
-            "events_per_s": res.sim_events / elapsed,
+            "cpu_s": cpu_s, "events_per_s": res.sim_events / elapsed,
             "close_to_order_p95_s": res.flows["close_to_order"]["latency_p95_s"]}  # fmt: skip
 
 
@@ -110,12 +114,14 @@ def main() -> None:
     model = [model_events_per_s() for _ in range(2)]
     raw_eps = float(np.median(raw))
     model_eps = float(np.median([m["events_per_s"] for m in model]))
+    model_cpu_eps = float(np.median([m["events_per_cpu_s"] for m in model]))
     quarter = None if args.quick else million_deal_quarter()
     speed = replication_speedup()
     result = {
         "raw_simpy_events_per_s": raw,
         "model_runs": model,
         "model_events_per_s_median": model_eps,
+        "model_events_per_cpu_s_median": model_cpu_eps,
         "model_vs_raw_ratio": model_eps / raw_eps,
         "million_deal_quarter": quarter,
         "replication_speedup": speed,
@@ -134,11 +140,14 @@ def main() -> None:
         ("raw SimPy timeout loop (events/s, median of 2)", f"{raw_eps:,.0f}", "ceiling"),
         ("estate model, quarter-end-spike (events/s, median of 2)", f"{model_eps:,.0f}",
          ">= 250,000"),
+        ("estate model, per CPU second (events/s, median of 2)", f"{model_cpu_eps:,.0f}",
+         ">= 250,000"),
         ("model / raw SimPy", f"{model_eps / raw_eps:.2f}", "-"),
     ]  # fmt: skip
     if quarter:
         label = f"one replication, quarter of {quarter['deals']:,} deals (wall s)"
-        value = f"{quarter['wall_s']:.1f} ({quarter['events_per_s']:,.0f} ev/s)"
+        value = (f"{quarter['wall_s']:.1f} (CPU {quarter['cpu_s']:.1f} s, "
+                 f"{quarter['events_per_s']:,.0f} ev/s)")  # fmt: skip
         rows.append((label, value, "<= 120"))
     rows.append((f"{speed['replications']} replications, 1 vs 2 processes (speed-up)",
                  f"{speed['speedup']:.2f}x ({speed['one_process_s']:.1f} s vs "
@@ -146,7 +155,8 @@ def main() -> None:
     table = ["| measure | result | target |", "|---|---|---|"]
     table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     table.append("")
-    table.append(f"CPU: {result['meta']['cpu']}, nproc {result['meta']['nproc']}, "
+    table.append(f"Load average at the end: {os.getloadavg()[0]:.1f}. "
+                 f"CPU: {result['meta']['cpu']}, nproc {result['meta']['nproc']}, "
                  f"Python {result['meta']['python']}, SimPy {simpy.__version__}, "
                  f"numpy {np.__version__}. Command: `{result['meta']['command']}`")  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -192,7 +192,9 @@ def _named_target(file: Path, name: str, table: dict[str, Any]) -> TargetSpec:
     owned = table.get("owned")
     if owned is not None and not isinstance(owned, bool):
         raise UsageProblem(f"{file}: {where}.owned must be true or false")
-    urls = {s: _check_url(file, f"{where}.{s}", table[s]) for s in SYSTEMS if s in table}
+    urls: dict[str, str] = {
+        s: _check_url(file, f"{where}.{s}", table[s]) for s in SYSTEMS if s in table
+    }
     spec = TargetSpec(name, host, base_port, urls, owned)
     if not spec.simulated and len(urls) < len(SYSTEMS):
         missing = ", ".join(s for s in SYSTEMS if s not in urls)

@@ -134,20 +134,28 @@ class HtmlReport:
 
 @dataclass(frozen=True)
 class JunitCase:
-    """One check: passed when ``failure`` is empty."""
+    """One check: passed when ``failure`` is empty; ``skipped`` says why it did not count."""
 
     name: str
     classname: str
     failure: str = ""
     properties: dict[str, str] = field(default_factory=dict)
+    skipped: str = ""
 
 
 def write_junit(path: Path, suite: str, cases: Sequence[JunitCase]) -> Path:
     """Write a JUnit XML file with one ``testsuite`` that CI systems can read."""
-    failures = sum(1 for c in cases if c.failure)
+    failures = sum(1 for c in cases if c.failure and not c.skipped)
+    skipped = sum(1 for c in cases if c.skipped)
     root = ET.Element("testsuites", name=suite, tests=str(len(cases)), failures=str(failures))
     ts = ET.SubElement(
-        root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures), errors="0"
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
     )
     for case in cases:
         tc = ET.SubElement(ts, "testcase", name=case.name, classname=case.classname)
@@ -155,7 +163,9 @@ def write_junit(path: Path, suite: str, cases: Sequence[JunitCase]) -> Path:
             props = ET.SubElement(tc, "properties")
             for key, value in case.properties.items():
                 ET.SubElement(props, "property", name=key, value=value)
-        if case.failure:
+        if case.skipped:
+            ET.SubElement(tc, "skipped", message=case.skipped)
+        elif case.failure:
             ET.SubElement(tc, "failure", message=case.failure).text = case.failure
     ET.indent(root)
     path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -10,4 +10,4 @@ from typing import Literal, get_args
 __all__ = ["SYSTEMS", "SystemName"]
 
 SystemName = Literal["crm", "cpq", "billing", "support", "erp"]
-SYSTEMS: tuple[str, ...] = get_args(SystemName)
+SYSTEMS: tuple[SystemName, ...] = get_args(SystemName)

@@ -6,12 +6,13 @@ per-system setting on at its start offset and back at its end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import simpy
 
 from scenarios import events as ev
+from scenarios._state import EstateState
 from scenarios.spec import SYSTEMS, FaultRule
 
 __all__ = ["Faults"]
@@ -21,17 +22,12 @@ _DEFAULT_EXTRA_MS = 1000.0
 _DEFAULT_DELAY_S = 60.0
 
 
-class Faults:
+class Faults(EstateState):
     """Mixin of :class:`scenarios.model.EstateModel`: fault windows and sampling."""
-
-    env: simpy.Environment
-    spec: Any
-    _rec: Any
-    _emit: ev.Listener | None
 
     def _switch(self, rule: FaultRule, on: bool) -> None:
         s, kind, params = SYSTEMS.index(rule.system), rule.kind, rule.params
-        m: Any = self
+        m = self
         end = self.env.now + rule.duration_minutes * 60.0 if on else 0.0
         if kind == "outage":
             m._down_until[s] = end
@@ -60,7 +56,7 @@ class Faults:
         elif kind == "webhook_down":
             m._hook_down_until[s] = end
 
-    def _fault_window(self, rule: FaultRule) -> Iterator[simpy.Event]:
+    def _fault_window(self, rule: FaultRule) -> Generator[simpy.Event, Any, None]:
         env, rec, emit = self.env, self._rec, self._emit
         yield env.timeout(rule.start_offset_minutes * 60.0)
         duration_s = rule.duration_minutes * 60.0
@@ -77,20 +73,17 @@ class Faults:
             emit(ev.OutageEnded(env.now, rule.system) if rule.kind == "outage"
                  else ev.FaultEnded(env.now, rule.system, rule.kind))  # fmt: skip
 
-    def _sample(self) -> Iterator[simpy.Event]:
-        env, rec, m = self.env, self._rec, self
+    def _sample(self) -> Generator[simpy.Event, Any, None]:
+        """Every ``sample_interval_s``: where the estate's unfinished work is."""
+        env, rec = self.env, self._rec
         step = self.spec.sample_interval_s
-        times, backlog, queued, waiting, done = (
-            rec.sample_t,
-            rec.backlog,
-            rec.queued,
-            rec.retry_waiting,
-            rec.completed,
-        )
+        times, backlog, upstream = rec.sample_t, rec.backlog, rec.upstream
+        queued, waiting, done = rec.queued, rec.retry_waiting, rec.completed
         while True:
             times.append(env.now)
-            backlog.append(m._in_system)  # type: ignore[attr-defined]
-            queued.append(len(m._queue))  # type: ignore[attr-defined]
-            waiting.append(m._retry_waiting)  # type: ignore[attr-defined]
-            done.append(m._done)  # type: ignore[attr-defined]
+            backlog.append(self._in_system)
+            upstream.append(self._upstream)
+            queued.append(len(self._queue))
+            waiting.append(self._retry_waiting)
+            done.append(self._done)
             yield env.timeout(step)

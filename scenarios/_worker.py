@@ -6,10 +6,12 @@ lists indexed by system, locals for every attribute, no allocation per call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import simpy
+
+from scenarios._state import EstateState
 
 __all__ = ["Workers"]
 
@@ -17,47 +19,43 @@ _FLOW, _DEAL, _EMITTED, _ENQ, _FIRST, _STEP, _ATTEMPT, _DUP = range(8)
 _CONCURRENCY_RETRY_AFTER_S = 1.0  # NetSuite-like 429s on concurrency carry no Retry-After
 
 
-class Workers:
+class Workers(EstateState):
     """Mixin of :class:`scenarios.model.EstateModel`: admission and the worker process."""
-
-    env: simpy.Environment
-    spec: Any
-    _rec: Any
 
     def _admit(self, system: int, now: float) -> tuple[str, float]:
         """Would ``system`` take a call now? ``("", 0)`` or (reason, Retry-After seconds)."""
-        if self._down_until[system] > now:  # type: ignore[attr-defined]
-            retry_after = self._down_retry_after[system] or (self._down_until[system] - now)  # type: ignore[attr-defined]
+        if self._down_until[system] > now:
+            retry_after = self._down_retry_after[system] or (self._down_until[system] - now)
             return "outage", retry_after
-        if self._in_flight[system] >= self._conc[system]:  # type: ignore[attr-defined]
+        if self._in_flight[system] >= self._conc[system]:
             return "rate_limited", _CONCURRENCY_RETRY_AFTER_S
-        rate = self._rate[system]  # type: ignore[attr-defined]
+        rate = self._rate[system]
         if rate:
-            tokens = self._tokens[system] + (now - self._refill[system]) * rate  # type: ignore[attr-defined]
-            burst = self._burst[system]  # type: ignore[attr-defined]
+            tokens = self._tokens[system] + (now - self._refill[system]) * rate
+            burst = self._burst[system]
             if tokens > burst:
                 tokens = burst
-            self._refill[system] = now  # type: ignore[attr-defined]
+            self._refill[system] = now
             if tokens < 1.0:
-                self._tokens[system] = tokens  # type: ignore[attr-defined]
+                self._tokens[system] = tokens
                 return "rate_limited", (1.0 - tokens) / rate
-            self._tokens[system] = tokens - 1.0  # type: ignore[attr-defined]
+            self._tokens[system] = tokens - 1.0
         return "", 0.0
 
-    def _work(self) -> Iterator[simpy.Event]:
+    def _work(self) -> Generator[simpy.Event, Any, None]:
         """One middleware worker: take a job, make its calls in order, retry or finish."""
         env = self.env
-        queue, idle = self._queue, self._idle  # type: ignore[attr-defined]
-        steps_by_flow = self._steps  # type: ignore[attr-defined]
-        in_flight, extra = self._in_flight, self._extra_s  # type: ignore[attr-defined]
-        fault_p, fault_kind = self._fault_p, self._fault_kind  # type: ignore[attr-defined]
-        open_until = self._open_until  # type: ignore[attr-defined]
-        admit, fail, complete = self._admit, self._fail, self._complete  # type: ignore[attr-defined]
-        healthy, later, u = self._healthy, self._later, self._u  # type: ignore[attr-defined]
+        queue, idle = self._queue, self._idle
+        steps_by_flow = self._steps
+        in_flight, extra = self._in_flight, self._extra_s
+        fault_p, fault_kind = self._fault_p, self._fault_kind
+        open_until = self._open_until
+        admit, fail, complete = self._admit, self._fail, self._complete
+        healthy, later, u = self._healthy, self._later, self._u
         rec = self._rec
         timeout_s = self.spec.middleware.timeout_s
         breaker_jitter_s = min(self.spec.middleware.circuit_breaker.open_s, 5.0)
-        commit = self._commit  # type: ignore[attr-defined]
+        commit = self._commit
         while True:
             if queue:
                 job = queue.popleft()

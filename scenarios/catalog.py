@@ -7,6 +7,7 @@ TOML file; ``--set a.b=value`` overrides are applied before validation.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 _SUFFIXES = (".yaml", ".yml", ".toml")
+_FIELD_PREFIX = re.compile(r"^[a-z_][a-z0-9_.]*: ")
 
 
 class ScenarioError(ValueError):
@@ -71,6 +73,8 @@ def _describe(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if where and _FIELD_PREFIX.match(msg):  # a validator naming a field below ``where``
+        return f"{where}.{msg}{more}"
     return f"{where}: {msg}{more}" if where else f"{msg}{more}"
 
 
@@ -90,7 +94,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(value) if value.strip() else ""
 
 
-def _set_path(data: dict[str, Any], known: dict[str, Any], key: str, value: Any) -> None:
+def _set_path(
+    data: dict[str, Any], known: dict[str, Any], key: str, value: Any, option: str
+) -> None:
     parts = key.split(".")
     node, shape = data, known
     for depth, part in enumerate(parts):
@@ -99,7 +105,7 @@ def _set_path(data: dict[str, Any], known: dict[str, Any], key: str, value: Any)
         elif isinstance(shape, dict) and part in shape:
             index = part
         else:
-            raise ScenarioError(f"--set: unknown key {key!r} (no field {part!r})")
+            raise ScenarioError(f"{option}: unknown key {key!r} (no field {part!r})")
         if depth == len(parts) - 1:
             node[index] = value
             return
@@ -108,15 +114,20 @@ def _set_path(data: dict[str, Any], known: dict[str, Any], key: str, value: Any)
         node, shape = node[index], shape[index]
 
 
-def apply_overrides(raw: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """Apply ``key=value`` overrides to a raw scenario mapping; unknown keys are refused."""
+def apply_overrides(
+    raw: dict[str, Any], assignments: list[str], option: str = "--set"
+) -> dict[str, Any]:
+    """Apply ``key=value`` overrides to a raw scenario mapping; unknown keys are refused.
+
+    ``option`` is the command-line option the assignments came from, for the message.
+    """
     if not assignments:
         return raw
     known = validate(raw, "scenario").model_dump(mode="json")
     data = copy.deepcopy(known)
     for text in assignments:
         key, value = parse_assignment(text)
-        _set_path(data, known, key, value)
+        _set_path(data, known, key, value, option)
     return data
 
 

@@ -10,42 +10,65 @@ from __future__ import annotations
 import math
 from array import array
 from collections import deque
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, cast
 
 import numpy as np
 import simpy
 
+from lifecycle.systems import SYSTEMS, SystemName
 from scenarios import events as ev
 from scenarios._faults import Faults
+from scenarios._state import Job
 from scenarios._worker import Workers
 from scenarios.profile import arrival_times
 from scenarios.result import ReplicationResult, RunRecord, summarise
-from scenarios.spec import FLOWS, SYSTEMS, OperationSpec, ScenarioSpec
+from scenarios.spec import FLOWS, FlowName, OperationSpec, ScenarioSpec
 
-__all__ = ["EstateModel", "simulate"]
+__all__ = ["DOWNSTREAM", "ISSUED_LATER", "SOURCE", "EstateModel", "simulate"]
 
 _BATCH = 65_536
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 # Job slots (a list per delivery is the cheapest mutable record in CPython).
 _FLOW, _DEAL, _EMITTED, _ENQ, _FIRST, _STEP, _ATTEMPT, _DUP = range(8)
-# Downstream flows started when a flow creates its object for the first time.
-_NEXT = {0: (1, 2), 1: (3,), 2: (), 3: ()}
-_SOURCE = {0: SYSTEMS.index("crm"), 1: SYSTEMS.index("erp"), 2: SYSTEMS.index("erp"),
-           3: SYSTEMS.index("billing")}  # fmt: skip
+
+# The system whose event starts each flow.
+SOURCE: dict[FlowName, SystemName] = {
+    "close_to_order": "crm",  # the opportunity is closed-won
+    "order_to_subscription": "erp",  # the sales order is booked
+    "order_to_entitlement": "erp",
+    "invoice_to_ar_invoice": "billing",  # the subscription's invoice is issued
+}
+# Flows started when a flow creates its object for the first time.
+DOWNSTREAM: dict[FlowName, tuple[FlowName, ...]] = {
+    "close_to_order": ("order_to_subscription", "order_to_entitlement"),
+    "order_to_subscription": ("invoice_to_ar_invoice",),
+    "order_to_entitlement": (),
+    "invoice_to_ar_invoice": (),
+}
+# Flows whose starting event the system emits later: billing's invoice run issues the
+# first invoice ``events.invoice_delay_s`` after the subscription is created.
+ISSUED_LATER: frozenset[FlowName] = frozenset({"invoice_to_ar_invoice"})
+
+# The same tables by flow index, for the hot path.
+_SOURCE = [SYSTEMS.index(SOURCE[f]) for f in FLOWS]
+_NEXT = [tuple(FLOWS.index(n) for n in DOWNSTREAM[f] if n not in ISSUED_LATER) for f in FLOWS]
+_NEXT_LATER = [tuple(FLOWS.index(n) for n in DOWNSTREAM[f] if n in ISSUED_LATER) for f in FLOWS]
+_ENTRY_FLOW = FLOWS.index("close_to_order")  # every deal starts here
 _NON_RETRYABLE = {400, 401, 403, 404, 409, 412, 422}
 
 
-def _stream(draw: Any) -> Iterator[float]:
+def _stream(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
     while True:
         yield from draw(_BATCH).tolist()
 
 
 def _service_stream(op: OperationSpec, rng: np.random.Generator) -> Iterator[float]:
+    mean_s = (op.mean_ms or 0.0) / 1000.0  # set for fixed and exponential (validated)
     if op.distribution == "fixed":
-        return _stream(lambda n: np.full(n, op.mean_ms / 1000.0))  # type: ignore[operator]
+        return _stream(lambda n: np.full(n, mean_s))
     if op.distribution == "exponential":
-        return _stream(lambda n: rng.exponential(op.mean_ms / 1000.0, n))  # type: ignore[operator]
+        return _stream(lambda n: rng.exponential(mean_s, n))
     mu = math.log(op.p50_ms / 1000.0)
     sigma = (math.log(op.p99_ms) - math.log(op.p50_ms)) / _Z99
     return _stream(lambda n: rng.lognormal(mu, sigma, n))
@@ -69,16 +92,17 @@ class EstateModel(Workers, Faults):
         # their draws alone (common random numbers across sweep points).
         self._steps: list[list[tuple[int, Iterator[float]]]] = []
         streams: dict[str, Iterator[float]] = {}
-        for name in sorted(f"{s}.{o}" for s in spec.systems for o in spec.systems[s].operations):  # type: ignore[index]
-            system, _, op = name.partition(".")
+        ops = sorted((f"{s}.{o}", op) for s, ss in spec.systems.items()
+                     for o, op in ss.operations.items())  # fmt: skip
+        for name, op_spec in ops:
             rng = op_rngs[len(streams) % len(op_rngs)]
-            streams[name] = _service_stream(spec.systems[system].operations[op], rng)  # type: ignore[index]
+            streams[name] = _service_stream(op_spec, rng)
         for flow in FLOWS:
-            fspec = spec.flows[flow]  # type: ignore[index]
-            self._steps.append([(SYSTEMS.index(s.split(".")[0]), streams[s]) for s in fspec.steps])
-        self._enabled = [spec.flows[f].enabled for f in FLOWS]  # type: ignore[index]
-        self._sla = [spec.flows[f].sla_s for f in FLOWS]  # type: ignore[index]
-        sys_specs = [spec.systems[s] for s in SYSTEMS]  # type: ignore[index]
+            fspec = spec.flows[flow]
+            self._steps.append([(_system_index(s), streams[s]) for s in fspec.steps])
+        self._enabled = [spec.flows[f].enabled for f in FLOWS]
+        self._sla = [spec.flows[f].sla_s for f in FLOWS]
+        sys_specs = [spec.systems[s] for s in SYSTEMS]
         self._conc = [s.concurrency_limit for s in sys_specs]
         self._rate = [s.rate_limit_per_s or 0.0 for s in sys_specs]
         self._burst = [float(s.rate_limit_burst) for s in sys_specs]
@@ -98,49 +122,58 @@ class EstateModel(Workers, Faults):
         self._fails = [0] * n_sys
         self._open_until = [0.0] * n_sys
         self._is_open = [False] * n_sys
-        self._queue: deque[list[Any]] = deque()
-        self._idle: list[simpy.Event] = []
+        self._queue = deque()
+        self._idle = []
         n = len(self.arrivals)
         self._lat = [array("d", bytes(8 * n)) for _ in FLOWS]
         self._created = [bytearray(n) for _ in FLOWS]
         self._rec = RunRecord.empty(len(FLOWS), n_sys)
         self._in_system = 0
+        self._upstream = 0
+        # Drain: every job in the estate when the last fault window ends must finish.
+        ends = [(f.start_offset_minutes + f.duration_minutes) * 60.0 for f in spec.faults]
+        self._recovery_s = max(ends, default=-1.0)
+        self._held = 0  # jobs emitted by then and not finished yet
         self._retry_waiting = 0
         self._area = 0.0
         self._area_t = 0.0
         self._done = 0
+        self._window: tuple[float, int] | None = None  # (area, done) when arrivals stop
 
     # -- events in, jobs queued ---------------------------------------------------
 
-    def _count_in(self, delta: int) -> None:
-        now = self.env.now
+    def _count_in(self, delta: int, now: float | None = None) -> None:
+        if now is None:
+            now = self.env.now
         self._area += self._in_system * (now - self._area_t)
         self._area_t = now
         self._in_system += delta
 
-    def _enqueue(self, job: list[Any]) -> None:
-        now = self.env.now
-        job[_ENQ] = now
-        if job[_FIRST] < 0:
-            job[_FIRST] = now
-            self._count_in(1)
+    def _enqueue(self, job: Job) -> None:
+        job[_ENQ] = self.env.now
         if self._idle:
             self._idle.pop().succeed(job)
         else:
             self._queue.append(job)
 
     def _on_delivered(self, event: simpy.Event) -> None:
-        self._enqueue(event.value)
+        self._upstream -= 1
+        self._enqueue(cast(Job, event.value))
 
     def _on_retry_due(self, event: simpy.Event) -> None:
         self._retry_waiting -= 1
-        self._enqueue(event.value)
+        self._enqueue(cast(Job, event.value))
 
-    def _later(self, delay: float, job: list[Any], retry: bool = False) -> None:
+    def _later(self, delay: float, job: Job, retry: bool = False) -> None:
         t = self.env.timeout(delay, job)
-        t.callbacks.append(self._on_retry_due if retry else self._on_delivered)  # type: ignore[union-attr]
+        t.callbacks.append(self._on_retry_due if retry else self._on_delivered)
         if retry:
             self._retry_waiting += 1
+        else:  # a webhook on its way, or held by the system's redelivery backoff
+            self._upstream += 1
+            self._count_in(1)  # in the estate from the moment the system emitted it
+            if self.env.now <= self._recovery_s:
+                self._held += 1
 
     def _deliver(self, flow: int, deal: int, emitted: float) -> None:
         """A system emitted the event that starts ``flow``: webhook it to the middleware."""
@@ -160,30 +193,35 @@ class EstateModel(Workers, Faults):
         if self._reorder_p[src] and next(u) < self._reorder_p[src]:
             delay += self.spec.events.reorder_delay_s
             self._rec.reordered[flow] += 1
-        self._later(delay, [flow, deal, emitted, 0.0, -1.0, 0, 0, False])
+        self._later(delay, [flow, deal, emitted, 0.0, now, 0, 0, False])
         if self._dup_p[src] and next(u) < self._dup_p[src]:
             self._rec.duplicates_delivered[flow] += 1
-            dup = [flow, deal, emitted, 0.0, -1.0, 0, 0, True]
+            dup = [flow, deal, emitted, 0.0, now, 0, 0, True]
             self._later(delay + self.spec.events.duplicate_delay_s, dup)
 
-    def _arrive(self) -> Iterator[simpy.Event]:
+    def _arrive(self) -> Generator[simpy.Event, Any, None]:
         env, prev = self.env, 0.0
         for deal, t in enumerate(self.arrivals.tolist()):
             yield env.timeout(t - prev)
             prev = t
-            self._deliver(0, deal, t)
+            self._deliver(_ENTRY_FLOW, deal, t)
 
-    def _invoice(self, event: simpy.Event) -> None:
-        self._deliver(3, event.value, self.env.now)
+    def _issued_later(self, event: simpy.Event) -> None:
+        flow, deal = cast(tuple[int, int], event.value)
+        self._deliver(flow, deal, self.env.now)
 
     # -- outcomes -------------------------------------------------------------------
 
-    def _finish(self, job: list[Any], dead: bool) -> None:
+    def _finish(self, job: Job, dead: bool) -> None:
         self._count_in(-1)
-        self._rec.sojourn_sum += self.env.now - job[_FIRST]
+        now = self.env.now
+        self._rec.sojourn_sum += now - job[_FIRST]
         self._done += 1
+        if job[_FIRST] <= self._recovery_s:
+            self._held -= 1
+            self._rec.drained_at_s = now
 
-    def _commit(self, job: list[Any]) -> None:
+    def _commit(self, job: Job) -> None:
         """The target system created the flow's object: first time, or a duplicate."""
         flow, deal = job[_FLOW], job[_DEAL]
         now = self.env.now
@@ -197,20 +235,20 @@ class EstateModel(Workers, Faults):
             return
         created[deal] = 1
         self._lat[flow][deal] = now - job[_EMITTED]
-        # The system emits its own events now; they start the downstream flows.
+        # The system emits its own events now (or, for ISSUED_LATER, after its delay);
+        # they start the downstream flows.
         for nxt in _NEXT[flow]:
-            if nxt == 3:
-                if self._enabled[3]:
-                    t = self.env.timeout(self.spec.events.invoice_delay_s, deal)
-                    t.callbacks.append(self._invoice)  # type: ignore[union-attr]
-            else:
-                self._deliver(nxt, deal, now)
+            self._deliver(nxt, deal, now)
+        for nxt in _NEXT_LATER[flow]:
+            if self._enabled[nxt]:
+                t = self.env.timeout(self.spec.events.invoice_delay_s, (nxt, deal))
+                t.callbacks.append(self._issued_later)
 
-    def _complete(self, job: list[Any]) -> None:
+    def _complete(self, job: Job) -> None:
         self._commit(job)
         self._finish(job, False)
 
-    def _fail(self, job: list[Any], system: int, reason: str, retry_after: float) -> None:
+    def _fail(self, job: Job, system: int, reason: str, retry_after: float) -> None:
         rec, mw, now = self._rec, self.spec.middleware, self.env.now
         flow = job[_FLOW]
         if reason != "rate_limited":
@@ -273,15 +311,38 @@ class EstateModel(Workers, Faults):
             env.process(self._fault_window(rule))
         env.process(self._sample())
         horizon = spec.horizon_s
-        env.run(until=horizon)
-        self._count_in(0)
-        sim_events = next(env._eid) - len(env._queue)  # type: ignore[attr-defined]
+        window_end = env.timeout(spec.duration_hours * 3600.0)
+        window_end.callbacks.append(self._arrivals_over)
+        # env.run(until=...) with the events counted, through SimPy's public API.
+        peek, step, sim_events = env.peek, env.step, 0
+        while peek() < horizon:
+            step()
+            sim_events += 1
+        self._count_in(0, horizon)
+        if self._window is None:  # no drain period: the window ends at the horizon
+            self._window = (self._area, self._done)
+        if self._recovery_s >= 0:
+            rec = self._rec
+            rec.drained_at_s = math.inf if self._held else max(rec.drained_at_s, self._recovery_s)
+            rec.drain_s = rec.drained_at_s - self._recovery_s
         lat = [np.frombuffer(a, dtype=np.float64) for a in self._lat]
         created = [np.frombuffer(c, dtype=np.uint8).astype(bool) for c in self._created]
+        window_area, window_done = self._window
+        areas = (window_area, self._area - window_area)
+        done = (window_done, self._done - window_done)
         return summarise(
-            spec, self._rec, lat, created, self.arrivals, horizon, sim_events,
-            self._area / horizon, self._done, replication, point,
+            spec, self._rec, lat, created, self.arrivals, horizon, sim_events, areas, done,
+            replication, point,
         )  # fmt: skip
+
+    def _arrivals_over(self, _event: simpy.Event) -> None:
+        self._count_in(0)
+        self._window = (self._area, self._done)
+
+
+def _system_index(step: str) -> int:
+    system = step.partition(".")[0]
+    return SYSTEMS.index(cast(SystemName, system))
 
 
 def simulate(spec: ScenarioSpec, replication: int = 0, point: int = 0,

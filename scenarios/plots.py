@@ -6,6 +6,7 @@ report writer to inline; bands are 95 % confidence intervals across replications
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,15 +16,24 @@ from matplotlib.figure import Figure
 from scenarios.result import PCT_LEVELS, ReplicationResult
 from scenarios.summary import t_quantile_975
 
-__all__ = ["backlog_figure", "latency_figure", "sla_figure", "sweep_figure", "throughput_figure"]
+__all__ = [
+    "backlog_figure", "fault_zoom_figure", "latency_figure", "sla_figure", "sweep_figure",
+    "throughput_figure",
+]  # fmt: skip
 
 
 def _band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean = rows.mean(axis=0)
+    """Mean and 95 % CI per column; NaN (not drawn) where a replication is infinite."""
+    finite = np.isfinite(rows).all(axis=0)
+    safe = np.where(finite, rows, 0.0)
+    mean = safe.mean(axis=0)
     if rows.shape[0] < 2:
-        return mean, mean, mean
-    half = t_quantile_975(rows.shape[0] - 1) * rows.std(axis=0, ddof=1) / np.sqrt(rows.shape[0])
-    return mean, mean - half, mean + half
+        half = np.zeros_like(mean)
+    else:
+        half = t_quantile_975(rows.shape[0] - 1) * safe.std(axis=0, ddof=1) / np.sqrt(len(rows))
+    nan = np.full_like(mean, np.nan)
+    return (np.where(finite, mean, nan), np.where(finite, mean - half, nan),
+            np.where(finite, mean + half, nan))  # fmt: skip
 
 
 def _aligned(results: Sequence[ReplicationResult], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -41,19 +51,52 @@ def _shade_faults(ax: Any, results: Sequence[ReplicationResult]) -> None:
 
 
 def backlog_figure(results: Sequence[ReplicationResult]) -> Figure:
-    """Jobs in the middleware (queued, in service, waiting to retry) over time."""
+    """Jobs in the estate (held upstream, queued, in service, waiting to retry) over time.
+
+    Each point is a block of samples: the line is the block mean (its average is the
+    time-average backlog), the thin line above it the block maximum.
+    """
     fig = Figure(figsize=(9, 3.4))
     ax = fig.subplots()
     t, rows = _aligned(results, "backlog")
     mean, lo, hi = _band(rows)
-    ax.fill_between(t, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI")
-    ax.plot(t, mean, lw=1.2, label="backlog (mean)")
+    ax.fill_between(t, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI of the mean")
+    ax.plot(t, mean, lw=1.2, label="backlog (block mean)")
+    _, peaks = _aligned(results, "backlog_max")
+    ax.plot(t, peaks.mean(axis=0), lw=0.6, color="#888", label="backlog (block max)")
+    _, upstream = _aligned(results, "upstream")
+    ax.plot(t, upstream.mean(axis=0), lw=0.8, ls=":", label="held upstream")
     _, waiting = _aligned(results, "retry_waiting")
     ax.plot(t, waiting.mean(axis=0), lw=0.8, ls="--", label="waiting to retry")
     _shade_faults(ax, results)
     ax.set_xlabel("simulated hours")
     ax.set_ylabel("jobs")
     ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def fault_zoom_figure(results: Sequence[ReplicationResult], index: int) -> Figure:
+    """One fault window up close: the backlog's rise during it and its drain after it."""
+    fig = Figure(figsize=(9, 3.0))
+    ax = fig.subplots()
+    zooms = [r.windows[index] for r in results if len(r.windows) > index]
+    first = zooms[0]
+    start, end = first["start_s"], first["end_s"]
+    n = min(len(z["t_s"]) for z in zooms)
+    minutes = (np.asarray(first["t_s"][:n]) - start) / 60.0
+    rows = np.asarray([z["backlog"][:n] for z in zooms])
+    mean, lo, hi = _band(rows)
+    ax.axvspan(0, (end - start) / 60.0, color="#f4c7c3", alpha=0.5, lw=0, label="fault window")
+    ax.fill_between(minutes, np.maximum(lo, 0), hi, alpha=0.3, label="95 % CI")
+    ax.plot(minutes, mean, lw=1.2, label="backlog (mean of replications)")
+    for key, style, label in (("upstream", ":", "held upstream"),
+                              ("retry_waiting", "--", "waiting to retry")):  # fmt: skip
+        values = np.asarray([z[key][:n] for z in zooms]).mean(axis=0)
+        if values.any():
+            ax.plot(minutes, values, lw=0.8, ls=style, label=label)
+    ax.set_xlabel("minutes from the start of the fault")
+    ax.set_ylabel("jobs in the estate")
+    ax.legend(loc="upper right", fontsize=8)
     return fig
 
 
@@ -83,9 +126,12 @@ def latency_figure(results: Sequence[ReplicationResult]) -> Figure:
         mean, lo, hi = _band(rows)
         # With few replications the t-interval can reach below anything observed, which a
         # log axis draws as a plunge; the band starts at the smallest replication's value.
-        floor = np.maximum(rows.min(axis=0), 1e-3)
+        floor = np.maximum(np.where(np.isfinite(rows), rows, 0.0).min(axis=0), 1e-3)
+        never = int(np.mean([r.flows[flow]["never_completed"] for r in results]))
+        # A percentile that falls among jobs that never completed is infinite: not drawn.
+        label = f"{flow} ({never:,} never completed)" if never else flow
         ax.fill_between(PCT_LEVELS, np.maximum(lo, floor), hi, alpha=0.2)
-        ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=flow)
+        ax.plot(PCT_LEVELS, np.maximum(mean, 1e-3), marker="o", ms=3, label=label)
     ax.set_yscale("log")
     ax.set_xticks(PCT_LEVELS, [f"p{q}" for q in PCT_LEVELS])
     ax.set_ylabel("latency (s, log)")
@@ -109,21 +155,33 @@ def sweep_figure(summary: dict[str, Any]) -> Figure:
     """Each SLO's metric against the swept parameter, with its threshold."""
     points = summary["points"]
     key = summary["sweep"]["key"]
-    x = [str(p["params"][key]) for p in points]
+    labels = [str(p["params"][key]) for p in points]
+    x = np.arange(len(points), dtype=float)
     slos = points[0]["slos"]
     fig = Figure(figsize=(9, 2.6 * max(1, len(slos))))
     axes = fig.subplots(max(1, len(slos)), 1, squeeze=False)[:, 0]
     for i, slo in enumerate(slos):
         ax = axes[i]
         vals = [p["slos"][i] for p in points]
-        mean = np.asarray([v["mean"] for v in vals])
-        err = [mean - [v["ci_low"] for v in vals], [v["ci_high"] for v in vals] - mean]
+        finite = np.asarray([math.isfinite(v["mean"]) for v in vals])
+
+        def column(key: str, vals: list[dict[str, Any]] = vals) -> np.ndarray:
+            return np.asarray([v[key] if math.isfinite(v["mean"]) else np.nan for v in vals])
+
+        mean, low, high = column("mean"), column("ci_low"), column("ci_high")
         colors = ["#2e7d32" if v["passed"] else "#c62828" for v in vals]
-        ax.errorbar(x, mean, yerr=err, fmt="-", color="#555", lw=0.8, capsize=4)
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="-", color="#555", lw=0.8,
+                    capsize=4)  # fmt: skip
         ax.scatter(x, mean, c=colors, zorder=3)
+        ax.set_xticks(x, labels)
+        for xi, f in zip(x, finite, strict=True):
+            if not f:  # never completed / never drained: above every threshold
+                ax.annotate("∞ (never)", (xi, 0.98), xycoords=("data", "axes fraction"),
+                            ha="center", va="top", color="#c62828")  # fmt: skip
+        ax.set_xlim(-0.5, len(points) - 0.5)
         ax.axhline(slo["threshold"], ls="--", color="#c62828", lw=0.8, label="threshold")
         ax.set_title(slo["name"], fontsize=9)
-        ax.set_ylabel(slo["metric"], fontsize=8)
+        ax.set_ylabel(f"{slo['metric']} ({slo['unit']})", fontsize=8)
         ax.legend(fontsize=7)
     axes[-1].set_xlabel(key)
     fig.tight_layout()

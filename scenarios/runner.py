@@ -64,7 +64,7 @@ def make_plan(spec: ScenarioSpec, replications: int, sweep: str | None = None) -
     base = spec.model_dump(mode="json")
     points = []
     for value in values:
-        data = apply_overrides(base, [f"{key}={value}"])
+        data = apply_overrides(base, [f"{key}={value}"], "--sweep")
         points.append(validate(data, f"--sweep {key}={value}"))
     return Plan(points, key, values, replications)
 
@@ -88,9 +88,10 @@ def _run_dask(tasks: Sequence[tuple[Any, ...]], address: str,
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise DaskMissing("--dask-scheduler needs Dask: pip install 'golive[dask]'") from None
     results = []
-    with Client(address, timeout="10s") as client:
+    # distributed ships without annotations for these two.
+    with Client(address, timeout="10s") as client:  # type: ignore[no-untyped-call]
         futures = [client.submit(run_task, *t, pure=False) for t in tasks]
-        for fut in dask_completed(futures):
+        for fut in dask_completed(futures):  # type: ignore[no-untyped-call]
             res = fut.result()
             results.append(res)
             notify(_finished(res))

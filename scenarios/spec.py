@@ -17,6 +17,7 @@ __all__ = [
     "FAULT_KINDS",
     "FLOWS",
     "SLO_METRICS",
+    "SLO_UNITS",
     "SYSTEMS",
     "ArrivalProfile",
     "BusinessHours",
@@ -34,13 +35,22 @@ __all__ = [
     "TimeZoneShare",
 ]
 
-# The fault-rule vocabulary of DESIGN.md ("The control plane"), shared with live mode.
+# The unit of each SLO metric, for tables and reports (a threshold of 9.25 of what?).
+SLO_UNITS: dict[str, str] = {
+    "latency_p50_s": "s", "latency_p95_s": "s", "latency_p99_s": "s",
+    "sla_breach_ratio": "fraction of jobs", "max_backlog": "jobs", "drain_minutes": "min",
+    "dead_letters": "jobs", "duplicates_reached": "objects", "retries_per_deal": "retries/deal",
+}  # fmt: skip
+FlowName = Literal[
+    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
+]
+# The fault-rule vocabulary (docs/faults.md), shared with live mode.
 FAULT_KINDS: tuple[str, ...] = (
     "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
     "duplicate", "reorder", "delay", "webhook_down",
 )  # fmt: skip
 # The four integration flows the model follows, in the order they happen for a deal.
-FLOWS: tuple[str, ...] = (
+FLOWS: tuple[FlowName, ...] = (
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice",
 )  # fmt: skip
 SLO_METRICS: tuple[str, ...] = (
@@ -48,16 +58,21 @@ SLO_METRICS: tuple[str, ...] = (
     "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
 )  # fmt: skip
 
-FlowName = Literal[
-    "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
-]
 FaultKind = Literal[
     "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
     "duplicate", "reorder", "delay", "webhook_down",
 ]  # fmt: skip
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+# Upper bounds: generous for any real estate, small enough that a typo (1e8 hours, a
+# million workers) is refused with the field's name instead of exhausting memory.
+_DAY_S = 86_400.0
+_YEAR_H = 8_784.0  # a leap year
+Milliseconds = Annotated[float, Field(gt=0, le=3_600_000)]  # one call: up to an hour
+DelayS = Annotated[float, Field(ge=0, le=_DAY_S)]
+PositiveDelayS = Annotated[float, Field(gt=0, le=_DAY_S)]
+Count = Annotated[int, Field(ge=1, le=100_000)]
+MAX_DEALS = 50_000_000  # arrivals one replication may hold (about 400 bytes per deal)
+MAX_SAMPLES = 2_000_000  # backlog samples one replication may record
 
 
 class _Strict(BaseModel):
@@ -68,9 +83,9 @@ class OperationSpec(_Strict):
     """Service time of one operation: lognormal from p50/p99, exponential, or fixed."""
 
     distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
-    p50_ms: Positive = 200.0
-    p99_ms: Positive = 1000.0
-    mean_ms: Positive | None = None
+    p50_ms: Milliseconds = 200.0
+    p99_ms: Milliseconds = 1000.0
+    mean_ms: Milliseconds | None = None
 
     @model_validator(mode="after")
     def _check(self) -> OperationSpec:
@@ -84,13 +99,13 @@ class OperationSpec(_Strict):
 class SystemSpec(_Strict):
     """A system's limits as its vendor class enforces them, and its operations."""
 
-    concurrency_limit: Annotated[int, Field(ge=1)] = 25
-    rate_limit_per_s: Positive | None = 100.0
-    rate_limit_burst: Annotated[int, Field(ge=1)] = 50
+    concurrency_limit: Count = 25
+    rate_limit_per_s: Annotated[float, Field(gt=0, le=100_000)] | None = 100.0
+    rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 50
     operations: dict[str, OperationSpec] = Field(default_factory=dict)
 
 
-def _default_systems() -> dict[str, SystemSpec]:
+def _default_systems() -> dict[SystemName, SystemSpec]:
     # Defaults follow the vendor classes of DESIGN.md: Salesforce-, Stripe-, Zendesk- and
     # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
     op = OperationSpec
@@ -113,11 +128,11 @@ class FlowSpec(_Strict):
     """One integration flow: the calls the middleware makes, in order, and its SLA."""
 
     enabled: bool = True
-    steps: list[str] = Field(min_length=1)
-    sla_s: Positive = 900.0
+    steps: list[str] = Field(min_length=1, max_length=20)
+    sla_s: Annotated[float, Field(gt=0, le=30 * _DAY_S)] = 900.0
 
 
-def _default_flows() -> dict[str, FlowSpec]:
+def _default_flows() -> dict[FlowName, FlowSpec]:
     return {
         "close_to_order": FlowSpec(steps=["cpq.get_quote", "erp.create_order"], sla_s=900),
         "order_to_subscription": FlowSpec(steps=["billing.create_subscription"], sla_s=900),
@@ -129,9 +144,9 @@ def _default_flows() -> dict[str, FlowSpec]:
 class RetryPolicy(_Strict):
     """Exponential backoff with jitter; a 429/503 ``Retry-After`` can stretch the wait."""
 
-    max_attempts: Annotated[int, Field(ge=1)] = 6
-    retry_base_delay_s: Positive = 1.0
-    retry_max_delay_s: Positive = 300.0
+    max_attempts: Annotated[int, Field(ge=1, le=1_000)] = 6
+    retry_base_delay_s: PositiveDelayS = 1.0
+    retry_max_delay_s: PositiveDelayS = 300.0
     jitter: Literal["full", "equal", "none"] = "full"
     honour_retry_after: bool = True
 
@@ -143,15 +158,15 @@ class CircuitBreakerPolicy(_Strict):
     """
 
     enabled: bool = True
-    failure_threshold: Annotated[int, Field(ge=1)] = 5
-    open_s: Positive = 30.0
+    failure_threshold: Count = 5
+    open_s: PositiveDelayS = 30.0
 
 
 class MiddlewareSpec(_Strict):
     """The system under test, as a model: workers, a queue, retries, breaker, idempotency."""
 
-    workers: Annotated[int, Field(ge=1)] = 8
-    timeout_s: Positive = 30.0
+    workers: Annotated[int, Field(ge=1, le=10_000)] = 8
+    timeout_s: PositiveDelayS = 30.0
     idempotency: bool = True
     retry: RetryPolicy = RetryPolicy()
     circuit_breaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
@@ -159,7 +174,7 @@ class MiddlewareSpec(_Strict):
 
 class TimeZoneShare(_Strict):
     utc_offset_hours: Annotated[float, Field(ge=-12, le=14)]
-    share: Positive
+    share: Annotated[float, Field(gt=0, le=1_000_000)]
 
 
 class BusinessHours(_Strict):
@@ -187,15 +202,15 @@ class BusinessHours(_Strict):
 class Seasonality(_Strict):
     """A multiplier over the last days of a month or quarter: the sales 'hockey stick'."""
 
-    last_days: Positive = 3.0
-    multiplier: Annotated[float, Field(ge=1)] = 1.0
+    last_days: Annotated[float, Field(gt=0, le=31)] = 3.0
+    multiplier: Annotated[float, Field(ge=1, le=1_000)] = 1.0
     shape: Literal["step", "ramp"] = "step"
 
 
 class ArrivalProfile(_Strict):
     """Closed-won deals per hour: baseline on a business hour, shaped by calendar."""
 
-    baseline_deals_per_hour: Positive = 40.0
+    baseline_deals_per_hour: Annotated[float, Field(gt=0, le=1_000_000)] = 40.0
     business_hours: BusinessHours | None = BusinessHours()
     month_end: Seasonality = Seasonality(last_days=2, multiplier=1.5)
     quarter_end: Seasonality = Seasonality(last_days=3, multiplier=1.0)
@@ -204,14 +219,14 @@ class ArrivalProfile(_Strict):
 class EventsPolicy(_Strict):
     """How the systems' events reach the middleware (webhooks, at-least-once)."""
 
-    webhook_latency_ms: NonNegative = 50.0
+    webhook_latency_ms: Annotated[float, Field(ge=0, le=3_600_000)] = 50.0
     duplicate_rate: Probability = 0.0
-    duplicate_delay_s: NonNegative = 5.0
+    duplicate_delay_s: DelayS = 5.0
     reorder_rate: Probability = 0.0
-    reorder_delay_s: NonNegative = 30.0
-    invoice_delay_s: NonNegative = 60.0
-    redelivery_base_delay_s: Positive = 30.0
-    redelivery_max_delay_s: Positive = 3600.0
+    reorder_delay_s: DelayS = 30.0
+    invoice_delay_s: Annotated[float, Field(ge=0, le=31 * _DAY_S)] = 60.0
+    redelivery_base_delay_s: PositiveDelayS = 30.0
+    redelivery_max_delay_s: PositiveDelayS = 3600.0
 
 
 class FaultRule(_Strict):
@@ -224,11 +239,35 @@ class FaultRule(_Strict):
 
     system: SystemName
     kind: FaultKind
-    start_offset_minutes: NonNegative
-    duration_minutes: Positive
+    start_offset_minutes: Annotated[float, Field(ge=0, le=_YEAR_H * 60)]
+    duration_minutes: Annotated[float, Field(gt=0, le=_YEAR_H * 60)]
     probability: Probability = 1.0
     match: dict[str, str] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_params(self) -> FaultRule:
+        for key, value in self.params.items():
+            bounds = _PARAM_BOUNDS.get(key)
+            if bounds is None:
+                continue
+            low, high = bounds
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"params.{key}: must be a number, not {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"params.{key}: must be between {low:g} and {high:g}")
+        return self
+
+
+# The numeric params the model reads, and their sensible range.
+_PARAM_BOUNDS: dict[str, tuple[float, float]] = {
+    "status": (400, 599),
+    "extra_ms": (0, 3_600_000),
+    "requests_per_s": (0.001, 100_000),
+    "burst": (1, 1_000_000),
+    "retry_after_s": (0, _DAY_S),
+    "delay_s": (0, _DAY_S),
+}
 
 
 class Slo(_Strict):
@@ -240,7 +279,7 @@ class Slo(_Strict):
         "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
     ]  # fmt: skip
     flow: FlowName | None = None
-    threshold: NonNegative
+    threshold: Annotated[float, Field(ge=0, le=1e12)]
 
 
 class ScenarioSpec(_Strict):
@@ -248,11 +287,11 @@ class ScenarioSpec(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0  # the model draws from 32 bits
     start: datetime = datetime(2026, 3, 18, tzinfo=UTC)
-    duration_hours: Positive = 336.0
-    drain_hours: NonNegative = 24.0
-    sample_interval_s: Positive = 300.0
+    duration_hours: Annotated[float, Field(gt=0, le=_YEAR_H)] = 336.0
+    drain_hours: Annotated[float, Field(ge=0, le=31 * 24)] = 24.0
+    sample_interval_s: Annotated[float, Field(ge=1, le=_DAY_S)] = 300.0
     arrivals: ArrivalProfile = ArrivalProfile()
     events: EventsPolicy = EventsPolicy()
     systems: dict[SystemName, SystemSpec] = Field(default_factory=_default_systems)
@@ -286,13 +325,40 @@ class ScenarioSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_steps(self) -> ScenarioSpec:
+        known = {
+            f"{name}.{op}" for name, system in self.systems.items() for op in system.operations
+        }
         for flow, spec in self.flows.items():
             for i, step in enumerate(spec.steps):
-                system, _, op = step.partition(".")
-                if system not in self.systems or op not in self.systems[system].operations:  # type: ignore[index]
+                if step not in known:
                     raise ValueError(
                         f"flows.{flow}.steps.{i}: {step!r} is not a known system.operation"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _check_size(self) -> ScenarioSpec:
+        # Per-field bounds leave products that no replication can hold in memory.
+        horizon_min = self.horizon_s / 60.0
+        for i, rule in enumerate(self.faults):
+            if rule.start_offset_minutes >= horizon_min:
+                raise ValueError(
+                    f"faults.{i}.start_offset_minutes: {rule.start_offset_minutes:g} is after "
+                    f"the end of the run ({horizon_min:g} minutes of arrivals and drain)"
+                )
+        a = self.arrivals
+        peak = a.baseline_deals_per_hour * max(a.month_end.multiplier, a.quarter_end.multiplier)
+        if peak * self.duration_hours > MAX_DEALS:
+            raise ValueError(
+                f"arrivals.baseline_deals_per_hour: {a.baseline_deals_per_hour:g} deals/h at up "
+                f"to {peak:g}/h over duration_hours {self.duration_hours:g} could exceed "
+                f"{MAX_DEALS:,} deals in one replication"
+            )
+        if self.horizon_s / self.sample_interval_s > MAX_SAMPLES:
+            raise ValueError(
+                f"sample_interval_s: {self.sample_interval_s:g} s over "
+                f"{self.horizon_s / 3600:g} h records more than {MAX_SAMPLES:,} samples"
+            )
         return self
 
     @property

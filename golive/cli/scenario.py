@@ -32,8 +32,9 @@ _LIVE_UNAVAILABLE = (
 
 
 _OUT_HELP = "Report folder (default: a new folder under ./golive-reports/)."
+_SWEEP_HELP = "Sweep a field: key=v1,v2,... (the run passes when one point meets every SLO)."
 _WORKERS_HELP = "Worker processes (default: one per core; 1 runs inline)."
-_DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive[dask]')."
+_DASK_HELP = "Run on a Dask cluster at tcp://HOST:PORT (pip install 'golive\\[dask]')."
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +81,8 @@ def show(
     from golive.render import console
 
     spec = _load(name, set_)
-    console.print(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False), end="")
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    console.print(text, end="", markup=False, highlight=False)  # the YAML as it is
 
 
 def _out_dir(out: Path | None, name: str) -> Path:
@@ -120,12 +122,16 @@ def run(
     replications: int = typer.Option(5, "--replications", "-n", help="Monte Carlo replications."),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: key=value (repeatable)."),
-    sweep: str | None = typer.Option(None, "--sweep", help="Sweep a field: key=v1,v2,..."),
+    sweep: str | None = typer.Option(None, "--sweep", help=_SWEEP_HELP),
     out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     workers: int | None = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP),
     dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=_DASK_HELP),
 ) -> None:
-    """Run a scenario and write report.html, summary.json and junit.xml; exit 1 on a failed SLO.
+    """Run a scenario and write report.html, summary.json and junit.xml.
+
+    Exit 0 when every SLO holds (mean across replications <= threshold); in a sweep,
+    when at least one point meets every SLO. Exit 1 when that fails, or when the
+    scenario defines no SLOs (nothing was checked). Exit 2 on bad usage.
 
     Example: golive scenario run quarter-end-spike --mode sim --sweep middleware.workers=2,3,4,8
     """
@@ -151,11 +157,34 @@ def run(
     summary["meta"] = _meta(sys.argv[1:], time.perf_counter() - started, workers, dask_scheduler)
     _write_folder(folder, spec, plan, results, summary)
     _render(summary, folder)
-    if not summary["passed"]:
-        failed = [s["name"] for p in summary["points"] for s in p["slos"] if not s["passed"]]
+    if summary["verdict"] == "nothing checked":
         raise CheckFailed(
-            f"{len(failed)} SLO check(s) failed ({failed[0]}, ...); see {folder / 'report.html'}"
+            f"scenario {spec.name} defines no SLOs: nothing was checked, so the run does not "
+            f"pass (exit 1); add slos to the scenario; see {folder / 'report.html'}"
         )
+    if not summary["passed"]:
+        raise CheckFailed(f"{_verdict_text(summary)}; see {folder / 'report.html'}")
+
+
+def _verdict_text(summary: dict[str, Any]) -> str:
+    """One line: what was checked, what held, and the rule the exit status follows."""
+    points = summary["points"]
+    if summary["verdict"] == "nothing checked":
+        return "no SLOs defined: nothing was checked (a run that checks nothing does not pass)"
+    if summary["sweep"]:
+        met = [_label(p) for p in points if p["passed"]]
+        which = f" ({', '.join(met)})" if met else ""
+        return (f"{len(met)} of {len(points)} sweep points meet every SLO{which}; "
+                f"rule: {summary['rule']}")  # fmt: skip
+    failed = [s["name"] for s in points[0]["slos"] if not s["passed"]]
+    n = len(points[0]["slos"])
+    if failed:
+        return f"{len(failed)} of {n} SLOs failed ({', '.join(failed)})"
+    return f"all {n} SLOs met"
+
+
+def _label(point: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in point.get("params", {}).items()) or "-"
 
 
 def _run_with_progress(plan: Any, workers: int | None, dask: str | None, run_plan: Any,
@@ -183,9 +212,14 @@ def _write_folder(
     folder: Path, spec: Any, plan: Any, results: Any, summary: dict[str, Any]
 ) -> None:
     from golive.report import JunitCase, write_junit
+    from scenarios.summary import to_json
 
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (folder / "summary.json").write_text(to_json(summary), encoding="utf-8")
     cases = []
+    classname = f"scenario.{spec.name}"
+    # A passing sweep fails no testcase: the SLOs of the points it did not choose are
+    # reported as skipped, with what failed, so CI and the exit status agree.
+    passing_sweep = bool(summary["sweep"]) and summary["passed"]
     for point in summary["points"]:
         label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items())
         for slo in point["slos"]:
@@ -195,26 +229,51 @@ def _write_folder(
                 if slo["passed"]
                 else (f"{slo['metric']} = {slo['mean']:.4g} ({ci}) > {slo['threshold']:g}")
             )
-            cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}",
-                                   f"scenario.{spec.name}", failure))  # fmt: skip
+            skipped = f"{failure}; this sweep point is not one that meets every SLO" if (
+                failure and passing_sweep) else ""  # fmt: skip
+            cases.append(JunitCase(f"{slo['name']}{f' [{label}]' if label else ''}", classname,
+                                   failure, skipped=skipped))  # fmt: skip
+    if summary["sweep"] and cases:
+        rule = "" if summary["passed"] else _verdict_text(summary)
+        cases.append(JunitCase("sweep: at least one point meets every SLO", classname, rule))
+    if not cases:
+        cases.append(JunitCase("no SLOs defined", f"scenario.{spec.name}",
+                               "the scenario defines no SLOs: nothing was checked"))  # fmt: skip
     write_junit(folder / "junit.xml", f"scenario {spec.name}", cases)
     _build_report(spec, plan, results, summary).write(folder / "report.html")
 
 
 def _render(summary: dict[str, Any], folder: Path) -> None:
+    from rich.text import Text
+
     from golive.render import console, table
 
     rows = []
     for point in summary["points"]:
         label = ",".join(f"{k}={v}" for k, v in point.get("params", {}).items()) or "-"
         for slo in point["slos"]:
-            rows.append((label, slo["name"], f"{slo['mean']:.4g}",
+            rows.append((label, slo["name"], slo["metric"], f"{slo['mean']:.4g}",
                          f"{slo['ci_low']:.4g}..{slo['ci_high']:.4g}", f"<= {slo['threshold']:g}",
-                         "[green]pass[/]" if slo["passed"] else "[red]FAIL[/]"))  # fmt: skip
+                         slo["unit"], Text("pass", style="green") if slo["passed"]
+                         else Text("FAIL", style="red")))  # fmt: skip
     table(f"scenario {summary['scenario']}: {summary['replications']} replication(s), "
-          f"seed {summary['seed']}", ["point", "SLO", "mean", "95% CI", "target", "result"],
-          rows)  # fmt: skip
-    console.print(f"report: {folder / 'report.html'}")
+          f"seed {summary['seed']}",
+          ["point", "SLO", "metric", "mean", "95% CI", "target", "unit", "result"], rows,
+          keys=3)  # fmt: skip
+    if any(s["mean"] == float("inf") for p in summary["points"] for s in p["slos"]):
+        console.print("inf: some jobs never completed (or the backlog never drained), which is "
+                      "slower than any threshold", markup=False, highlight=False)  # fmt: skip
+    verdict = summary["verdict"].upper()
+    console.print(f"{verdict}: {_verdict_text(summary)}", markup=False, highlight=False)
+    console.print(f"report: {folder / 'report.html'}", markup=False, highlight=False)
+
+
+def _window_title(result: Any, window: dict[str, Any]) -> str:
+    start, end = window["start_s"], window["end_s"]
+    kinds = sorted({f"{what.removesuffix('_started')} ({system})"
+                    for t, what, system, _d in result.timeline
+                    if what.endswith("_started") and start <= t < end})  # fmt: skip
+    return f"{', '.join(kinds)}, hours {start / 3600:g} to {end / 3600:g}"
 
 
 def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -> Any:
@@ -222,22 +281,21 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
     from scenarios import plots
 
     points = summary["points"]
-    n_ok = sum(s["passed"] for p in points for s in p["slos"])
-    n_all = sum(len(p["slos"]) for p in points)
     report = HtmlReport(
         f"Scenario {spec.name}",
         subtitle=f"{spec.description} Mode sim, {plan.replications} replication(s) per point, "
         f"seed {spec.seed}, {spec.duration_hours:g} h of arrivals + {spec.drain_hours:g} h drain.",
     )
-    report.verdict(summary["passed"], f"{n_ok} of {n_all} SLO checks met")
+    report.verdict(summary["passed"], _verdict_text(summary))
     slo_rows = [
-        (",".join(f"{k}={v}" for k, v in p.get("params", {}).items()) or "-", s["name"],
-         s["flow"] or "all", s["mean"], f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}",
-         s["threshold"], "pass" if s["passed"] else "FAIL")
+        (_label(p), s["name"], s["metric"], s["flow"] or "all (worst flow)", s["mean"],
+         f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}", f"<= {s['threshold']:g}", s["unit"],
+         "pass" if s["passed"] else "FAIL")
         for p in points for s in p["slos"]
     ]  # fmt: skip
-    report.section("SLOs").table(
-        ["point", "SLO", "flow", "mean", "95% CI", "threshold", "result"], slo_rows
+    report.section("SLOs").paragraph(f"Rule: {summary['rule']}.").table(
+        ["point", "SLO", "metric", "flow", "mean", "95% CI", "threshold", "unit", "result"],
+        slo_rows,
     )
     if plan.sweep_key:
         report.section(f"Sweep of {plan.sweep_key}").paragraph(
@@ -246,15 +304,27 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
     first = [r for r in results if r.point == 0]
     where = f" (point {plan.sweep_key}={plan.sweep_values[0]})" if plan.sweep_key else ""
     report.section(f"Backlog over time{where}").figure(
-        plots.backlog_figure(first), caption="jobs in the middleware; shaded: fault windows"
+        plots.backlog_figure(first),
+        caption="jobs in the estate (held upstream, queued, in service, waiting to retry); "
+        "each point a block of samples, its mean and its maximum; shaded: fault windows",
     )
+    for i, window in enumerate(first[0].windows):
+        report.section(f"Fault window {i + 1}: {_window_title(first[0], window)}{where}").figure(
+            plots.fault_zoom_figure(first, i),
+            caption="zoomed on the fault: the backlog's rise and its drain, every sample",
+        )
     report.section(f"Latency per flow{where}").figure(
         plots.latency_figure(first), caption="percentiles, 95% CI across replications"
+    ).paragraph(
+        "A job that never completed (dead-lettered, or unfinished when the run ended) is "
+        "slower than any SLO: percentiles count it as infinitely slow, so a percentile "
+        "reads inf when more jobs never completed than it leaves room for."
     ).table(
-        ["flow", "completed", "p50 (s)", "p95 (s)", "p99 (s)", "retries", "dead letters",
-         "duplicates reached"],
-        [(f, m["completed"]["mean"], m["latency_p50_s"]["mean"], m["latency_p95_s"]["mean"],
-          m["latency_p99_s"]["mean"], m["retries"]["mean"], m["dead_letters"]["mean"],
+        ["flow", "completed", "never completed", "p50 (s)", "p95 (s)", "p99 (s)",
+         "mean of completed (s)", "retries", "dead letters", "duplicates reached"],
+        [(f, m["completed"]["mean"], m["never_completed"]["mean"], m["latency_p50_s"]["mean"],
+          m["latency_p95_s"]["mean"], m["latency_p99_s"]["mean"],
+          m["latency_mean_completed_s"]["mean"], m["retries"]["mean"], m["dead_letters"]["mean"],
           m["duplicates_reached"]["mean"]) for f, m in points[0]["flows"].items()],
     )  # fmt: skip
     report.section(f"Throughput{where}").figure(plots.throughput_figure(first))

@@ -41,10 +41,10 @@ def mmc_spec(servers: int, arrivals_per_s: float, mean_service_s: float, hours: 
             "invoice_to_ar_invoice": {"enabled": False, "steps": ["erp.create_ar_invoice"]},
         },
         "middleware": {"workers": servers, "circuit_breaker": {"enabled": False},
-                       "timeout_s": 1e6},
+                       "timeout_s": 86_400},
     }  # fmt: skip
     for key, value in extra.items():
-        data[key] = {**data.get(key, {}), **value}
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
     return ScenarioSpec.model_validate(data)
 
 

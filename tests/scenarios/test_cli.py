@@ -126,3 +126,165 @@ def test_scenario_module_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sweep_with_unknown_key_names_the_sweep_option(tmp_path, capsys):
+    code, _out, err = _golive(["scenario", "run", "erp-outage", "--out", str(tmp_path),
+                               "--sweep", "nonsense=1,2"], capsys)  # fmt: skip
+    assert code == 2
+    assert err.startswith("golive: --sweep: unknown key 'nonsense'")
+    assert "--set" not in err
+
+
+def test_a_scenario_without_slos_says_nothing_was_checked_and_does_not_pass(tmp_path, capsys):
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("name: bare\nseed: 3\nduration_hours: 2\ndrain_hours: 1\n")
+    out = tmp_path / "report"
+    code, _out, err = _golive(["scenario", "run", str(bare), "-n", "1", "--out", str(out)],
+                              capsys)  # fmt: skip
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "no SLOs" in err
+    assert "nothing was checked" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"] == "nothing checked"
+    assert summary["passed"] is False
+    assert summary["slo_checks"] == 0
+    junit = (out / "junit.xml").read_text()
+    assert junit.count("<testcase") == 1
+    assert "nothing was checked" in junit
+    assert "nothing was checked" in (out / "report.html").read_text()
+
+
+DYING = """name: dying
+seed: 5
+duration_hours: 3
+drain_hours: 1
+sample_interval_s: 60
+arrivals: {baseline_deals_per_hour: 300, business_hours: null}
+middleware: {retry: {max_attempts: 1}, circuit_breaker: {enabled: false}}
+faults:
+  - {system: erp, kind: outage, start_offset_minutes: 60, duration_minutes: 60}
+slos:
+  - {name: orders within an hour (p95), metric: latency_p95_s, flow: close_to_order,
+     threshold: 3600}
+"""
+
+
+def test_percentiles_of_a_flow_that_dead_letters_fail_and_the_report_says_how_many(
+    tmp_path, capsys
+):
+    scenario = tmp_path / "dying.yaml"
+    scenario.write_text(DYING)
+    out = tmp_path / "report"
+    code, stdout, _err = _golive(["scenario", "run", str(scenario), "-n", "2", "--workers", "1",
+                                  "--out", str(out)], capsys)  # fmt: skip
+    assert code == 1
+    summary = json.loads((out / "summary.json").read_text())
+    point = summary["points"][0]
+    never = point["flows"]["close_to_order"]["never_completed"]["mean"]
+    assert never > 0
+    assert point["slos"][0]["mean"] is None  # +inf: more than 5 % never completed
+    assert "inf" in stdout
+    html = (out / "report.html").read_text()
+    assert "never completed" in html
+    assert f"{never:,.0f}" in html or f"{never:.3g}" in html
+
+
+SWEEPABLE = DYING.replace("name: dying", "name: sweepable").replace(
+    "  - {name: orders within an hour (p95), metric: latency_p95_s, flow: close_to_order,\n"
+    "     threshold: 3600}\n",
+    "  - {name: '[DLQ] nothing dead-lettered', metric: dead_letters, threshold: 0}\n",
+)
+
+
+def _sweep(tmp_path, capsys, values: str) -> tuple[int, str, dict, str]:
+    scenario = tmp_path / "sweepable.yaml"
+    scenario.write_text(SWEEPABLE)
+    out = tmp_path / values.replace(",", "-")
+    code, stdout, _err = _golive(
+        ["scenario", "run", str(scenario), "-n", "1", "--workers", "1", "--out", str(out),
+         "--sweep", f"middleware.retry.max_attempts={values}"], capsys,
+    )  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    return code, stdout, summary, (out / "report.html").read_text()
+
+
+def test_a_sweep_passes_when_one_point_meets_every_slo_and_says_so(tmp_path, capsys):
+    code, stdout, summary, html = _sweep(tmp_path, capsys, "1,100")
+    assert [p["passed"] for p in summary["points"]] == [False, True]
+    assert code == 0
+    assert summary["rule"] == "a sweep passes when at least one of its points meets every SLO"
+    verdict = "1 of 2 sweep points meet every SLO (middleware.retry.max_attempts=100)"
+    assert verdict in stdout
+    assert verdict in html
+    assert summary["rule"] in html
+    # Names and keys whole, even off a terminal and with brackets in them.
+    assert "middleware.retry.max_attempts=1 " in stdout
+    assert "[DLQ] nothing dead-lettered" in stdout
+    assert "…" not in stdout
+
+
+def test_a_passing_sweep_junit_fails_nothing_and_skips_the_points_not_chosen(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    _sweep(tmp_path, capsys, "1,100")
+    suite = ET.parse(tmp_path / "1-100" / "junit.xml").getroot().find("testsuite")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert suite.get("failures") == "0"
+    rule = cases["sweep: at least one point meets every SLO"]
+    assert rule.find("failure") is None
+    skipped = cases["[DLQ] nothing dead-lettered [middleware.retry.max_attempts=1]"].find("skipped")
+    assert "dead_letters" in skipped.get("message")
+    assert cases["[DLQ] nothing dead-lettered [middleware.retry.max_attempts=100]"].find(
+        "skipped") is None  # fmt: skip
+
+
+def test_a_sweep_where_no_point_meets_every_slo_exits_1(tmp_path, capsys):
+    code, stdout, summary, _html = _sweep(tmp_path, capsys, "1,2")
+    assert summary["points_passed"] == 0
+    assert code == 1
+    assert "0 of 2 sweep points meet every SLO" in stdout
+    junit = (tmp_path / "1-2" / "junit.xml").read_text()
+    assert 'failures="3"' in junit  # both points, and the sweep's rule
+
+
+def test_the_report_names_each_slo_metric_and_unit_and_zooms_on_each_fault(tmp_path, capsys):
+    scenario = tmp_path / "dying.yaml"
+    scenario.write_text(DYING)
+    code, stdout, _err = _golive(["scenario", "run", str(scenario), "-n", "1", "--workers", "1",
+                                  "--out", str(tmp_path)], capsys)  # fmt: skip
+    assert code == 1  # the p95 SLO fails: more than 5 % of orders never complete
+    html = (tmp_path / "report.html").read_text()
+    assert "<th>metric</th>" in html
+    assert "<th>unit</th>" in html
+    assert "<td>latency_p95_s</td>" in html
+    assert "<td>s</td>" in html
+    assert "Fault window 1: outage (erp), hours 1 to 2" in html
+    assert html.count("data:image/png;base64,") >= 5
+    assert " unit " in stdout
+    assert " latency_p95_s " in stdout
+
+
+def test_list_is_never_truncated_off_a_terminal(capsys):
+    from scenarios.catalog import library_names
+
+    code, out, _err = _golive(["scenario", "list"], capsys)
+    assert code == 0
+    for name in library_names():
+        assert f" {name} " in out
+    assert "…" not in out
+
+
+def test_help_shows_the_dask_extra_in_brackets(capsys):
+    code, out, _err = _golive(["scenario", "run", "--help"], capsys)
+    assert code == 0
+    assert "golive[dask]" in out
+
+
+def test_show_prints_the_yaml_as_is_brackets_included(tmp_path, capsys):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\ndescription: 'needs [bold]golive[dask][/bold] installed'\n")
+    code, out, _err = _golive(["scenario", "show", str(mine)], capsys)
+    assert code == 0
+    assert "needs [bold]golive[dask][/bold] installed" in out

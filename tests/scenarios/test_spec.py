@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from scenarios.catalog import ScenarioError, library_names, load_scenario
@@ -78,3 +80,56 @@ def test_unknown_scenario_lists_the_known_ones():
     with pytest.raises(ScenarioError, match="erp-outage") as err:
         load_scenario("no-such-scenario")
     assert "no-such-scenario" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("duration_hours=100000000", "duration_hours"),
+        ("drain_hours=1000000", "drain_hours"),
+        ("seed=-1", "seed"),
+        ("seed=4294967296", "seed"),
+        ("sample_interval_s=0.001", "sample_interval_s"),
+        ("arrivals.baseline_deals_per_hour=1e12", "arrivals.baseline_deals_per_hour"),
+        ("arrivals.quarter_end.multiplier=1e6", "arrivals.quarter_end.multiplier"),
+        ("arrivals.quarter_end.last_days=400", "arrivals.quarter_end.last_days"),
+        ("middleware.workers=1000000", "middleware.workers"),
+        ("middleware.timeout_s=1e9", "middleware.timeout_s"),
+        ("middleware.retry.max_attempts=100000", "middleware.retry.max_attempts"),
+        ("middleware.retry.retry_max_delay_s=1e9", "middleware.retry.retry_max_delay_s"),
+        ("middleware.circuit_breaker.open_s=1e9", "middleware.circuit_breaker.open_s"),
+        ("events.redelivery_max_delay_s=1e9", "events.redelivery_max_delay_s"),
+        ("events.webhook_latency_ms=1e12", "events.webhook_latency_ms"),
+        ("systems.erp.concurrency_limit=1e9", "systems.erp.concurrency_limit"),
+        ("systems.erp.rate_limit_per_s=1e9", "systems.erp.rate_limit_per_s"),
+        ("systems.erp.operations.create_order.p99_ms=1e12",
+         "systems.erp.operations.create_order.p99_ms"),
+        ("flows.close_to_order.sla_s=1e12", "flows.close_to_order.sla_s"),
+        ("faults.0.duration_minutes=1e9", "faults.0.duration_minutes"),
+        ("faults.0.start_offset_minutes=1e9", "faults.0.start_offset_minutes"),
+        ("faults.0.params.retry_after_s=1000000000", "faults.0.params.retry_after_s"),
+        ("slos.0.threshold=1e300", "slos.0.threshold"),
+    ],
+)  # fmt: skip
+def test_numbers_out_of_a_sensible_range_are_refused_naming_the_field(override, field):
+    with pytest.raises(ScenarioError, match=re.escape(field)):
+        load_scenario("erp-outage", [override])
+
+
+def test_a_fault_starting_after_the_horizon_is_refused():
+    with pytest.raises(ScenarioError, match=r"faults\.0\.start_offset_minutes"):
+        load_scenario("erp-outage", ["faults.0.start_offset_minutes=100000"])
+
+
+def test_arrival_volume_beyond_what_one_replication_can_hold_is_refused():
+    with pytest.raises(ScenarioError, match="baseline_deals_per_hour"):
+        load_scenario("erp-outage", ["arrivals.baseline_deals_per_hour=900000",
+                                     "duration_hours=8000"])  # fmt: skip
+
+
+def test_sweep_with_unknown_key_names_the_sweep_option():
+    from scenarios.runner import make_plan
+
+    spec = load_scenario("erp-outage")
+    with pytest.raises(ScenarioError, match=r"^--sweep: unknown key 'nonsense'"):
+        make_plan(spec, 1, "nonsense=1,2")

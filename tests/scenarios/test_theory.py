@@ -28,15 +28,46 @@ def test_mmc_model_mean_wait_is_erlang_c_within_its_confidence_interval():
     assert stats["ci_high"] - stats["ci_low"] < 0.3 * theory
 
 
+def _whole_run(res) -> tuple[float, float]:
+    """L and throughput over arrivals and drain, from the two windows' figures."""
+    t = res.totals
+    drain_s = t["drain_period_s"]
+    arrivals_s = res.horizon_s - drain_s
+    mean_in_system = t["mean_in_system"] * arrivals_s + t["drain_period_mean_in_system"] * drain_s
+    throughput = t["throughput_per_s"] * arrivals_s + t["drain_period_throughput_per_s"] * drain_s
+    return mean_in_system / res.horizon_s, throughput / res.horizon_s
+
+
 def test_littles_law_holds_on_model_outputs(small_erp_outage):
     gaps = []
     for r in range(3):
         res = simulate(small_erp_outage, r)
-        t = res.totals
-        gaps.append(
-            littles_law_gap(t["mean_in_system"], t["throughput_per_s"], t["mean_sojourn_s"])
-        )
+        mean_in_system, throughput = _whole_run(res)
+        gaps.append(littles_law_gap(mean_in_system, throughput, res.totals["mean_sojourn_s"]))
     assert max(gaps) < 0.02, gaps
+
+
+def test_throughput_and_mean_in_system_are_over_the_arrival_window():
+    lam, mean_service = 3.6, 1.0  # 40 servers: hardly any queueing, so L = lambda / mu
+    res = simulate(mmc_spec(40, lam, mean_service, hours=2.5), 0)
+    t = res.totals
+    assert abs(t["throughput_per_s"] / lam - 1) < 0.03
+    assert abs(t["mean_in_system"] / (lam * mean_service) - 1) < 0.05
+    assert t["drain_period_s"] == 1800
+    assert t["drain_period_throughput_per_s"] < 0.01  # what was left when arrivals stopped
+
+
+def test_the_thinned_backlog_series_keeps_the_mean_and_a_labelled_max():
+    import numpy as np
+
+    spec = mmc_spec(3, 2.4, 1.0, hours=3, sample_interval_s=1)
+    res = simulate(spec, 0)
+    s = res.series
+    assert len(s["t_s"]) < 1000 < spec.horizon_s / spec.sample_interval_s  # thinned
+    mean_in_system, _ = _whole_run(res)
+    assert abs(np.mean(s["backlog"]) / mean_in_system - 1) < 0.05
+    assert all(hi >= lo for hi, lo in zip(s["backlog_max"], s["backlog"], strict=True))
+    assert np.mean(s["backlog_max"]) > 1.2 * np.mean(s["backlog"])
 
 
 def test_without_idempotency_duplicates_reach_the_erp_at_the_duplicate_rate():
