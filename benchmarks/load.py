@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from golive.loadslo import evaluate, LoadSlos  # noqa: E402, I001
 from golive.loadrun import ensure_seeded  # noqa: E402
 from lifecycle.systems import SYSTEMS  # noqa: E402
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 HOST = "127.0.0.1"
@@ -171,8 +172,8 @@ def run_per_core(runs: int, seconds: float, users: int, workdir: Path) -> dict[s
         ]
     ):
         token = httpx.post(f"http://{HOST}:{SIM_PORT}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": "golive",
-            "client_secret": "golive-secret"}).json()["access_token"]  # fmt: skip
+            "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET}).json()["access_token"]  # fmt: skip
         account = httpx.post(f"http://{HOST}:{SIM_PORT}/accounts", json={"name": "Bench"},
                              headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
         targets = {
@@ -209,7 +210,7 @@ def run_mix(seconds: float, users: int, think_scale: float, accounts: int,
     env |= {"GOLIVE_LOAD_DATA": str(data_dir), "GOLIVE_LOAD_THINK_SCALE": f"{think_scale:g}"}
     locustfile = ROOT / "loadtests" / "locustfile.py"
     with servers(specs):
-        ensure_seeded(urls, data_dir, "golive", "golive-secret")
+        ensure_seeded(urls, data_dir, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         locust(locustfile, urls["crm"], users, WARMUP_S, env, workdir)
         data = locust(locustfile, urls["crm"], users, seconds, env, workdir)
     figures = _figures(data, seconds)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from golive.errors import CheckFailed, GoliveError, UsageProblem
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = [
     "SHAPES",
@@ -96,8 +97,8 @@ class LoadPlan:
     users: int
     out: Path
     data: Path | None = None
-    client_id: str = "golive"
-    client_secret: str = "golive-secret"
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
     processes: int | None = None
     master: bool = False
     worker: bool = False

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lifecycle.systems import SYSTEMS
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = [
     "DATA_ENV",
@@ -68,7 +69,10 @@ def system_urls(host: str | None = None, env: Mapping[str, str] | None = None) -
 def client_credentials(env: Mapping[str, str] | None = None) -> tuple[str, str]:
     """The OAuth client: ``GOLIVE_CLIENT_ID`` / ``GOLIVE_CLIENT_SECRET``, else the simulators'."""
     env = os.environ if env is None else env
-    return env.get("GOLIVE_CLIENT_ID", "golive"), env.get("GOLIVE_CLIENT_SECRET", "golive-secret")
+    return (
+        env.get("GOLIVE_CLIENT_ID", DEFAULT_CLIENT_ID),
+        env.get("GOLIVE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+    )
 
 
 def _read(folder: Path, fmt: str, object_type: str) -> list[Obj]:
@@ -180,7 +184,7 @@ def load_data(
     refuses orders for an entity it does not know) and they have credit room.
     """
     if erp_entities is None:
-        from simulators.erp.ledger import LEGAL_ENTITIES
+        from lifecycle.legal_entities import LEGAL_ENTITIES
 
         erp_entities = frozenset(LEGAL_ENTITIES)
     raw = folder or os.environ.get(DATA_ENV)
