@@ -34,7 +34,7 @@ class Country:
 COUNTRIES: tuple[Country, ...] = (
     Country("US", "na", "USD", "US01", 0, 1_000_000, -5),
     Country("CA", "na", "CAD", "CA01", 500, 1_360_000, -5),
-    Country("GB", "emea", "GBP", "UK01", 2_000, 790_000, 0),
+    Country("GB", "emea", "GBP", "GB01", 2_000, 790_000, 0),
     Country("DE", "emea", "EUR", "DE01", 1_900, 920_000, 1),
     Country("FR", "emea", "EUR", "FR01", 2_000, 920_000, 1),
     Country("SE", "emea", "SEK", "SE01", 2_500, 10_500_000, 1),

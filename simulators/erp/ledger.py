@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from lifecycle.legal_entities import LEGAL_ENTITIES, LegalEntity
 from lifecycle.states import MACHINES, StateMachine
 from simulators.erp.models import PERIOD_PATTERN
 from simulators.kit.bodies import check_currency
@@ -45,14 +46,6 @@ class Account:
     kind: str  # asset | liability | equity | revenue | expense
 
 
-@dataclass(frozen=True, slots=True)
-class LegalEntity:
-    code: str
-    name: str
-    currency: str
-    tax_bps: int  # the indirect tax the subsidiary charges on SaaS sales
-
-
 # A small chart of accounts, numbered as NetSuite's default US GAAP template numbers them.
 ACCOUNTS: dict[str, Account] = {
     a.number: a
@@ -74,24 +67,6 @@ ACCOUNTS: dict[str, Account] = {
 }
 CASH_ACCOUNT, AR_ACCOUNT, TAX_ACCOUNT = "1000", "1200", "2200"
 UNAPPLIED_ACCOUNT, REVENUE_ACCOUNT = "2400", "4000"
-
-# Subsidiaries (NetSuite OneWorld) with their functional currency and standard VAT/GST
-# rate in basis points. US01 charges 0: US sales tax on SaaS varies by state and is
-# not modelled.
-LEGAL_ENTITIES: dict[str, LegalEntity] = {
-    e.code: e
-    for e in (
-        LegalEntity("US01", "golive Inc.", "USD", 0),
-        LegalEntity("CA01", "golive Canada Ltd.", "CAD", 500),
-        LegalEntity("GB01", "golive UK Ltd.", "GBP", 2000),
-        LegalEntity("DE01", "golive GmbH", "EUR", 1900),
-        LegalEntity("FR01", "golive SAS", "EUR", 2000),
-        LegalEntity("NL01", "golive B.V.", "EUR", 2100),
-        LegalEntity("JP01", "golive K.K.", "JPY", 1000),
-        LegalEntity("AU01", "golive Pty Ltd", "AUD", 1000),
-        LegalEntity("SG01", "golive Pte. Ltd.", "SGD", 900),
-    )
-}
 
 # Accounting periods: closing locks a month against postings; a controller may reopen
 # it (NetSuite's period close checklist, S/4's posting period variant).

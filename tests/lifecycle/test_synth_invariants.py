@@ -190,3 +190,13 @@ def test_ledger_balances_and_ar_mirrors_billing_invoices(
     for je in objs["journal_entry"]:
         if je["period"] in closed:
             assert je["created_at"] < closed[je["period"]]
+
+
+def test_every_generated_country_books_through_a_legal_entity_the_erp_knows() -> None:
+    from lifecycle.legal_entities import LEGAL_ENTITIES
+    from lifecycle.synth._catalog import COUNTRIES
+
+    for country in COUNTRIES:
+        entity = LEGAL_ENTITIES.get(country.legal_entity)
+        assert entity is not None, f"{country.code}: {country.legal_entity} unknown to the ERP"
+        assert (entity.currency, entity.tax_bps) == (country.currency, country.vat_bps), country
