@@ -1,6 +1,6 @@
 """The ceiling of Python ASGI on one core here: a bare Starlette app for benchmarks/simulators.py.
 
-BENCHMARKS.md compares every simulator number with this app on the same server stack
+docs/benchmarks.md compares every simulator number with this app on the same server stack
 (uvicorn, uvloop, httptools, no access log, lifespan off: the flags of
 ``simulators.serve``), returning a JSON body of the same size as the simulator's.
 

@@ -1,4 +1,4 @@
-"""Measure the simulated estate against targets 1, 2, 3, 7 and 8 of BENCHMARKS.md.
+"""Measure the simulated estate against targets 1, 2, 3, 7 and 8 of docs/benchmarks.md.
 
 Run by hand, never in CI (about five minutes with the defaults)::
 
@@ -685,7 +685,7 @@ def markdown(res: dict[str, Any]) -> str:
     env = res["environment"]
     head = ["target", "goal", "measured", "ratio", "result"]
     lines = [
-        "# Simulator benchmarks (BENCHMARKS.md targets 1, 2, 3, 7, 8)", "",
+        "# Simulator benchmarks (docs/benchmarks.md targets 1, 2, 3, 7, 8)", "",
         f"{env['date']}, commit {env['git_commit']}, {env['cpu_model']}, nproc {env['nproc']}, "
         f"Python {env['python']}, load generator: {env['load_generator']}. "
         f"Server on core {SERVER_CORE}, load on core {LOAD_CORE}; "
@@ -729,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := selected - set(TARGETS):
         parser.error(f"--only: unknown {sorted(unknown)}; known {','.join(TARGETS)}")
     if args.runs < 2:
-        parser.error("--runs: BENCHMARKS.md asks for at least 2 runs")
+        parser.error("--runs: docs/benchmarks.md asks for at least 2 runs")
     # A SIGTERM must unwind through the finally blocks that stop the servers.
     signal.signal(signal.SIGTERM, _interrupt)
     wrk = shutil.which("wrk")

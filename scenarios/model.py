@@ -1,7 +1,7 @@
 """The SimPy estate model: deals arrive, systems emit webhooks, middleware workers call
 the five systems through rate limits, outages, retries and circuit breakers.
 
-Built for speed (BENCHMARKS.md target 10): jobs are small lists, random numbers are
+Built for speed (target 10 of docs/benchmarks.md): jobs are small lists, random numbers are
 drawn in numpy batches, metrics go into preallocated arrays and are summarised once.
 """
 

@@ -106,7 +106,7 @@ class SystemSpec(_Strict):
 
 
 def _default_systems() -> dict[SystemName, SystemSpec]:
-    # Defaults follow the vendor classes of DESIGN.md: Salesforce-, Stripe-, Zendesk- and
+    # Defaults follow the vendor classes of the README: Salesforce-, Stripe-, Zendesk- and
     # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
     op = OperationSpec
     return {

@@ -39,7 +39,7 @@ ORDER_ACTIONS: dict[str, tuple[str, str]] = {
     "close": (SalesOrderStatus.CLOSED.value, "order.closed"),
     "cancel": (SalesOrderStatus.CANCELLED.value, "order.cancelled"),
 }
-# Object types whose external_id must be unique (DESIGN.md: the ERP refuses a second
+# Object types whose external_id must be unique (docs/api.md: the ERP refuses a second
 # object with the same external_id), unless a scenario switches the check off.
 _UNIQUE_EXTERNAL_ID = ("erp_customer", "item", "sales_order", "ar_invoice", "receipt",
                        "journal_entry")  # fmt: skip

@@ -22,7 +22,7 @@ __all__ = ["Collection", "CollectionSpec", "Page", "Store", "decode_cursor", "en
 Obj = dict[str, Any]
 
 # Stored objects live until reset, so each full cyclic-GC pass would walk all of them
-# (100-350 ms pauses at 100k objects: BENCHMARKS.md target 3). Every few thousand
+# (100-350 ms pauses at 100k objects: target 3 of docs/benchmarks.md). Every few thousand
 # inserts the young generations are collected and the survivors frozen: full passes
 # then only walk what arrived since. The store holds no cycles; reference counting
 # still frees replaced versions.

@@ -1,4 +1,4 @@
-"""What every simulator does the same way (DESIGN.md), checked on all five."""
+"""What every simulator does the same way (docs/api.md), checked on all five."""
 
 from __future__ import annotations
 
