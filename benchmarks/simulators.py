@@ -2,9 +2,9 @@
 
 Run by hand, never in CI (about five minutes with the defaults)::
 
-    /work/venv/bin/python benchmarks/simulators.py
-    /work/venv/bin/python benchmarks/simulators.py --runs 2 --only target1,target2
-    /work/venv/bin/python benchmarks/simulators.py --skip-100k --duration 5
+    python benchmarks/simulators.py
+    python benchmarks/simulators.py --runs 2 --only target1,target2
+    python benchmarks/simulators.py --skip-100k --duration 5
 
 What it measures (server pinned to core 0 with ``taskset -c 0``, wrk on core 1 with
 ``taskset -c 1``, 32 connections, 3 s warm-up per endpoint, then ``--runs`` runs of
@@ -57,10 +57,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lifecycle.systems import SYSTEMS
-from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this folder comes first on sys.path and this file would shadow the
+# simulators package: the checkout goes first instead.
+sys.path.insert(0, str(ROOT))
+
+from lifecycle.systems import SYSTEMS  # noqa: E402
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET  # noqa: E402
+
 BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results"
 TARGETS = ("target1", "target2", "target3", "target7", "target8")
