@@ -19,12 +19,14 @@ import httpx
 
 from golive.errors import CheckFailed, UsageProblem
 from lifecycle.entities import ENTITY_TYPES, SYSTEM_TYPES
+from lifecycle.synth import folder as _folder
 from simulators.kit.credentials import ADMIN_TOKEN_ENV
 
 __all__ = [
     "CLOCK_POLICIES",
     "ClockCheck",
     "align_clock",
+    "check_folder",
     "control_headers",
     "count_objects",
     "iter_objects",
@@ -36,14 +38,22 @@ Obj = dict[str, Any]
 
 
 def read_manifest(folder: Path) -> Obj:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise UsageProblem(f"{folder} has no manifest.json: not a `golive data generate` folder")
     try:
-        manifest: Obj = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageProblem(f"{path}: not a readable manifest: {exc}") from None
-    return manifest
+        return _folder.read_manifest(folder)
+    except _folder.FolderProblem as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def check_folder(folder: Path) -> Obj:
+    """The manifest, once every file it lists exists, matches its sha256 and parses.
+
+    Called before anything is sent or counted, so a damaged folder is refused whole
+    (one line naming the file) instead of being loaded half.
+    """
+    try:
+        return _folder.check_folder(folder)
+    except _folder.FolderProblem as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def control_headers() -> dict[str, str]:
@@ -97,9 +107,12 @@ def iter_objects(folder: Path, object_type: str) -> Iterator[Obj]:
                 yield decode(row)
         return
     with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+        try:
+            for lineno, line in enumerate(fh, 1):  # noqa: B007 (named in the error)
+                if line.strip():
+                    yield json.loads(line)
+        except ValueError as exc:  # a file changed after check_folder; UnicodeDecodeError too
+            raise UsageProblem(f"{path}:{lineno}: not valid JSON: {exc}") from None
 
 
 def count_objects(manifest: Obj) -> int:

@@ -242,10 +242,10 @@ def prepare_data(
     ``seed``, dated the simulators' today, into the report folder. The same seed on the
     same day writes the same bytes, so workers on other machines generate their own copy.
     """
-    from golive.dataload import read_manifest
+    from golive.dataload import check_folder
 
     if data is not None:
-        read_manifest(data)
+        check_folder(data)
         return data
     if not simulated:
         raise UsageProblem("this target is not simulated: pass --data DIR, a folder of its "

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lifecycle.synth.folder import FolderProblem, check_folder
 from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -194,10 +195,10 @@ def load_data(
             "the target (`golive data load`), or run the test with `golive load`"
         )
     path = Path(raw)
-    manifest_file = path / "manifest.json"
-    if not manifest_file.is_file():
-        raise DataProblem(f"{path} has no manifest.json: not a `golive data generate` folder")
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    try:  # every listed file present, unchanged since generated, and parsing
+        manifest = check_folder(path)
+    except FolderProblem as exc:
+        raise DataProblem(str(exc)) from None
     fmt = manifest.get("format", "ndjson")
     today = today or datetime.now(UTC).date().isoformat()
     products = {p["id"]: p for p in _read(path, fmt, "product")}

@@ -100,10 +100,10 @@ def stats(folder: Path = typer.Argument(..., help="A folder written by `data gen
 
     Example: golive data stats data/
     """
-    from golive.dataload import read_manifest
+    from golive.dataload import check_folder
     from golive.render import console, table
 
-    manifest = read_manifest(folder)
+    manifest = check_folder(folder)
     table("Records", ["object type", "records"], sorted(manifest["counts"].items()))
     for title, columns, rows in _distributions(folder):
         table(title, columns, rows)
@@ -191,15 +191,15 @@ def load(
     from golive.dataload import (
         CLOCK_POLICIES,
         align_clock,
+        check_folder,
         count_objects,
         load_folder,
-        read_manifest,
     )
     from golive.render import console, err_console, table
 
     if clock not in CLOCK_POLICIES:
         raise UsageProblem(f"--clock must be one of {', '.join(CLOCK_POLICIES)}, not {clock!r}")
-    manifest = read_manifest(folder)
+    manifest = check_folder(folder)  # before anything is sent: never half a folder
     cfg = load_config()
     targets = cfg.target(target, base_port)
     check = align_clock(folder, targets, clock, owned=cfg.target_owned(target))

@@ -215,3 +215,55 @@ def test_a_target_that_is_not_owned_keeps_its_clock(
     assert _run(["data", "load", str(data), "--target", "shared"]) == 0
     assert all(now < "2031" for now in _clock(fresh))
     assert "not owned" in capsys.readouterr().err
+
+
+def _damage(folder: Path, how: str) -> str:
+    """Damage one file of a generated folder; returns the file's name."""
+    if how == "missing":
+        (folder / "account.ndjson").unlink()
+        return "account.ndjson"
+    tail = {"bytes": b"\xff\xfe\x00", "json": b'{"bad json\n'}[how]
+    with (folder / "contact.ndjson").open("ab") as fh:
+        fh.write(tail)
+    return "contact.ndjson"
+
+
+@pytest.mark.parametrize("how", ["missing", "bytes", "json"])
+@pytest.mark.parametrize("command", ["stats", "load"])
+def test_a_damaged_folder_is_refused_whole_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str, command: str
+) -> None:
+    generate(SynthParams(accounts=3, seed=1), tmp_path)
+    name = _damage(tmp_path, how)
+    # No simulator listens on this port: a load that sent anything would fail to connect.
+    extra = ["--base-port", str(_free_base_port())] if command == "load" else []
+    err = _one_line_exit_2(capsys, ["data", command, str(tmp_path), *extra])
+    assert name in err
+    assert "cannot reach" not in err
+
+
+@pytest.mark.parametrize("how", ["bytes", "json"])
+def test_a_line_that_does_not_parse_is_named_even_when_the_hash_was_updated(
+    tmp_path: Path, how: str
+) -> None:
+    import hashlib
+    import json
+
+    from lifecycle.synth.folder import FolderProblem, check_folder
+
+    generate(SynthParams(accounts=3, seed=1), tmp_path)
+    name = _damage(tmp_path, how)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["files"][name]["sha256"] = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FolderProblem, match=name):
+        check_folder(tmp_path)
+
+
+def test_load_data_for_the_load_users_refuses_a_damaged_folder(tmp_path: Path) -> None:
+    from loadtests.data import DataProblem, load_data
+
+    generate(SynthParams(accounts=3, seed=1), tmp_path)
+    _damage(tmp_path, "bytes")
+    with pytest.raises(DataProblem, match="contact.ndjson"):
+        load_data(tmp_path)
