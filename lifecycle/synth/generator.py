@@ -32,6 +32,12 @@ __all__ = ["GENERATOR_VERSION", "MANIFEST", "SynthParams", "generate"]
 GENERATOR_VERSION = "1.0.0"
 MANIFEST = "manifest.json"
 EVENTS_FILE = "events.ndjson"
+# The simulators take dates 2000-01-01 .. 2100-12-31 in request bodies (and ERP periods
+# 2000-01 .. 2100-12). The catalog is made a month before the window; terms of up to 36
+# months (and quotes valid 60 days) run past as_of: four years of room keeps them inside.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+LATEST_AS_OF = date(2096, 12, 31)
 _log = logging.getLogger(__name__)
 _SYSTEM_OF = {t: s for s, types in SYSTEM_TYPES.items() for t in types}
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -64,9 +70,17 @@ class SynthParams:
             if not 0.0 <= getattr(self, name) <= 0.5:
                 raise ValueError(f"{name} must be between 0 and 0.5")
         try:
-            return date.fromisoformat(self.as_of)
+            as_of = date.fromisoformat(self.as_of)
         except ValueError:
             raise ValueError(f"as_of must be a date YYYY-MM-DD, not {self.as_of!r}") from None
+        earliest = add_months(date(2000, 2, 1), 12 * self.years)
+        if not earliest <= as_of <= LATEST_AS_OF:
+            raise ValueError(
+                f"as_of {as_of} is out of range: with {self.years} year(s) of history it must "
+                f"lie between {earliest} and {LATEST_AS_OF}, so that every generated date "
+                f"falls within the simulators' {EARLIEST_DATE} .. {LATEST_DATE}"
+            )
+        return as_of
 
 
 def _flush(w: World, files: ObjectFiles, spool: EventSpool | None) -> int:

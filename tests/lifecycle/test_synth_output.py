@@ -178,3 +178,29 @@ def test_csv_read_by_the_manifest_schema_gives_back_the_ndjson_objects(tmp_path:
         "type": "integer",
         "constraints": {"required": False},
     }
+
+
+def _dates_in(folder: Path) -> list[str]:
+    import re
+
+    found: list[str] = []
+    for path in folder.glob("*.ndjson"):
+        found += re.findall(r'"(\d{4}-\d{2}-\d{2})', path.read_text("utf-8"))
+    return found
+
+
+@pytest.mark.parametrize(("as_of", "years"), [("2096-12-31", 3), ("2003-02-01", 3)])
+def test_the_widest_as_of_keeps_every_date_where_the_simulators_take_it(
+    tmp_path: Path, as_of: str, years: int
+) -> None:
+    generate(SynthParams(accounts=30, seed=3, years=years, as_of=as_of, events=True), tmp_path)
+    found = _dates_in(tmp_path)
+    assert min(found) >= "2000-01-01"
+    assert max(found) <= "2100-12-31"
+
+
+@pytest.mark.parametrize(("as_of", "years"), [("2999-06-01", 3), ("2097-01-01", 1),
+                                              ("2003-01-31", 3), ("2010-01-01", 11)])  # fmt: skip
+def test_an_as_of_whose_data_the_simulators_would_refuse_is_refused(as_of: str, years: int) -> None:
+    with pytest.raises(ValueError, match="as_of .* out of range"):
+        SynthParams(accounts=1, years=years, as_of=as_of).check()
