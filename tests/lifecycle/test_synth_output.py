@@ -202,5 +202,5 @@ def test_the_widest_as_of_keeps_every_date_where_the_simulators_take_it(
 @pytest.mark.parametrize(("as_of", "years"), [("2999-06-01", 3), ("2097-01-01", 1),
                                               ("2003-01-31", 3), ("2010-01-01", 11)])  # fmt: skip
 def test_an_as_of_whose_data_the_simulators_would_refuse_is_refused(as_of: str, years: int) -> None:
-    with pytest.raises(ValueError, match="as_of .* out of range"):
+    with pytest.raises(ValueError, match=r"as_of .* out of range"):
         SynthParams(accounts=1, years=years, as_of=as_of).check()

@@ -265,5 +265,5 @@ def test_load_data_for_the_load_users_refuses_a_damaged_folder(tmp_path: Path) -
 
     generate(SynthParams(accounts=3, seed=1), tmp_path)
     _damage(tmp_path, "bytes")
-    with pytest.raises(DataProblem, match="contact.ndjson"):
+    with pytest.raises(DataProblem, match=r"contact\.ndjson"):
         load_data(tmp_path)
