@@ -50,6 +50,10 @@ DEFAULT_BASE_PORT = 8101
 DEFAULT_HOST = "127.0.0.1"
 LOCAL_TARGET = "local"
 _TARGET_KEYS = frozenset({"host", "base_port", "owned", *SYSTEMS})
+# Top-level tables, and the keys of those golive reads key by key. [slos], [rate_limits]
+# and [faults] are free-form tables (read, not yet used by a command).
+_TABLES = ("targets", "sut", "slos", "rate_limits", "faults", "load")
+_TABLE_KEYS = {"sut": ("url", "command"), "load": ("slos",)}
 
 
 def default_targets(host: str = DEFAULT_HOST, base_port: int = DEFAULT_BASE_PORT) -> dict[str, str]:
@@ -195,6 +199,12 @@ def _named_target(file: Path, name: str, table: dict[str, Any]) -> TargetSpec:
     urls: dict[str, str] = {
         s: _check_url(file, f"{where}.{s}", table[s]) for s in SYSTEMS if s in table
     }
+    if (host is None) != (base_port is None):
+        have, need = ("host", "base_port") if base_port is None else ("base_port", "host")
+        raise UsageProblem(
+            f"{file}: {where} has {have} but no {need}: a simulated target needs both "
+            f"(as `golive up --host H --base-port P` lays them out)"
+        )
     spec = TargetSpec(name, host, base_port, urls, owned)
     if not spec.simulated and len(urls) < len(SYSTEMS):
         missing = ", ".join(s for s in SYSTEMS if s not in urls)
@@ -203,6 +213,24 @@ def _named_target(file: Path, name: str, table: dict[str, Any]) -> TargetSpec:
             f"(missing: {missing})"
         )
     return spec
+
+
+def _check_keys(file: Path, raw: dict[str, Any]) -> None:
+    """Refuse a table or key golive does not know: a typo must not fall back to defaults."""
+    for table in raw:
+        if table not in _TABLES:
+            raise UsageProblem(
+                f"{file}: unknown table or key {table!r} (known: {', '.join(_TABLES)})"
+            )
+    for table, keys in _TABLE_KEYS.items():
+        value = raw.get(table, {})
+        if not isinstance(value, dict):
+            raise UsageProblem(f"{file}: {table} must be a table ([{table}])")
+        for key in value:
+            if key not in keys:
+                raise UsageProblem(
+                    f"{file}: [{table}] has unknown key {key!r} (known: {', '.join(keys)})"
+                )
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -214,6 +242,11 @@ def load_config(path: Path | None = None) -> Config:
             raw = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise UsageProblem(f"{file}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError:
+            raise UsageProblem(f"{file}: not UTF-8 text, so not a TOML file") from None
+        except OSError as exc:  # a folder named golive.toml, no permission, ...
+            raise UsageProblem(f"{file}: cannot read: {exc.strerror or exc}") from None
+        _check_keys(file, raw)
         cfg.source = file
         targets = raw.get("targets", {})
         if not isinstance(targets, dict):

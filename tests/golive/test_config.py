@@ -116,3 +116,35 @@ def test_an_unknown_target_names_the_known_ones(tmp_path):
     cfg = _config(tmp_path, '[targets.ci]\nhost = "h"\nbase_port = 9100\n')
     with pytest.raises(UsageProblem, match=r"unknown target 'prod'.*local, ci"):
         cfg.target("prod")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[target]\ncrm = "http://127.0.0.1:1"\n',
+            "unknown table or key 'target' \\(known: "
+            "targets, sut, slos, rate_limits, faults, load\\)",
+        ),
+        ("[zzz]\n", "unknown table or key 'zzz'"),
+        ("[load]\nzzz = 1\n", r"\[load\] has unknown key 'zzz' \(known: slos\)"),
+        ('[sut]\nurl = "http://x"\ncmd = "x"\n', r"\[sut\] has unknown key 'cmd'"),
+        ('[targets.ci]\nhost = "127.0.0.1"\n', "targets.ci has host but no base_port"),
+        ("[targets.ci]\nbase_port = 9100\n", "targets.ci has base_port but no host"),
+    ],
+)
+def test_typos_and_half_targets_are_refused_by_name(tmp_path, text, message):
+    (tmp_path / "golive.toml").write_text(text)
+    with pytest.raises(UsageProblem, match=message):
+        load_config(tmp_path / "golive.toml")
+
+
+@pytest.mark.parametrize("kind", ["bytes", "folder"])
+def test_an_unreadable_golive_toml_is_one_line_naming_it(tmp_path, kind):
+    file = tmp_path / "golive.toml"
+    if kind == "folder":
+        file.mkdir()
+    else:
+        file.write_bytes(b"\xff\xfe")
+    with pytest.raises(UsageProblem, match=r"golive\.toml"):
+        load_config(file)
