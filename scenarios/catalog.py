@@ -46,6 +46,8 @@ def resolve(name: str) -> Path:
     """A library name or a path to a scenario file -> the file."""
     path = Path(name)
     if path.suffix in _SUFFIXES or "/" in name or "\\" in name:
+        if path.is_dir():
+            raise ScenarioError(f"scenario file {name} is a folder, not a scenario file")
         if not path.is_file():
             raise ScenarioError(f"scenario file {name} does not exist")
         return path
@@ -57,7 +59,12 @@ def resolve(name: str) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text, so not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:

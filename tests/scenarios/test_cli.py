@@ -288,3 +288,18 @@ def test_show_prints_the_yaml_as_is_brackets_included(tmp_path, capsys):
     code, out, _err = _golive(["scenario", "show", str(mine)], capsys)
     assert code == 0
     assert "needs [bold]golive[dask][/bold] installed" in out
+
+
+@pytest.mark.parametrize("kind", ["not-utf8", "folder"])
+def test_show_of_an_unreadable_scenario_file_is_one_line_naming_it(tmp_path, capsys, kind):
+    if kind == "folder":
+        target, expected = str(tmp_path), "is a folder"
+    else:
+        (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00name: x\n")
+        target, expected = str(tmp_path / "bin.yaml"), "not UTF-8"
+    code, _out, err = _golive(["scenario", "show", target], capsys)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1
+    assert target in err
+    assert expected in err
+    assert "internal error" not in err
