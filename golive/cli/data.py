@@ -68,6 +68,7 @@ def generate(
     if unknown or not locales:
         raise UsageProblem(f"--locale: unknown Faker locale(s) {unknown or [locale]}")
     _writable_folder(out)
+    previous = _previous_files(out)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*Progress.get_default_columns()[:1], *columns, console=console,
                   transient=True) as bar:  # fmt: skip
@@ -77,6 +78,8 @@ def generate(
         except OSError as exc:  # the disk filled up, the folder went away, ...
             where = f" {exc.filename}" if exc.filename else ""
             raise UsageProblem(f"--out {out}: cannot write{where}: {exc.strerror or exc}") from None
+    for name in sorted(previous - set(manifest["files"])):  # stale: golive wrote it before
+        (out / name).unlink(missing_ok=True)
     counts = manifest["counts"]
     table(f"Generated into {out}", ["object type", "records"], sorted(counts.items()))
     console.print(f"{manifest['total_records']} records, seed {seed}, manifest {out}/manifest.json")
@@ -92,6 +95,26 @@ def _writable_folder(out: Path) -> None:
         raise UsageProblem(
             f"--out {out}: cannot create the folder: {exc.strerror or exc}"
         ) from None
+
+
+def _previous_files(out: Path) -> set[str]:
+    """Files an earlier ``data generate`` wrote into ``out`` (its manifest lists them).
+
+    An empty folder has none. A non-empty folder without a readable manifest is refused:
+    golive does not write over, nor mix its files with, files it did not write.
+    """
+    from lifecycle.synth.folder import MANIFEST, FolderProblem, read_manifest
+
+    if not any(out.iterdir()):
+        return set()
+    try:
+        files = read_manifest(out)["files"]
+    except FolderProblem:
+        raise UsageProblem(
+            f"--out {out} is not empty and has no {MANIFEST} of `golive data generate`: "
+            "choose a new or empty folder"
+        ) from None
+    return {name for name in files if Path(name).name == name and name != MANIFEST}
 
 
 @data_app.command("stats")

@@ -267,3 +267,28 @@ def test_load_data_for_the_load_users_refuses_a_damaged_folder(tmp_path: Path) -
     _damage(tmp_path, "bytes")
     with pytest.raises(DataProblem, match=r"contact\.ndjson"):
         load_data(tmp_path)
+
+
+def test_generate_again_without_events_removes_the_old_events_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "data"
+    assert _run(["data", "generate", "--accounts", "2", "--out", str(out), "--events"]) == 0
+    (out / "notes.txt").write_text("mine")
+    assert _run(["data", "generate", "--accounts", "2", "--out", str(out)]) == 0
+    assert not (out / "events.ndjson").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # not golive's: left alone
+    assert _run(["data", "generate", "--accounts", "2", "--out", str(out), "--format", "csv"]) == 0
+    assert not list(out.glob("*.ndjson"))
+    capsys.readouterr()
+    assert _run(["data", "stats", str(out)]) == 0
+
+
+def test_generate_into_a_folder_golive_did_not_write_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "report.pdf").write_text("x")
+    err = _one_line_exit_2(capsys, ["data", "generate", "--accounts", "2", "--out", str(tmp_path)])
+    assert "not empty" in err
+    assert (tmp_path / "report.pdf").exists()
+    assert not (tmp_path / "manifest.json").exists()
