@@ -9,6 +9,7 @@ clock. Cheap to import: the simulators load only when a fixture is used.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -86,9 +87,12 @@ class EstateClock:
             out.append(response.json())
         return out
 
-    def freeze(self, at: str | None = None) -> None:
-        """Stop every clock (at an ISO instant, or now)."""
-        self._post("freeze", {"at": at} if at else {})
+    def freeze(self, at: datetime | str | None = None) -> None:
+        """Stop every clock at ``at`` (a datetime or an ISO 8601 string), or now.
+
+        A naive datetime, or a string without an offset, is taken as UTC.
+        """
+        self._post("freeze", {"at": _instant(at)} if at is not None else {})
 
     def advance(self, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
         """Move every clock forward."""
@@ -96,6 +100,22 @@ class EstateClock:
 
     def resume(self) -> None:
         self._post("freeze", {"frozen": False})
+
+
+def _instant(at: datetime | str) -> str:
+    """``at`` as the control plane's ISO 8601 UTC instant (``...Z``)."""
+    if isinstance(at, str):
+        try:
+            parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"golive_clock: {at!r} is not an ISO 8601 instant") from None
+    elif isinstance(at, datetime):
+        parsed = at
+    else:
+        raise TypeError(f"golive_clock: at must be a datetime or an ISO string, not {at!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture

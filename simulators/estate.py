@@ -29,7 +29,14 @@ from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_toke
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.registry import SYSTEMS, default_port
 
-__all__ = ["Estate", "EstateError", "is_loopback", "running_estate", "start_estate"]
+__all__ = [
+    "Estate",
+    "EstateError",
+    "UnknownSystem",
+    "is_loopback",
+    "running_estate",
+    "start_estate",
+]
 
 _HEALTH_TIMEOUT_S = 20.0
 # A child that has not answered /_sim/health for this long is reported as hung.
@@ -40,6 +47,13 @@ _LOG_LINE_MAX = 300
 
 class EstateError(RuntimeError):
     """The estate could not start (a port is taken, a simulator died)."""
+
+
+class UnknownSystem(KeyError):
+    """A system this estate does not run (a typo, or one left out of ``golive_systems``)."""
+
+    def __str__(self) -> str:  # KeyError's own quotes the message as a repr
+        return str(self.args[0]) if self.args else ""
 
 
 def is_loopback(host: str) -> bool:
@@ -86,12 +100,25 @@ class Estate:
     _silent_since: dict[str, float] = field(default_factory=dict, repr=False)
 
     def url(self, system: str) -> str:
-        return self.urls[system]
+        """Base URL of one running simulator; ``UnknownSystem`` names the running ones."""
+        url = self.urls.get(system)
+        if url is None:
+            running = ", ".join(self.urls) or "nothing"
+            if system not in SYSTEMS:
+                raise UnknownSystem(
+                    f"{system!r} is not a golive system (known: {', '.join(SYSTEMS)}); "
+                    f"this estate runs: {running}"
+                )
+            raise UnknownSystem(
+                f"{system!r} is not running in this estate, which runs: {running} "
+                "(the golive_systems ini option chooses them)"
+            )
+        return url
 
     def token(self, system: str) -> str:
         if system not in self._tokens:
             response = httpx.post(
-                f"{self.urls[system]}/oauth/token",
+                f"{self.url(system)}/oauth/token",
                 data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
                       "client_secret": DEFAULT_CLIENT_SECRET},
                 timeout=10,
@@ -103,7 +130,7 @@ class Estate:
     def client(self, system: str, **kwargs: Any) -> httpx.Client:
         """A signed-in httpx.Client for one simulator (close it, or use it with ``with``)."""
         headers = {"Authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
-        return httpx.Client(base_url=self.urls[system], headers=headers, timeout=10, **kwargs)
+        return httpx.Client(base_url=self.url(system), headers=headers, timeout=10, **kwargs)
 
     @property
     def admin_headers(self) -> dict[str, str]:

@@ -279,3 +279,33 @@ def test_an_estate_on_an_ipv6_address_gives_usable_urls():
         with estate.client("crm") as crm:
             assert crm.get("/accounts").status_code == 200
         estate.check()
+
+
+def test_clock_freeze_takes_a_datetime_and_iso_strings(golive, golive_clock, golive_client):
+    from datetime import UTC, datetime
+
+    crm = golive_client("crm")
+    golive_clock.freeze(datetime(2031, 1, 1, tzinfo=UTC))
+    assert crm.post("/accounts", json={"name": "A"}).json()["created_at"].startswith("2031-01-01")
+    golive_clock.freeze(datetime(2031, 2, 1, 12))  # naive: UTC
+    assert (
+        crm.post("/accounts", json={"name": "B"})
+        .json()["created_at"]
+        .startswith("2031-02-01T12:00:00")
+    )
+    golive_clock.freeze("2031-03-01T00:00:00Z")
+    assert crm.post("/accounts", json={"name": "C"}).json()["created_at"].startswith("2031-03-01")
+    with pytest.raises(ValueError, match="not an ISO 8601 instant"):
+        golive_clock.freeze("soon")
+
+
+def test_a_system_the_estate_does_not_run_is_named_with_the_running_ones():
+    from simulators.estate import Estate, UnknownSystem
+
+    estate = Estate(urls={"crm": "http://127.0.0.1:1", "erp": "http://127.0.0.1:2"})
+    with pytest.raises(UnknownSystem, match=r"'nope' is not a golive system.*runs: crm, erp"):
+        estate.client("nope")
+    with pytest.raises(UnknownSystem, match=r"'cpq' is not running.*runs: crm, erp"):
+        estate.url("cpq")
+    with pytest.raises(KeyError):  # still a KeyError for code that catches one
+        estate.token("cpq")
