@@ -8,8 +8,11 @@ Schemathesis, Locust, uvicorn) is imported inside the command that needs it, so
 from __future__ import annotations
 
 import sys
+import traceback
+from typing import Any
 
 import typer
+import typer.core
 
 from golive import __version__
 from golive.cli import _registry
@@ -30,6 +33,18 @@ app = typer.Typer(
 )
 
 _state = {"debug": False}
+DEBUG_FLAG = "--debug"
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """No value type for an on/off flag: help showed ``--events <bool>`` for ``--events``."""
+    if self.is_flag and not self.count:
+        return None
+    return _typer_display_type_rich(self, ctx)
+
+
+_typer_display_type_rich = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 def _version(value: bool) -> None:
@@ -40,21 +55,42 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    debug: bool = typer.Option(
+        False, DEBUG_FLAG, help="Show the full traceback on errors (anywhere on the line)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug  # main() takes it from anywhere on the line
 
 
 _registry.register(app)
 
 
+def _split_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere before ``--`` (``golive up --debug`` as ``golive --debug up``)."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != DEBUG_FLAG]
+    return [*kept, *args[end:]], len(kept) != end
+
+
+def _fail(message: str, code: int) -> None:
+    """One line on stderr (after the traceback with --debug), then exit ``code``.
+
+    --debug adds the traceback; it never changes the exit status.
+    """
+    if _state["debug"]:
+        traceback.print_exc()
+    sys.stderr.write(f"golive: {message}\n")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``golive`` console script."""
-    args = sys.argv[1:] if argv is None else argv
-    _state["debug"] = "--debug" in args
+    args, debug = _split_debug(sys.argv[1:] if argv is None else argv)
+    _state["debug"] = _state["debug"] or debug  # main() takes it from anywhere on the line
+    result: Any = None
     try:
         result = app(args=args, prog_name="golive", standalone_mode=False)
     except typer.Exit as exc:
@@ -63,24 +99,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("golive: aborted\n")
         sys.exit(130)
     except typer.TyperException as exc:
-        # Usage errors: one line and exit 2, not click's usage block.
-        sys.stderr.write(f"golive: {exc.format_message()}\n")
-        sys.exit(2)
+        # Usage errors: one line and exit 2, not click's usage block. ``golive`` or
+        # ``golive data`` alone raise one without a message: the help is out already.
+        message = exc.format_message()
+        if not message.strip():
+            sys.exit(2)
+        _fail(message, 2)
     except GoliveError as exc:
-        if _state["debug"]:
-            raise
-        sys.stderr.write(f"golive: {exc}\n")
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("golive: interrupted\n")
         sys.exit(130)
     except Exception as exc:
-        if _state["debug"]:
-            raise
-        sys.stderr.write(
-            f"golive: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n"
-        )
-        sys.exit(1)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", 1)
     # Without standalone mode, Typer returns the exit code of --help and friends.
     if isinstance(result, int) and result:
         sys.exit(result)

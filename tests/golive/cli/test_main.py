@@ -41,3 +41,34 @@ def test_version_prints_the_package_version():
 
     result = subprocess.run([*GOLIVE, "--version"], capture_output=True, text=True)
     assert result.stdout.strip() == f"golive {__version__}"
+
+
+def _golive(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GOLIVE, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_no_arguments_prints_the_help_and_no_empty_error_line():
+    result = _golive()
+    assert result.returncode == 2
+    assert "Usage: golive" in result.stdout
+    assert result.stderr.strip() == ""
+
+
+def test_debug_goes_anywhere_and_never_changes_the_exit_status():
+    plain = _golive("data", "generate", "--accounts", "1", "--out", "/proc/nope")
+    after = _golive("data", "generate", "--accounts", "1", "--out", "/proc/nope", "--debug")
+    before = _golive("--debug", "data", "generate", "--accounts", "1", "--out", "/proc/nope")
+    assert plain.returncode == after.returncode == before.returncode == 2, after.stderr
+    assert "No such option" not in after.stderr
+    assert "Traceback" in after.stderr
+    assert "Traceback" not in plain.stderr
+    assert after.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+
+
+def test_flags_show_no_value_type_in_the_help():
+    out = subprocess.run([*GOLIVE, "data", "generate", "--help"], capture_output=True,
+                         text=True, env={"COLUMNS": "200", "PATH": ""}).stdout  # fmt: skip
+    assert "--events" in out
+    assert "<bool>" not in out
+    load = _golive("load", "--help").stdout
+    assert "<bool>" not in load
