@@ -70,3 +70,17 @@ def test_locust_distributed_modes():
 
 def cmd_has(cmd: list[str], option: str, value: str) -> bool:
     return option in cmd and cmd[cmd.index(option) + 1] == value
+
+
+def test_load_with_a_damaged_data_folder_is_refused_before_locust_starts(tmp_path):
+    import pytest
+
+    from golive.errors import UsageProblem
+    from golive.loadrun import prepare_data
+    from lifecycle.synth import SynthParams, generate
+
+    generate(SynthParams(accounts=2, seed=1), tmp_path)
+    with (tmp_path / "account.ndjson").open("a") as fh:
+        fh.write('{"bad json\n')
+    with pytest.raises(UsageProblem, match=r"account\.ndjson"):
+        prepare_data(tmp_path / "out", tmp_path, True, {}, 2, 0, lambda _s: None)
