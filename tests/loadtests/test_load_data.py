@@ -68,6 +68,6 @@ def test_missing_data_is_a_one_line_problem(tmp_path, monkeypatch):
         load_data()
     with pytest.raises(DataProblem, match=r"no manifest\.json"):
         load_data(tmp_path)
-    (tmp_path / "manifest.json").write_text(json.dumps({"format": "ndjson"}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "ndjson", "files": {}}))
     with pytest.raises(DataProblem, match="has no account"):
         load_data(tmp_path)
