@@ -131,6 +131,7 @@ class Check:
     value: float
     threshold: float
     passed: bool
+    detail: str = ""  # why a check failed without a value (e.g. it matched no request)
 
 
 def evaluate(result: dict[str, Any], slos: LoadSlos) -> dict[str, Any]:
@@ -160,6 +161,9 @@ def evaluate(result: dict[str, Any], slos: LoadSlos) -> dict[str, Any]:
             checks.append(Check(f"p99 {row['request']}", "p99_ms", row["p99_ms"], slos.p99_ms,
                                 row["p99_ms"] <= slos.p99_ms))  # fmt: skip
     unknown = sorted(set(slos.p95_ms_by_request) - {r["request"] for r in rows})
+    for name in unknown:  # a typo or a renamed request: never checked, so never passed
+        checks.append(Check(f"p95 {name}", "p95_ms", 0.0, slos.p95_ms_by_request[name], False,
+                            "matched no request"))  # fmt: skip
     return {
         "passed": all(c.passed for c in checks),
         "total": total,

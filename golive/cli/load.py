@@ -217,11 +217,7 @@ def _finish(plan: Any, slos: Any, code: int, started: datetime, wall_s: float) -
     if not summary["passed"]:
         failed = [c for c in summary["checks"] if not c["passed"]]
         first = failed[0]
-        what = (
-            f"{first['name']}: {first['value']:g} > {first['threshold']:g}"
-            if first["metric"] != "requests"
-            else f"only {first['value']:g} requests, fewer than {first['threshold']:g}"
-        )
+        what = _miss(first)
         raise CheckFailed(
             f"{len(failed)} load SLO check(s) missed ({what}); see {plan.out / 'summary.json'}"
         )
@@ -239,13 +235,22 @@ def _meta(started: datetime, wall_s: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _miss(check: dict[str, Any]) -> str:
+    """One missed check in words (the exit line and the junit failure message)."""
+    if check.get("detail"):
+        return f"{check['name']}: {check['detail']}"
+    if check["metric"] == "requests":
+        return f"only {check['value']:g} requests, fewer than {check['threshold']:g}"
+    return f"{check['name']}: {check['value']:g} > {check['threshold']:g}"
+
+
 def _write(out: Path, summary: dict[str, Any]) -> None:
     from golive.report import JunitCase, write_junit
 
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     cases = [
         JunitCase(c["name"], f"load.{summary['target']}.{summary['shape']}",
-                  "" if c["passed"] else f"{c['metric']} = {c['value']:g} > {c['threshold']:g}")
+                  "" if c["passed"] else _miss(c))
         for c in summary["checks"]
     ]  # fmt: skip
     write_junit(out / "junit.xml", f"load {summary['target']} {summary['shape']}", cases)
@@ -253,10 +258,11 @@ def _write(out: Path, summary: dict[str, Any]) -> None:
 
 def _render(summary: dict[str, Any], out: Path) -> None:
     from rich.markup import escape
+    from rich.text import Text
 
     from golive.render import console, table
 
-    rows = [(escape(r["request"]), f"{r['requests']:,}", f"{r['failures']:,}", r["p50_ms"],
+    rows = [(r["request"], f"{r['requests']:,}", f"{r['failures']:,}", r["p50_ms"],
              r["p95_ms"], r["p99_ms"], r["max_ms"]) for r in summary["requests"]]  # fmt: skip
     t = summary["total"]
     rows.append(("all requests", f"{t['requests']:,}", f"{t['failures']:,}", t["p50_ms"],
@@ -271,8 +277,8 @@ def _render(summary: dict[str, Any], out: Path) -> None:
         console.print(f"[red]{err['occurrences']:,} x {what}[/]")
     missed = [c for c in summary["checks"] if not c["passed"]]
     table("SLO checks", ["check", "value", "limit", "result"],
-          [(escape(c["name"]), f"{c['value']:g}", f"{c['threshold']:g}",
-            "[green]pass[/]" if c["passed"] else "[red]MISSED[/]")
+          [(c["name"], c.get("detail") or f"{c['value']:g}", f"{c['threshold']:g}",
+            Text("pass", style="green") if c["passed"] else Text("MISSED", style="red"))
            for c in (missed or summary["checks"][:2])])  # fmt: skip
     if not missed:
         console.print(f"all {len(summary['checks'])} SLO checks met")
