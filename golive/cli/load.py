@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from typing import Any
 
 import typer
 
-from golive.errors import CheckFailed, UsageProblem
+from golive.errors import CheckFailed, GoliveError, UsageProblem
 
 __all__ = ["register"]
 
@@ -115,25 +117,66 @@ def load(
     _announce(plan)  # before anything at all is sent
     if reset_simulators and not spec.simulated:
         raise UsageProblem(f"--reset-simulators: target {target!r} is not simulated")
-    _prepare(plan, spec.simulated, accounts, seed, reset_simulators)
+    existed = plan.out.exists()
+    try:  # the report folder appears only for a run about to start
+        _prepare(plan, spec.simulated, accounts, seed, reset_simulators)
+        _make_folder(plan.out)
+    except (GoliveError, KeyboardInterrupt):
+        if not existed:
+            shutil.rmtree(plan.out, ignore_errors=True)
+        raise
     if worker:
         _run_worker(plan)
         return
     started = datetime.now(UTC)
     wall = time.perf_counter()
-    code = _run_with_progress(plan)
-    _finish(plan, slos, code, started, time.perf_counter() - wall)
+    code, interrupted = _run_until_stopped(plan)
+    _finish(plan, slos, code, started, time.perf_counter() - wall, interrupted)
 
 
 def _out_dir(out: Path | None, target: str, shape: str) -> Path:
+    """Where the report goes; the folder itself is made only when the run starts."""
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = Path("golive-reports") / f"load-{target}-{shape}-{stamp}"
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out}: exists and is not a folder")
+    return out
+
+
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageProblem(f"--out {out}: cannot create the folder: {exc.strerror}") from None
-    return out
+
+
+class Interrupted(GoliveError):
+    """The run was stopped by a signal; its reports are written and say so."""
+
+    def __init__(self, message: str, signame: str) -> None:
+        super().__init__(message)
+        self.exit_code = 143 if signame == "SIGTERM" else 130
+
+
+def _run_until_stopped(plan: Any) -> tuple[int, str]:
+    """Run Locust; SIGINT or SIGTERM stops it the way it stops itself (reports written).
+
+    Returns Locust's exit code and the name of the signal that stopped the run, if any.
+    """
+    received: list[str] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        received.append("SIGTERM")
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return _run_with_progress(plan), ""
+    except KeyboardInterrupt:
+        return -1, received[0] if received else "SIGINT"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _announce(plan: Any) -> None:
@@ -197,23 +240,42 @@ def _run_with_progress(plan: Any) -> int:
         return run_locust(plan, tick)
 
 
-def _finish(plan: Any, slos: Any, code: int, started: datetime, wall_s: float) -> None:
+def _finish(
+    plan: Any, slos: Any, code: int, started: datetime, wall_s: float, interrupted: str = ""
+) -> None:
     from golive.loadrun import read_result
     from golive.loadslo import evaluate
 
-    result = read_result(plan)
+    try:
+        result = read_result(plan)
+    except GoliveError:
+        if not interrupted:
+            raise
+        result = {"entries": [], "errors": []}  # stopped before Locust wrote its stats
     summary = evaluate(result, slos)
+    if interrupted:
+        summary["passed"] = False
+        summary["checks"].insert(0, {
+            "name": "run completed", "metric": "interrupted", "value": 0.0, "threshold": 0.0,
+            "passed": False, "detail": f"interrupted by {interrupted}",
+        })  # fmt: skip
     summary = {
         "target": plan.target, "urls": plan.urls, "shape": plan.shape,
         "duration_s": plan.duration_s, "users": plan.users, "mode": plan.mode,
         "data": str(plan.data), **summary, "workers_seen": len(result.get("workers_seen", [])),
-        "locust_exit_code": code,
+        "locust_exit_code": code, "interrupted": interrupted or None,
         "files": {"locust_html": "locust.html", "locust_csv": "locust_stats.csv",
                   "locust_log": "locust.log", "junit": "junit.xml"},
         "meta": _meta(started, wall_s),
     }  # fmt: skip
     _write(plan.out, summary)
     _render(summary, plan.out)
+    if interrupted:
+        raise Interrupted(
+            f"the load run was interrupted by {interrupted}; partial results in "
+            f"{plan.out / 'summary.json'}",
+            interrupted,
+        )
     if not summary["passed"]:
         failed = [c for c in summary["checks"] if not c["passed"]]
         first = failed[0]
