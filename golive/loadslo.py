@@ -54,6 +54,9 @@ def parse_slos(table: dict[str, Any], overrides: list[str] | None = None) -> Loa
         if not sep:
             raise UsageProblem(f"--slo {item!r}: expected key=value, e.g. p95_ms=500")
         key = key.strip()
+        if "=" in value:
+            raise UsageProblem(f"--slo {item!r}: one key=value per --slo; repeat --slo for "
+                               "more, e.g. --slo p95_ms=500 --slo error_rate=0.02")  # fmt: skip
         if key.startswith("p95_ms:"):  # --slo "p95_ms:POST cpq /quotes=300"
             by = dict(merged.get("p95_ms_by_request", {}))
             by[key.removeprefix("p95_ms:").strip()] = value

@@ -36,7 +36,9 @@ def load(
     shape: str = typer.Option(
         "quarter-end", "--shape", help="quarter-end (10x peak), month-end (3x) or steady."
     ),
-    duration: str = typer.Option("2m", "--duration", help="The whole shape: 90s, 2m, 1h30m."),
+    duration: str = typer.Option(
+        "2m", "--duration", help="The whole shape, 1 s to 24h: 90, 90s, 2m, 1.5m, 1h30m."
+    ),
     users: int = typer.Option(
         50, "--users", min=1, help="Users at the peak (steady: all the time)."
     ),
@@ -73,7 +75,10 @@ def load(
         None, "--base-port", min=1, max=65530, help="Move the target's simulators."
     ),
     slo: list[str] = typer.Option(
-        [], "--slo", help="Override an SLO: p95_ms=500, error_rate=0.02."
+        [],
+        "--slo",
+        help="Override one SLO, key=value; repeat for more: "
+        "--slo p95_ms=500 --slo error_rate=0.02.",
     ),
     out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     i_own_this_target: bool = typer.Option(

@@ -67,6 +67,7 @@ def test_slos_from_the_table_and_overrides():
         ({"p95_ms": "fast"}, [], "p95_ms must be a number"),
         ({"error_rate": 2}, [], "between 0 and 1"),
         ({}, ["p95_ms"], "expected key=value"),
+        ({}, ["p95_ms=500, error_rate=0.02"], "repeat --slo"),
     ],
 )
 def test_bad_slos_are_refused(table, overrides, message):

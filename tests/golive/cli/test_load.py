@@ -54,6 +54,8 @@ def _golive(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.Compl
         (["--duration", "soon"], "--duration 'soon'"),
         (["--target", "prod"], "unknown target 'prod'"),
         (["--slo", "p59_ms=3"], "unknown load SLO 'p59_ms'"),
+        (["--duration", "99999h"], "at most 24h"),
+        (["--slo", "p95_ms=500, error_rate=0.02"], "repeat --slo"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
@@ -79,6 +81,8 @@ def test_help_has_an_example(tmp_path):
     done = _golive(["load", "--help"], tmp_path)
     assert done.returncode == 0
     assert "Example: golive load" in done.stdout
+    assert "--slo p95_ms=500 --slo error_rate=0.02" in done.stdout  # what is accepted
+    assert "24h" in done.stdout
 
 
 @pytest.fixture(scope="module")
