@@ -282,7 +282,7 @@ def _start_processes(
     log_dir: str | Path | None,
     signing_key: str,
 ) -> Estate:
-    from simulators.serve import port_is_free
+    from simulators.serve import PARENT_PID_ENV, port_is_free
 
     for system in systems:
         if not port_is_free(host, ports[system]):
@@ -309,6 +309,7 @@ def _start_processes(
 
     estate._stoppers.append(stop_all)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
+    env[PARENT_PID_ENV] = str(os.getpid())  # the children die with us, even by SIGKILL
     env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
         env[ADMIN_TOKEN_ENV] = admin_token

@@ -6,6 +6,9 @@ The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback withou
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
 Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
+Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
+then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
+is left holding its port.
 """
 
 from __future__ import annotations
@@ -16,9 +19,32 @@ import os
 import socket
 import sys
 
-__all__ = ["main", "port_is_free", "serve"]
+__all__ = ["PARENT_PID_ENV", "die_with_parent", "main", "port_is_free", "serve"]
 
 log = logging.getLogger(__name__)
+
+PARENT_PID_ENV = "GOLIVE_PARENT_PID"  # set by the estate that starts this process
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(expected_parent: int) -> None:
+    """Get SIGTERM when the parent dies (Linux); exit now if it already has.
+
+    The parent may die between ``fork`` and the ``prctl`` call: the process then has a
+    new parent (init or a subreaper) and no signal will ever come, hence the check after.
+    Elsewhere than Linux this does nothing; the estate's own stop still applies.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        return
+    if os.getppid() != expected_parent:
+        sys.exit(0)
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -85,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    parent = os.environ.get(PARENT_PID_ENV, "")
+    if parent.isdigit():
+        die_with_parent(int(parent))
     from simulators.kit.runtime import body_limits_from_env
     from simulators.registry import SYSTEMS
 
