@@ -19,7 +19,7 @@ import os
 import socket
 import sys
 
-__all__ = ["PARENT_PID_ENV", "die_with_parent", "main", "port_is_free", "serve"]
+__all__ = ["PARENT_PID_ENV", "bind_problem", "die_with_parent", "main", "port_is_free", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +47,30 @@ def die_with_parent(expected_parent: int) -> None:
         sys.exit(0)
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """True when nothing listens on ``host:port`` and we may bind it."""
+def bind_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be bound, in words; ``""`` when it can.
+
+    A port in use is said so; anything else (an address not on this machine, a name
+    that does not resolve) names the address and the system's reason.
+    """
+    import errno
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use"
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            return f"cannot bind {where} ({exc.strerror or exc})"
+    return ""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` and we may bind it."""
+    return not bind_problem(host, port)
 
 
 def _loop_and_http() -> tuple[str, str]:
@@ -123,8 +137,11 @@ def main(argv: list[str] | None = None) -> None:
         body_limits_from_env(os.environ)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.port and not port_is_free(args.host, args.port):
-        sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
+    if not args.host.strip():
+        parser.error("--host must not be empty (e.g. 127.0.0.1)")
+    problem = bind_problem(args.host, args.port) if args.port else ""
+    if problem:
+        sys.stderr.write(f"{args.system}: {problem}\n")
         sys.exit(2)
     from simulators.estate import is_loopback
     from simulators.kit.auth import ADMIN_TOKEN_ENV, new_admin_token
