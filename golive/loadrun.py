@@ -48,20 +48,29 @@ SHAPES: dict[str, str] = {
 }
 RESULT_FILE = "golive-stats.json"
 _GRACE_S = 90.0  # past the duration before a run that does not stop is stopped
+MAX_DURATION_S = 24 * 3600  # a longer --duration is a typo, not a load test
 
 
 def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``2m``, ``1h30m`` → seconds; one-line UsageProblem otherwise."""
+    """``90``, ``90s``, ``2m``, ``1.5m``, ``1h30m`` → seconds, from 1 s to 24 h.
+
+    Numbers may have decimals; units are h, m and s, largest first, each once at most.
+    Anything else is a one-line UsageProblem.
+    """
     value = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", value):
         seconds = float(value)
     else:
         parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", value)
-        if not parts or "".join(n + u for n, u in parts) != value:
+        units = [u for _, u in parts]
+        in_order = units == sorted(set(units), key="hms".index)  # h before m before s, once
+        if not parts or "".join(n + u for n, u in parts) != value or not in_order:
             raise UsageProblem(f"--duration {text!r}: use seconds or units, e.g. 90s, 2m, 1h30m")
         seconds = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
-    if seconds <= 0:
-        raise UsageProblem("--duration must be more than 0 s")
+    if seconds < 1:
+        raise UsageProblem(f"--duration {text!r}: must be at least 1 s")
+    if seconds > MAX_DURATION_S:
+        raise UsageProblem(f"--duration {text!r}: must be at most 24h ({seconds:g} s given)")
     return seconds
 
 

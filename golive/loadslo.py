@@ -54,6 +54,9 @@ def parse_slos(table: dict[str, Any], overrides: list[str] | None = None) -> Loa
         if not sep:
             raise UsageProblem(f"--slo {item!r}: expected key=value, e.g. p95_ms=500")
         key = key.strip()
+        if "=" in value:
+            raise UsageProblem(f"--slo {item!r}: one key=value per --slo; repeat --slo for "
+                               "more, e.g. --slo p95_ms=500 --slo error_rate=0.02")  # fmt: skip
         if key.startswith("p95_ms:"):  # --slo "p95_ms:POST cpq /quotes=300"
             by = dict(merged.get("p95_ms_by_request", {}))
             by[key.removeprefix("p95_ms:").strip()] = value
@@ -131,6 +134,7 @@ class Check:
     value: float
     threshold: float
     passed: bool
+    detail: str = ""  # why a check failed without a value (e.g. it matched no request)
 
 
 def evaluate(result: dict[str, Any], slos: LoadSlos) -> dict[str, Any]:
@@ -160,6 +164,9 @@ def evaluate(result: dict[str, Any], slos: LoadSlos) -> dict[str, Any]:
             checks.append(Check(f"p99 {row['request']}", "p99_ms", row["p99_ms"], slos.p99_ms,
                                 row["p99_ms"] <= slos.p99_ms))  # fmt: skip
     unknown = sorted(set(slos.p95_ms_by_request) - {r["request"] for r in rows})
+    for name in unknown:  # a typo or a renamed request: never checked, so never passed
+        checks.append(Check(f"p95 {name}", "p95_ms", 0.0, slos.p95_ms_by_request[name], False,
+                            "matched no request"))  # fmt: skip
     return {
         "passed": all(c.passed for c in checks),
         "total": total,

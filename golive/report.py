@@ -108,9 +108,10 @@ class HtmlReport:
     sections: list[Section] = field(default_factory=list)
     _verdict: str = ""
 
-    def verdict(self, passed: bool, text: str) -> None:
+    def verdict(self, passed: bool, text: str, label: str | None = None) -> None:
+        """The banner: ``PASS``/``FAIL`` unless ``label`` says otherwise (a failing style)."""
         css = "pass" if passed else "fail"
-        label = "PASS" if passed else "FAIL"
+        label = label or ("PASS" if passed else "FAIL")
         self._verdict = f'<p class="verdict {css}">{label}: {html.escape(text)}</p>'
 
     def section(self, title: str) -> Section:

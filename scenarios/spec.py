@@ -234,7 +234,8 @@ class FaultRule(_Strict):
 
     ``match`` and ``params`` pass through to ``/_sim/faults`` in live mode. Params the
     model reads: error ``status``; latency/slow_body ``extra_ms``; rate_limit
-    ``requests_per_s``; outage ``retry_after_s``; delay ``delay_s``.
+    ``requests_per_s`` and ``burst``; outage ``retry_after_s``; delay ``delay_s``.
+    A kind takes those plus its wire params of docs/faults.md; any other is refused.
     """
 
     system: SystemName
@@ -247,6 +248,13 @@ class FaultRule(_Strict):
 
     @model_validator(mode="after")
     def _check_params(self) -> FaultRule:
+        takes = _PARAMS_BY_KIND[self.kind]
+        for key in self.params:
+            if key not in takes:
+                known = ", ".join(sorted(takes)) or "none"
+                raise ValueError(
+                    f"params.{key}: not a param of kind {self.kind} (it takes: {known})"
+                )
         for key, value in self.params.items():
             bounds = _PARAM_BOUNDS.get(key)
             if bounds is None:
@@ -258,6 +266,21 @@ class FaultRule(_Strict):
                 raise ValueError(f"params.{key}: must be between {low:g} and {high:g}")
         return self
 
+
+# The params each kind takes: what the model reads plus the wire params of docs/faults.md.
+_PARAMS_BY_KIND: dict[str, frozenset[str]] = {
+    "latency": frozenset({"extra_ms", "fixed_ms", "min_ms", "max_ms", "p50_ms", "p99_ms"}),
+    "error": frozenset({"status", "code"}),
+    "rate_limit": frozenset({"requests_per_s", "burst"}),
+    "outage": frozenset({"retry_after_s"}),
+    "drop": frozenset(),
+    "lost_response": frozenset(),
+    "slow_body": frozenset({"extra_ms"}),
+    "duplicate": frozenset(),
+    "reorder": frozenset(),
+    "delay": frozenset({"delay_s"}),
+    "webhook_down": frozenset(),
+}
 
 # The numeric params the model reads, and their sensible range.
 _PARAM_BOUNDS: dict[str, tuple[float, float]] = {

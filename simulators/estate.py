@@ -10,6 +10,7 @@ says which child exited or stopped answering its health check.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import socket
@@ -78,7 +79,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise EstateError(f"port {port} on {host} is already in use ({exc.strerror})") from None
+        if exc.errno == errno.EADDRINUSE:
+            raise EstateError(f"port {port} on {host} is already in use") from None
+        raise EstateError(f"cannot bind {host}:{port} ({exc.strerror or exc})") from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -309,11 +312,12 @@ def _start_processes(
     log_dir: str | Path | None,
     signing_key: str,
 ) -> Estate:
-    from simulators.serve import port_is_free
+    from simulators.serve import PARENT_PID_ENV, bind_problem
 
     for system in systems:
-        if not port_is_free(host, ports[system]):
-            raise EstateError(f"port {ports[system]} on {host} ({system}) is already in use")
+        problem = bind_problem(host, ports[system])
+        if problem:
+            raise EstateError(f"{problem} ({system})")
     folder = _log_folder(log_dir)
     estate = Estate(
         urls={s: _base_url(host, ports[s]) for s in systems},
@@ -336,6 +340,7 @@ def _start_processes(
 
     estate._stoppers.append(stop_all)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
+    env[PARENT_PID_ENV] = str(os.getpid())  # the children die with us, even by SIGKILL
     env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
         env[ADMIN_TOKEN_ENV] = admin_token
@@ -384,6 +389,8 @@ def start_estate(
     ``signing_key`` signs the tokens of every system of this estate; without it,
     ``GOLIVE_SIGNING_KEY`` or else a new random key.
     """
+    if not host.strip():
+        raise EstateError("the host to bind must not be empty (e.g. 127.0.0.1)")
     chosen = list(systems)
     unknown = [s for s in chosen if s not in SYSTEMS]
     if unknown:

@@ -6,6 +6,9 @@ The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback withou
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
 Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
+Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
+then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
+is left holding its port.
 """
 
 from __future__ import annotations
@@ -16,21 +19,58 @@ import os
 import socket
 import sys
 
-__all__ = ["main", "port_is_free", "serve"]
+__all__ = ["PARENT_PID_ENV", "bind_problem", "die_with_parent", "main", "port_is_free", "serve"]
 
 log = logging.getLogger(__name__)
 
+PARENT_PID_ENV = "GOLIVE_PARENT_PID"  # set by the estate that starts this process
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-def port_is_free(host: str, port: int) -> bool:
-    """True when nothing listens on ``host:port`` and we may bind it."""
+
+def die_with_parent(expected_parent: int) -> None:
+    """Get SIGTERM when the parent dies (Linux); exit now if it already has.
+
+    The parent may die between ``fork`` and the ``prctl`` call: the process then has a
+    new parent (init or a subreaper) and no signal will ever come, hence the check after.
+    Elsewhere than Linux this does nothing; the estate's own stop still applies.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        return
+    if os.getppid() != expected_parent:
+        sys.exit(0)
+
+
+def bind_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be bound, in words; ``""`` when it can.
+
+    A port in use is said so; anything else (an address not on this machine, a name
+    that does not resolve) names the address and the system's reason.
+    """
+    import errno
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use"
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            return f"cannot bind {where} ({exc.strerror or exc})"
+    return ""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` and we may bind it."""
+    return not bind_problem(host, port)
 
 
 def _loop_and_http() -> tuple[str, str]:
@@ -85,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    parent = os.environ.get(PARENT_PID_ENV, "")
+    if parent.isdigit():
+        die_with_parent(int(parent))
     from simulators.kit.runtime import body_limits_from_env
     from simulators.registry import SYSTEMS
 
@@ -94,8 +137,11 @@ def main(argv: list[str] | None = None) -> None:
         body_limits_from_env(os.environ)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.port and not port_is_free(args.host, args.port):
-        sys.stderr.write(f"{args.system}: port {args.port} on {args.host} is already in use\n")
+    if not args.host.strip():
+        parser.error("--host must not be empty (e.g. 127.0.0.1)")
+    problem = bind_problem(args.host, args.port) if args.port else ""
+    if problem:
+        sys.stderr.write(f"{args.system}: {problem}\n")
         sys.exit(2)
     from simulators.estate import is_loopback
     from simulators.kit.auth import ADMIN_TOKEN_ENV, new_admin_token

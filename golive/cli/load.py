@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from typing import Any
 
 import typer
 
-from golive.errors import CheckFailed, UsageProblem
+from golive.errors import CheckFailed, GoliveError, UsageProblem
 
 __all__ = ["register"]
 
@@ -34,7 +36,9 @@ def load(
     shape: str = typer.Option(
         "quarter-end", "--shape", help="quarter-end (10x peak), month-end (3x) or steady."
     ),
-    duration: str = typer.Option("2m", "--duration", help="The whole shape: 90s, 2m, 1h30m."),
+    duration: str = typer.Option(
+        "2m", "--duration", help="The whole shape, 1 s to 24h: 90, 90s, 2m, 1.5m, 1h30m."
+    ),
     users: int = typer.Option(
         50, "--users", min=1, help="Users at the peak (steady: all the time)."
     ),
@@ -71,7 +75,10 @@ def load(
         None, "--base-port", min=1, max=65530, help="Move the target's simulators."
     ),
     slo: list[str] = typer.Option(
-        [], "--slo", help="Override an SLO: p95_ms=500, error_rate=0.02."
+        [],
+        "--slo",
+        help="Override one SLO, key=value; repeat for more: "
+        "--slo p95_ms=500 --slo error_rate=0.02.",
     ),
     out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     i_own_this_target: bool = typer.Option(
@@ -115,25 +122,66 @@ def load(
     _announce(plan)  # before anything at all is sent
     if reset_simulators and not spec.simulated:
         raise UsageProblem(f"--reset-simulators: target {target!r} is not simulated")
-    _prepare(plan, spec.simulated, accounts, seed, reset_simulators)
+    existed = plan.out.exists()
+    try:  # the report folder appears only for a run about to start
+        _prepare(plan, spec.simulated, accounts, seed, reset_simulators)
+        _make_folder(plan.out)
+    except (GoliveError, KeyboardInterrupt):
+        if not existed:
+            shutil.rmtree(plan.out, ignore_errors=True)
+        raise
     if worker:
         _run_worker(plan)
         return
     started = datetime.now(UTC)
     wall = time.perf_counter()
-    code = _run_with_progress(plan)
-    _finish(plan, slos, code, started, time.perf_counter() - wall)
+    code, interrupted = _run_until_stopped(plan)
+    _finish(plan, slos, code, started, time.perf_counter() - wall, interrupted)
 
 
 def _out_dir(out: Path | None, target: str, shape: str) -> Path:
+    """Where the report goes; the folder itself is made only when the run starts."""
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = Path("golive-reports") / f"load-{target}-{shape}-{stamp}"
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out}: exists and is not a folder")
+    return out
+
+
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageProblem(f"--out {out}: cannot create the folder: {exc.strerror}") from None
-    return out
+
+
+class Interrupted(GoliveError):
+    """The run was stopped by a signal; its reports are written and say so."""
+
+    def __init__(self, message: str, signame: str) -> None:
+        super().__init__(message)
+        self.exit_code = 143 if signame == "SIGTERM" else 130
+
+
+def _run_until_stopped(plan: Any) -> tuple[int, str]:
+    """Run Locust; SIGINT or SIGTERM stops it the way it stops itself (reports written).
+
+    Returns Locust's exit code and the name of the signal that stopped the run, if any.
+    """
+    received: list[str] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        received.append("SIGTERM")
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return _run_with_progress(plan), ""
+    except KeyboardInterrupt:
+        return -1, received[0] if received else "SIGINT"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _announce(plan: Any) -> None:
@@ -197,31 +245,46 @@ def _run_with_progress(plan: Any) -> int:
         return run_locust(plan, tick)
 
 
-def _finish(plan: Any, slos: Any, code: int, started: datetime, wall_s: float) -> None:
+def _finish(
+    plan: Any, slos: Any, code: int, started: datetime, wall_s: float, interrupted: str = ""
+) -> None:
     from golive.loadrun import read_result
     from golive.loadslo import evaluate
 
-    result = read_result(plan)
+    try:
+        result = read_result(plan)
+    except GoliveError:
+        if not interrupted:
+            raise
+        result = {"entries": [], "errors": []}  # stopped before Locust wrote its stats
     summary = evaluate(result, slos)
+    if interrupted:
+        summary["passed"] = False
+        summary["checks"].insert(0, {
+            "name": "run completed", "metric": "interrupted", "value": 0.0, "threshold": 0.0,
+            "passed": False, "detail": f"interrupted by {interrupted}",
+        })  # fmt: skip
     summary = {
         "target": plan.target, "urls": plan.urls, "shape": plan.shape,
         "duration_s": plan.duration_s, "users": plan.users, "mode": plan.mode,
         "data": str(plan.data), **summary, "workers_seen": len(result.get("workers_seen", [])),
-        "locust_exit_code": code,
+        "locust_exit_code": code, "interrupted": interrupted or None,
         "files": {"locust_html": "locust.html", "locust_csv": "locust_stats.csv",
                   "locust_log": "locust.log", "junit": "junit.xml"},
         "meta": _meta(started, wall_s),
     }  # fmt: skip
     _write(plan.out, summary)
     _render(summary, plan.out)
+    if interrupted:
+        raise Interrupted(
+            f"the load run was interrupted by {interrupted}; partial results in "
+            f"{plan.out / 'summary.json'}",
+            interrupted,
+        )
     if not summary["passed"]:
         failed = [c for c in summary["checks"] if not c["passed"]]
         first = failed[0]
-        what = (
-            f"{first['name']}: {first['value']:g} > {first['threshold']:g}"
-            if first["metric"] != "requests"
-            else f"only {first['value']:g} requests, fewer than {first['threshold']:g}"
-        )
+        what = _miss(first)
         raise CheckFailed(
             f"{len(failed)} load SLO check(s) missed ({what}); see {plan.out / 'summary.json'}"
         )
@@ -239,13 +302,22 @@ def _meta(started: datetime, wall_s: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _miss(check: dict[str, Any]) -> str:
+    """One missed check in words (the exit line and the junit failure message)."""
+    if check.get("detail"):
+        return f"{check['name']}: {check['detail']}"
+    if check["metric"] == "requests":
+        return f"only {check['value']:g} requests, fewer than {check['threshold']:g}"
+    return f"{check['name']}: {check['value']:g} > {check['threshold']:g}"
+
+
 def _write(out: Path, summary: dict[str, Any]) -> None:
     from golive.report import JunitCase, write_junit
 
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     cases = [
         JunitCase(c["name"], f"load.{summary['target']}.{summary['shape']}",
-                  "" if c["passed"] else f"{c['metric']} = {c['value']:g} > {c['threshold']:g}")
+                  "" if c["passed"] else _miss(c))
         for c in summary["checks"]
     ]  # fmt: skip
     write_junit(out / "junit.xml", f"load {summary['target']} {summary['shape']}", cases)
@@ -253,10 +325,11 @@ def _write(out: Path, summary: dict[str, Any]) -> None:
 
 def _render(summary: dict[str, Any], out: Path) -> None:
     from rich.markup import escape
+    from rich.text import Text
 
     from golive.render import console, table
 
-    rows = [(escape(r["request"]), f"{r['requests']:,}", f"{r['failures']:,}", r["p50_ms"],
+    rows = [(r["request"], f"{r['requests']:,}", f"{r['failures']:,}", r["p50_ms"],
              r["p95_ms"], r["p99_ms"], r["max_ms"]) for r in summary["requests"]]  # fmt: skip
     t = summary["total"]
     rows.append(("all requests", f"{t['requests']:,}", f"{t['failures']:,}", t["p50_ms"],
@@ -271,8 +344,8 @@ def _render(summary: dict[str, Any], out: Path) -> None:
         console.print(f"[red]{err['occurrences']:,} x {what}[/]")
     missed = [c for c in summary["checks"] if not c["passed"]]
     table("SLO checks", ["check", "value", "limit", "result"],
-          [(escape(c["name"]), f"{c['value']:g}", f"{c['threshold']:g}",
-            "[green]pass[/]" if c["passed"] else "[red]MISSED[/]")
+          [(c["name"], c.get("detail") or f"{c['value']:g}", f"{c['threshold']:g}",
+            Text("pass", style="green") if c["passed"] else Text("MISSED", style="red"))
            for c in (missed or summary["checks"][:2])])  # fmt: skip
     if not missed:
         console.print(f"all {len(summary['checks'])} SLO checks met")

@@ -96,7 +96,17 @@ def _out_dir(out: Path | None, name: str) -> Path:
     return out
 
 
-def _meta(argv: list[str], wall_s: float, workers: int | None, dask: str | None) -> dict[str, Any]:
+def _executor(workers: int | None, dask: str | None, tasks: int) -> str:
+    """What ran the replications, by the rule of ``scenarios.runner.run_plan``."""
+    if dask:
+        return f"dask {dask}"
+    n = min(workers or os.cpu_count() or 1, tasks)
+    return "inline" if n <= 1 else f"processes ({n})"
+
+
+def _meta(
+    argv: list[str], wall_s: float, workers: int | None, dask: str | None, tasks: int
+) -> dict[str, Any]:
     import numpy
     import simpy
 
@@ -110,7 +120,7 @@ def _meta(argv: list[str], wall_s: float, workers: int | None, dask: str | None)
         "command": " ".join(["golive", *argv]),
         "wall_time_s": round(wall_s, 3),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "executor": f"dask {dask}" if dask else f"processes ({workers or os.cpu_count()})",
+        "executor": _executor(workers, dask, tasks),
         "host": platform.node(),
     }
 
@@ -154,7 +164,8 @@ def run(
     started = time.perf_counter()
     results = _run_with_progress(plan, workers, dask_scheduler, run_plan, DaskMissing)
     summary = aggregate(plan, results)
-    summary["meta"] = _meta(sys.argv[1:], time.perf_counter() - started, workers, dask_scheduler)
+    summary["meta"] = _meta(sys.argv[1:], time.perf_counter() - started, workers, dask_scheduler,
+                            len(plan.tasks))  # fmt: skip
     _write_folder(folder, spec, plan, results, summary)
     _render(summary, folder)
     if summary["verdict"] == "nothing checked":
@@ -286,7 +297,7 @@ def _build_report(spec: Any, plan: Any, results: Any, summary: dict[str, Any]) -
         subtitle=f"{spec.description} Mode sim, {plan.replications} replication(s) per point, "
         f"seed {spec.seed}, {spec.duration_hours:g} h of arrivals + {spec.drain_hours:g} h drain.",
     )
-    report.verdict(summary["passed"], _verdict_text(summary))
+    report.verdict(summary["passed"], _verdict_text(summary), summary["verdict"].upper())
     slo_rows = [
         (_label(p), s["name"], s["metric"], s["flow"] or "all (worst flow)", s["mean"],
          f"{s['ci_low']:.4g} .. {s['ci_high']:.4g}", f"<= {s['threshold']:g}", s["unit"],

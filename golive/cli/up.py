@@ -75,6 +75,8 @@ def up(
     from simulators.estate import EstateError, start_estate
 
     systems = parse_only(only)
+    if not host.strip():
+        raise UsageProblem("--host must not be empty; e.g. 127.0.0.1 (loopback) or 0.0.0.0")
 
     def _on_term(signum: int, frame: FrameType | None) -> None:
         raise _Stop()

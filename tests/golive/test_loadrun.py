@@ -12,12 +12,15 @@ URLS = {s: f"http://127.0.0.1:{8101 + i}" for i, s in enumerate(["crm", "cpq", "
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("2m", 120),
-                                                ("1h30m", 5400), ("1.5m", 90)])  # fmt: skip
+                                                ("1h30m", 5400), ("1.5m", 90), ("1h30s", 3630),
+                                                ("24h", 86400)])  # fmt: skip
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "2 minutes", "0", "m", "5x"])
+@pytest.mark.parametrize(
+    "text", ["", "2 minutes", "0", "m", "5x", "99999h", "24h1s", "0.5s", "30s2m", "1m1m"]
+)
 def test_bad_durations_are_one_line(text):
     with pytest.raises(UsageProblem, match="duration"):
         parse_duration(text)

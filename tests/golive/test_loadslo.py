@@ -67,8 +67,18 @@ def test_slos_from_the_table_and_overrides():
         ({"p95_ms": "fast"}, [], "p95_ms must be a number"),
         ({"error_rate": 2}, [], "between 0 and 1"),
         ({}, ["p95_ms"], "expected key=value"),
+        ({}, ["p95_ms=500, error_rate=0.02"], "repeat --slo"),
     ],
 )
 def test_bad_slos_are_refused(table, overrides, message):
     with pytest.raises(UsageProblem, match=message):
         parse_slos(table, overrides)
+
+
+def test_a_per_request_slo_naming_no_request_is_a_missed_check():
+    result = {"entries": [_entry("GET", "/a", [5] * 100)]}
+    summary = evaluate(result, LoadSlos(p95_ms_by_request={"NOPE x": 5, "GET /a": 50}))
+    missed = [c for c in summary["checks"] if not c["passed"]]
+    assert [(c["name"], c["detail"]) for c in missed] == [("p95 NOPE x", "matched no request")]
+    assert not summary["passed"]
+    assert summary["slos_naming_no_request"] == ["NOPE x"]

@@ -52,6 +52,8 @@ def test_same_seed_gives_identical_summary_numbers_inline_or_in_processes(tmp_pa
     args = ["scenario", "run", "duplicate-storm", "--replications", "2", "--seed", "5"]
     _golive([*args, "--workers", "1", "--out", str(tmp_path / "a")], capsys)
     _golive([*args, "--workers", "2", "--out", str(tmp_path / "b")], capsys)
+    meta = [json.loads((tmp_path / f / "summary.json").read_text())["meta"] for f in "ab"]
+    assert [m["executor"] for m in meta] == ["inline", "processes (2)"]
     assert _numbers(tmp_path / "a") == _numbers(tmp_path / "b")
     assert _numbers(tmp_path / "a")["seed"] == 5
 
@@ -153,7 +155,10 @@ def test_a_scenario_without_slos_says_nothing_was_checked_and_does_not_pass(tmp_
     junit = (out / "junit.xml").read_text()
     assert junit.count("<testcase") == 1
     assert "nothing was checked" in junit
-    assert "nothing was checked" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "nothing was checked" in html
+    assert "FAIL:" not in html  # the banner says what the terminal and summary say
+    assert "NOTHING CHECKED:" in html
 
 
 DYING = """name: dying

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from scenarios.catalog import ScenarioError, library_names, load_scenario
+from scenarios.catalog import ScenarioError, library_names, load_scenario, resolve
 from scenarios.spec import FAULT_KINDS
 
 REQUIRED = {"quarter-end-spike", "erp-outage", "duplicate-storm", "webhook-down",
@@ -133,3 +133,15 @@ def test_sweep_with_unknown_key_names_the_sweep_option():
     spec = load_scenario("erp-outage")
     with pytest.raises(ScenarioError, match=r"^--sweep: unknown key 'nonsense'"):
         make_plan(spec, 1, "nonsense=1,2")
+
+
+@pytest.mark.parametrize("params", [{"retry_after": 60}, {"status": 500}])  # typo; error's
+def test_a_param_the_fault_kind_does_not_take_is_refused(tmp_path, params):
+    import yaml
+
+    raw = yaml.safe_load(resolve("erp-outage").read_text())
+    raw["faults"][0]["params"] = params
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ScenarioError, match=r"faults\.0\.params.*not a param of kind outage"):
+        load_scenario(str(path))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
@@ -309,3 +312,52 @@ def test_a_system_the_estate_does_not_run_is_named_with_the_running_ones():
         estate.url("cpq")
     with pytest.raises(KeyError):  # still a KeyError for code that catches one
         estate.token("cpq")
+
+
+_ESTATE_SCRIPT = """
+import sys, time
+from simulators.estate import start_estate
+estate = start_estate(mode="processes", base_port=int(sys.argv[1]))
+print(" ".join(str(p.pid) for p in estate.processes.values()), flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"  # a zombie has died
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_simulators_die_with_an_estate_killed_by_sigkill():
+    base = 9670
+    proc = subprocess.Popen([sys.executable, "-c", _ESTATE_SCRIPT, str(base)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    pids: list[int] = []
+    try:
+        assert proc.stdout is not None
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 5
+        assert all(_alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in pids if _alive(p)], "simulators outlived their estate"
+        for port in range(base, base + 5):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))  # the port is free again
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -54,6 +54,8 @@ def _golive(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.Compl
         (["--duration", "soon"], "--duration 'soon'"),
         (["--target", "prod"], "unknown target 'prod'"),
         (["--slo", "p59_ms=3"], "unknown load SLO 'p59_ms'"),
+        (["--duration", "99999h"], "at most 24h"),
+        (["--slo", "p95_ms=500, error_rate=0.02"], "repeat --slo"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
@@ -79,6 +81,8 @@ def test_help_has_an_example(tmp_path):
     done = _golive(["load", "--help"], tmp_path)
     assert done.returncode == 0
     assert "Example: golive load" in done.stdout
+    assert "--slo p95_ms=500 --slo error_rate=0.02" in done.stdout  # what is accepted
+    assert "24h" in done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +180,57 @@ def test_master_with_two_workers_sees_both_report(estate_dir):
     assert summary["workers_seen"] == 2
     assert summary["total"]["requests"] > 0
     assert summary["mode"] == f"master on port {port}, 2 worker(s)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--base-port", "9641", "--duration", "5s"],  # the simulators are not running
+        ["--base-port", "9641", "--data", "/nonexistent"],
+        ["--base-port", "9641", "--data", "broken"],
+    ],
+)
+def test_bad_usage_leaves_no_report_folder(tmp_path, args):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    done = _golive(["load", *args], tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert not list(tmp_path.glob("golive-reports/*")), "an empty report folder was left"
+
+
+@pytest.mark.load
+@pytest.mark.slow
+def test_sigterm_stops_locust_and_still_writes_the_reports(tmp_path):
+    import signal
+    import time
+
+    today = datetime.now(UTC).date().isoformat()
+    generate(SynthParams(accounts=20, seed=7, years=1, as_of=today), tmp_path / "data")
+    systems = ("crm", "cpq", "billing", "support", "erp")
+    # nothing listens on these ports: every request fails, quickly
+    urls = "\n".join(f'{s} = "http://127.0.0.1:{9660 + i}"' for i, s in enumerate(systems))
+    (tmp_path / "golive.toml").write_text(f"[targets.dead]\n{urls}\nowned = true\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*GOLIVE, "load", "--target", "dead", "--shape", "steady", "--duration", "60s",
+         "--users", "2", "--data", "data", "--out", str(out)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (out / "locust_stats.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=45)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode not in (0, 1, 2), stderr
+    assert "interrupted by SIGTERM" in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] == "SIGTERM"
+    assert summary["passed"] is False
+    junit = (out / "junit.xml").read_text()
+    assert "interrupted by SIGTERM" in junit

@@ -92,6 +92,24 @@ def test_up_names_the_port_that_is_taken():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("256.1.1.1", "cannot bind 256.1.1.1:9640 ("),
+        ("nosuchhost.invalid", "cannot bind nosuchhost.invalid:9640 ("),
+        ("1.2.3.4", "cannot bind 1.2.3.4:9640 (Cannot assign requested address)"),
+        ("", "--host must not be empty"),
+    ],
+)
+def test_up_names_why_a_host_cannot_be_bound(host, message):
+    result = subprocess.run([*GOLIVE, "up", "--host", host, "--base-port", "9640"],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "already in use" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_up_refuses_an_unknown_system_in_one_line():
     result = subprocess.run([*GOLIVE, "up", "--only", "crm,hr"], capture_output=True, text=True)
     assert result.returncode == 2
