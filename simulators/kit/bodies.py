@@ -46,6 +46,7 @@ __all__ = [
     "check_currency",
     "check_date",
     "check_money_total",
+    "check_quantity_total",
 ]
 
 EARLIEST_DATE = date(2000, 1, 1)
@@ -93,6 +94,20 @@ def check_money_total(amount_minor: int, field: str) -> None:
             "amount_too_large",
             f"the total {amount_minor} passes the largest amount, {MAX_MONEY_MINOR} minor units",
             [{"field": field, "message": f"the total must be at most {MAX_MONEY_MINOR}"}],
+        )
+
+
+def check_quantity_total(quantity: int, field: str) -> None:
+    """422 ``quantity_too_large`` when a summed quantity passes ``MAX_QUANTITY``.
+
+    Each quantity in a body is bounded; a sum of them (a period's usage records) is
+    checked here, where the rule adds them up, so no line ever carries more.
+    """
+    if quantity > MAX_QUANTITY:
+        raise Invalid(
+            "quantity_too_large",
+            f"the total quantity {quantity} passes the largest quantity, {MAX_QUANTITY}",
+            [{"field": field, "message": f"the total quantity must be at most {MAX_QUANTITY}"}],
         )
 
 
