@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from pydantic_core import from_json
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.kit.auth import secrets_match
@@ -38,9 +39,11 @@ from simulators.kit.errors import Invalid, SimError, problem_response
 from simulators.kit.idempotency import MAX_KEY_LENGTH
 from simulators.kit.runtime import Runtime
 
-__all__ = ["PUBLIC_PREFIXES", "SimMiddleware"]
+__all__ = ["CLIENT_CLOSED_REQUEST", "PUBLIC_PREFIXES", "SimMiddleware"]
 
 # Paths that need no bearer token (the control plane has its own admin token check).
+# nginx's status for a request the client closed before it was answered (never sent).
+CLIENT_CLOSED_REQUEST = 499
 PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics", "/_sim/")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
@@ -164,6 +167,10 @@ class SimMiddleware:
             finally:
                 current_correlation_id.reset(corr_token)
                 current_client_id.reset(client_token)
+        except ClientDisconnect:
+            # The client went away before its request ended: nobody to answer, and no
+            # fault of the simulator's. Recorded as 499, nginx's "client closed request".
+            status_box[0] = CLIENT_CLOSED_REQUEST
         except SimError as exc:
             response = problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
             if exc.status == 401:

@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from simulators.kit.context import EXECUTING
@@ -83,7 +84,13 @@ class SimRoute(APIRoute):
             # means the endpoint ran (the Idempotency-Key result is then saved).
             try:
                 response = await fastapis(request)
-            except (RequestValidationError, HTTPException):
+            except HTTPException as exc:
+                if isinstance(exc.__cause__, ClientDisconnect):
+                    # FastAPI words a client gone mid-body as a 400 it can no longer
+                    # send; the middleware records it as what it is (499).
+                    raise exc.__cause__ from None
+                raise
+            except RequestValidationError:
                 raise
             except Exception:
                 request.scope[EXECUTING] = True

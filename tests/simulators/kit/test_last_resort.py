@@ -125,3 +125,54 @@ async def test_in_process_clients_get_the_same_500(caplog):
     async with sim_client("crm", app=_app()) as c:
         _is_internal_error(await c.post("/boom"))
         _logged(caplog)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [(b"content-length", b"14")],  # the fast path reads the body
+        [(b"content-length", b"14"), (b"idempotency-key", b"k-1")],  # the middleware does
+        [(b"transfer-encoding", b"chunked")],  # read before the route, up to the limit
+    ],
+    ids=["plain", "idempotent", "chunked"],
+)
+async def test_a_client_gone_mid_body_is_499_with_no_answer_and_no_traceback(extra, caplog):
+    async with sim_client("crm") as c:
+        token = c.headers["Authorization"].encode()
+        app = c.app
+        sent: list[dict] = []
+        messages = iter(
+            [
+                {"type": "http.request", "body": b'{"name": "Ac', "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/accounts", "raw_path": b"/accounts",
+            "query_string": b"", "root_path": "", "server": ("127.0.0.1", 9600),
+            "client": ("127.0.0.1", 50000),
+            "headers": [
+                (b"host", b"crm.test"), (b"authorization", token),
+                (b"content-type", b"application/json"), *extra,
+            ],
+        }  # fmt: skip
+        with caplog.at_level(logging.DEBUG):
+            await app(scope, receive, send)
+        assert sent == []  # nobody to answer
+        assert not [r for r in caplog.records if r.exc_info], caplog.text
+        journal = (await c.get("/_sim/journal")).json()
+        entries = journal["data"] if isinstance(journal, dict) else journal
+        assert [e["status"] for e in entries if e["path"] == "/accounts"] == [499]
+        metrics = (await c.get("/metrics")).text
+        assert 'status="499"' in metrics
+        assert 'status="500"' not in metrics
+        assert (await c.get("/accounts")).json()["data"] == []
