@@ -330,5 +330,6 @@ class _Forbidden(SimError):
     def __init__(self) -> None:
         super().__init__(
             "admin_token_required",
-            "the control plane of a simulator bound beyond loopback needs X-Sim-Admin-Token",
+            "this simulator's control plane needs X-Sim-Admin-Token (it is bound beyond "
+            "loopback or was started with GOLIVE_SIM_ADMIN_TOKEN)",
         )
