@@ -35,6 +35,7 @@ __all__ = [
     "MAX_BPS",
     "MAX_MONEY_MINOR",
     "MAX_QUANTITY",
+    "SKU_PATTERN",
     "BodyDate",
     "Bps",
     "Flag",
@@ -43,6 +44,7 @@ __all__ = [
     "PatchBody",
     "Quantity",
     "RequestBody",
+    "Sku",
     "check_currency",
     "check_date",
     "check_money_total",
@@ -57,6 +59,12 @@ MAX_MONEY_MINOR = 10**15
 MAX_QUANTITY = 10**9
 MAX_BPS = 10_000
 
+# One SKU rule for every system a SKU passes through (CPQ, billing, support, ERP):
+# letters, digits and ``. _ : -``, no "/", so a SKU always fits in a URL path segment
+# (``GET /items/by-sku/{sku}``) and a SKU one system takes every other one takes too.
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_SKU_LENGTH = 64
+
 Int = Annotated[int, Strict()]
 """An integer that must arrive as a JSON integer: no bool, string or float."""
 Flag = Annotated[bool, Strict()]
@@ -70,6 +78,18 @@ Quantity = Annotated[int, Strict(), Field(ge=0, le=MAX_QUANTITY, description="0 
 Bps = Annotated[
     int, Strict(), Field(ge=0, le=MAX_BPS, description="Basis points, 0 to 10000: 1000 = 10 %.")
 ]
+
+
+Sku = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_SKU_LENGTH,
+        pattern=SKU_PATTERN,
+        description="1 to 64 letters, digits and . _ : - (no /), starting with a letter or digit.",
+    ),
+]
+"""A SKU in a request body: the same rule in every system."""
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
