@@ -257,6 +257,14 @@ class SimMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
                 [{"field": "Idempotency-Key", "message": "bad length"}],
             )
+        if not is_visible_ascii(key.encode("latin-1")):
+            # Keys are compared as sent; bytes outside visible ASCII (spaces, controls,
+            # UTF-8) are read differently by different HTTP stacks.
+            raise Invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII characters (0x21 to 0x7E) only",
+                [{"field": "Idempotency-Key", "message": "not visible ASCII"}],
+            )
         body = await read_body(receive, limit)
         fingerprint = _fingerprint(scope, body)
         now = rt.clock.timestamp()
