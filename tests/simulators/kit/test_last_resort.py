@@ -176,3 +176,35 @@ async def test_a_client_gone_mid_body_is_499_with_no_answer_and_no_traceback(ext
         assert 'status="499"' in metrics
         assert 'status="500"' not in metrics
         assert (await c.get("/accounts")).json()["data"] == []
+
+
+def test_a_client_that_half_closes_mid_body_on_the_wire_is_a_quiet_499(wire, caplog):
+    import socket
+
+    from simulators.registry import create_app
+
+    app = create_app("crm")
+    with wire.serving(app) as url:
+        token = wire.token_for(url)
+        host, port = url.removeprefix("http://").split(":")
+        request = (
+            f"POST /accounts HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+        ).encode() + b'{"name":"Acm"'  # 13 of the 14 bytes announced
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(65536) == b""  # no answer: the server just closes
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            entries = httpx.get(f"{url}/_sim/journal").json()
+            entries = entries["data"] if isinstance(entries, dict) else entries
+            statuses = [e["status"] for e in entries if e["path"] == "/accounts"]
+            if statuses:
+                break
+            time.sleep(0.01)
+        assert statuses == [499]
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'status="499"' in metrics
+        assert 'status="500"' not in metrics
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
