@@ -328,9 +328,16 @@ def _routes(state: BillingState) -> APIRouter:
         invoice_id: IdFilter = None,
         customer_id: IdFilter = None,
         status: Literal["succeeded", "failed"] | None = None,
+        external_id: Filter = None,
     ) -> Response:
         return filtered_page(
-            payments, limit, cursor, invoice_id=invoice_id, customer_id=customer_id, status=status
+            payments,
+            limit,
+            cursor,
+            invoice_id=invoice_id,
+            customer_id=customer_id,
+            status=status,
+            external_id=external_id,
         )
 
     @r.get("/payments/{payment_id}", response_model=Payment, responses=_GET)

@@ -13,6 +13,7 @@ from typing import Any
 from lifecycle.money import apply_bps
 from lifecycle.states import MACHINES
 from simulators.billing.rules import DUNNING_FINAL_ACTIONS, DUNNING_RETRY_DAYS, resolve_card
+from simulators.kit.bodies import check_money_total
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.state import Obj, SystemState, check_move
@@ -148,6 +149,9 @@ class InvoicingState(SystemState):
         subtotal = sum(line["amount_minor"] for line in lines)
         bps = int(self.options.get("tax_rate_bps", 0)) if tax_rate_bps is None else tax_rate_bps
         tax = apply_bps(subtotal, bps)
+        # Usage is bounded as it is recorded, but tax can still carry the total past
+        # the money bound: refuse the run, creating nothing.
+        check_money_total(subtotal + tax, "tax_rate_bps" if bps else "lines")
         invoice = self.new(
             "invoice",
             {

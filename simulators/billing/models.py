@@ -24,6 +24,7 @@ from simulators.kit.bodies import (
     PatchBody,
     Quantity,
     RequestBody,
+    Sku,
 )
 from simulators.kit.params import Id
 
@@ -44,7 +45,6 @@ __all__ = [
 
 
 ExternalId = Field(None, max_length=255)
-Sku = Field(min_length=1, max_length=100)
 UnitAmount = Field(description="Minor units per month or per unit.")
 TermMonths = Annotated[Int, Field(ge=1, le=120, description="1 to 120 months.")]
 PaymentMethod = Annotated[
@@ -77,7 +77,7 @@ class CustomerUpdate(PatchBody):
 
 
 class ItemCreate(RequestBody):
-    sku: str = Sku
+    sku: Sku
     quantity: Quantity = 1
     unit_amount_minor: Money = UnitAmount
     usage_based: Flag = False
@@ -98,7 +98,7 @@ class ItemChange(RequestBody):
     """With ``id``: change or delete that item. Without: add a new item (needs sku and price)."""
 
     id: Id | None = None
-    sku: str | None = Field(None, min_length=1, max_length=100)
+    sku: Sku | None = None
     quantity: Quantity | None = None
     unit_amount_minor: Money | None = None
     usage_based: Flag | None = None

@@ -15,7 +15,7 @@ from simulators.billing.errors import CardError
 from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware
 from simulators.billing.models import PaymentMethod
 from simulators.billing.rules import add_months, next_period_end, resolve_card
-from simulators.kit.bodies import check_currency, check_money_total
+from simulators.kit.bodies import check_currency, check_money_total, check_quantity_total
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
@@ -312,6 +312,19 @@ class BillingState(InvoicingState):
                     }
                 ],
             )
+        # The period's usage is one invoice line: its quantity and its amount, with the
+        # fixed charges beside it, must stay within the bounds an invoice can carry.
+        used = self._usage_in(item["id"], start, end) + fields["quantity"]
+        check_quantity_total(used, "quantity")
+        fixed = sum(
+            i["quantity"] * i["unit_amount_minor"] for i in sub["items"] if not i["usage_based"]
+        )
+        usage = sum(
+            self._usage_in(i["id"], start, end) * i["unit_amount_minor"]
+            for i in sub["items"]
+            if i["usage_based"] and i["id"] != item["id"]
+        )
+        check_money_total(fixed + usage + used * item["unit_amount_minor"], "quantity")
         record = self.new(
             "usage_record", {**fields, "subscription_id": subscription_id, "timestamp": timestamp}
         )

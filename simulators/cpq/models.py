@@ -13,7 +13,17 @@ from pydantic import Field, model_validator
 from lifecycle.entities._base import CurrencyCode
 from lifecycle.entities.cpq import PriceBook, Product, Quote
 from lifecycle.pricing import BillingType, PriceScheme
-from simulators.kit.bodies import BodyDate, Bps, Flag, Int, Money, PatchBody, Quantity, RequestBody
+from simulators.kit.bodies import (
+    BodyDate,
+    Bps,
+    Flag,
+    Int,
+    Money,
+    PatchBody,
+    Quantity,
+    RequestBody,
+    Sku,
+)
 from simulators.kit.params import Id
 
 __all__ = [
@@ -35,7 +45,6 @@ MAX_ENTRIES = 1_000
 MAX_TIERS = 20
 
 ExternalId = Field(None, max_length=255)
-Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 TermMonths = Annotated[Int, Field(ge=1, le=120, description="1 to 120 months.")]
 
 
@@ -78,7 +87,7 @@ class EntryInput(EntryPrice):
     """A product's price in a price book: name the product by ``product_id`` or ``sku``."""
 
     product_id: Id | None = None
-    sku: str | None = Field(None, min_length=1, max_length=100)
+    sku: Sku | None = None
 
     @model_validator(mode="after")
     def _names_a_product(self) -> Self:
@@ -106,7 +115,7 @@ class LineInput(RequestBody):
     """A quote line: a product (``product_id`` or ``sku``), a quantity and a discount."""
 
     product_id: Id | None = None
-    sku: str | None = Field(None, min_length=1, max_length=100)
+    sku: Sku | None = None
     quantity: Quantity
     discount_bps: Bps = 0
 

@@ -22,8 +22,7 @@ from lifecycle.pricing import (
 from lifecycle.pricing import Tier as _Tier
 from lifecycle.states import MACHINES, QuoteStatus
 from simulators.cpq import errors
-from simulators.cpq.models import Sku
-from simulators.kit.bodies import Quantity, check_currency, check_money_total
+from simulators.kit.bodies import Quantity, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
 from simulators.kit.state import Obj, SystemState, Versions, provider_state

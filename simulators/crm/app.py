@@ -92,9 +92,14 @@ def _routes(state: CrmState) -> APIRouter:
 
     @r.get("/contacts", response_model=ListOf(Contact), responses=_CREATE)
     async def list_contacts(
-        limit: int = LIMIT, cursor: str | None = CURSOR, account_id: IdFilter = None
+        limit: int = LIMIT,
+        cursor: str | None = CURSOR,
+        account_id: IdFilter = None,
+        external_id: Filter = None,
     ) -> Response:
-        return filtered_page(contacts, limit, cursor, account_id=account_id)
+        return filtered_page(
+            contacts, limit, cursor, account_id=account_id, external_id=external_id
+        )
 
     @r.get("/contacts/{contact_id}", response_model=Contact, responses=_GET)
     async def get_contact(contact_id: str) -> Response:
@@ -121,8 +126,11 @@ def _routes(state: CrmState) -> APIRouter:
         cursor: str | None = CURSOR,
         account_id: IdFilter = None,
         stage: OpportunityStage | None = None,
+        external_id: Filter = None,
     ) -> Response:
-        return filtered_page(opps, limit, cursor, account_id=account_id, stage=stage)
+        return filtered_page(
+            opps, limit, cursor, account_id=account_id, stage=stage, external_id=external_id
+        )
 
     @r.get("/opportunities/{opportunity_id}", response_model=Opportunity, responses=_GET)
     async def get_opportunity(opportunity_id: str) -> Response:

@@ -292,8 +292,9 @@ def _ledger_routes(r: APIRouter, state: ErpState) -> None:
         limit: int = LIMIT,
         cursor: str | None = CURSOR,
         status: Literal["open", "closed"] | None = None,
+        external_id: Filter = None,
     ) -> Response:
-        return filtered_page(periods, limit, cursor, status=status)
+        return filtered_page(periods, limit, cursor, status=status, external_id=external_id)
 
     @r.get("/periods/{name}", response_model=AccountingPeriod, responses=_GET_PERIOD)
     async def get_period(name: str = _PERIOD) -> Response:

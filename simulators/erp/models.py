@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from lifecycle.entities._base import CurrencyCode
 from lifecycle.entities.erp import ErpCustomer, Item, SalesOrder
-from simulators.kit.bodies import BodyDate, Flag, Money, PatchBody, Quantity, RequestBody
+from simulators.kit.bodies import BodyDate, Flag, Money, PatchBody, Quantity, RequestBody, Sku
 from simulators.kit.params import Id
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=255)] | None
-Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 AccountNumber = Annotated[str, Field(pattern=r"^\d{4}$", description="Chart of accounts number.")]
 PERIOD_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the months of the body dates' range
 PeriodName = Annotated[

@@ -19,9 +19,9 @@ from simulators.erp.ledger import (
     check_period_name,
     period_of,
 )
-from simulators.erp.models import LegalEntityCode, PeriodName, Sku
+from simulators.erp.models import LegalEntityCode, PeriodName
 from simulators.erp.receivables import SALES_ORDER, ReceivablesState
-from simulators.kit.bodies import Money, check_currency, check_money_total
+from simulators.kit.bodies import Money, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.params import Id
 from simulators.kit.state import Obj, Versions, check_move, provider_state

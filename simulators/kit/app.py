@@ -29,6 +29,7 @@ from simulators.kit.errors import (
 from simulators.kit.http import LIMIT, json_response
 from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
+from simulators.kit.routing import SimRoute
 from simulators.kit.state import SystemState
 
 __all__ = ["build_app"]
@@ -106,7 +107,7 @@ _TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _shared_router(state: SystemState) -> APIRouter:
     rt = state.rt
-    router = APIRouter()
+    router = APIRouter(route_class=SimRoute)
 
     @router.post(
         "/oauth/token",

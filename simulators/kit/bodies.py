@@ -35,6 +35,7 @@ __all__ = [
     "MAX_BPS",
     "MAX_MONEY_MINOR",
     "MAX_QUANTITY",
+    "SKU_PATTERN",
     "BodyDate",
     "Bps",
     "Flag",
@@ -43,9 +44,11 @@ __all__ = [
     "PatchBody",
     "Quantity",
     "RequestBody",
+    "Sku",
     "check_currency",
     "check_date",
     "check_money_total",
+    "check_quantity_total",
 ]
 
 EARLIEST_DATE = date(2000, 1, 1)
@@ -55,6 +58,12 @@ LATEST_DATE = date(2100, 12, 31)
 MAX_MONEY_MINOR = 10**15
 MAX_QUANTITY = 10**9
 MAX_BPS = 10_000
+
+# One SKU rule for every system a SKU passes through (CPQ, billing, support, ERP):
+# letters, digits and ``. _ : -``, no "/", so a SKU always fits in a URL path segment
+# (``GET /items/by-sku/{sku}``) and a SKU one system takes every other one takes too.
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_SKU_LENGTH = 64
 
 Int = Annotated[int, Strict()]
 """An integer that must arrive as a JSON integer: no bool, string or float."""
@@ -69,6 +78,18 @@ Quantity = Annotated[int, Strict(), Field(ge=0, le=MAX_QUANTITY, description="0 
 Bps = Annotated[
     int, Strict(), Field(ge=0, le=MAX_BPS, description="Basis points, 0 to 10000: 1000 = 10 %.")
 ]
+
+
+Sku = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_SKU_LENGTH,
+        pattern=SKU_PATTERN,
+        description="1 to 64 letters, digits and . _ : - (no /), starting with a letter or digit.",
+    ),
+]
+"""A SKU in a request body: the same rule in every system."""
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
@@ -93,6 +114,20 @@ def check_money_total(amount_minor: int, field: str) -> None:
             "amount_too_large",
             f"the total {amount_minor} passes the largest amount, {MAX_MONEY_MINOR} minor units",
             [{"field": field, "message": f"the total must be at most {MAX_MONEY_MINOR}"}],
+        )
+
+
+def check_quantity_total(quantity: int, field: str) -> None:
+    """422 ``quantity_too_large`` when a summed quantity passes ``MAX_QUANTITY``.
+
+    Each quantity in a body is bounded; a sum of them (a period's usage records) is
+    checked here, where the rule adds them up, so no line ever carries more.
+    """
+    if quantity > MAX_QUANTITY:
+        raise Invalid(
+            "quantity_too_large",
+            f"the total quantity {quantity} passes the largest quantity, {MAX_QUANTITY}",
+            [{"field": field, "message": f"the total quantity must be at most {MAX_QUANTITY}"}],
         )
 
 

@@ -7,6 +7,7 @@ codes are the contract described in ``docs/limits.md``.
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
 
 from simulators.kit.errors import SimError
@@ -124,10 +125,16 @@ def is_loopback_origin(origin: bytes) -> bool:
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body, or BodyTooLarge as soon as it passes ``limit`` bytes."""
+    """The whole request body, or BodyTooLarge as soon as it passes ``limit`` bytes.
+
+    A client that goes away before the body ends raises ClientDisconnect, as
+    Starlette's ``Request.body()`` does: the part that arrived is not a request.
+    """
     body = bytearray()
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
         body += message.get("body", b"")
         if len(body) > limit:
             raise BodyTooLarge(limit)

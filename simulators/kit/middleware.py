@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from pydantic_core import from_json
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.kit.auth import secrets_match
@@ -38,9 +39,11 @@ from simulators.kit.errors import Invalid, SimError, problem_response
 from simulators.kit.idempotency import MAX_KEY_LENGTH
 from simulators.kit.runtime import Runtime
 
-__all__ = ["PUBLIC_PREFIXES", "SimMiddleware"]
+__all__ = ["CLIENT_CLOSED_REQUEST", "PUBLIC_PREFIXES", "SimMiddleware"]
 
 # Paths that need no bearer token (the control plane has its own admin token check).
+# nginx's status for a request the client closed before it was answered (never sent).
+CLIENT_CLOSED_REQUEST = 499
 PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics", "/_sim/")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
@@ -164,6 +167,10 @@ class SimMiddleware:
             finally:
                 current_correlation_id.reset(corr_token)
                 current_client_id.reset(client_token)
+        except ClientDisconnect:
+            # The client went away before its request ended: nobody to answer, and no
+            # fault of the simulator's. Recorded as 499, nginx's "client closed request".
+            status_box[0] = CLIENT_CLOSED_REQUEST
         except SimError as exc:
             response = problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
             if exc.status == 401:
@@ -250,6 +257,14 @@ class SimMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
                 [{"field": "Idempotency-Key", "message": "bad length"}],
             )
+        if not is_visible_ascii(key.encode("latin-1")):
+            # Keys are compared as sent; bytes outside visible ASCII (spaces, controls,
+            # UTF-8) are read differently by different HTTP stacks.
+            raise Invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII characters (0x21 to 0x7E) only",
+                [{"field": "Idempotency-Key", "message": "not visible ASCII"}],
+            )
         body = await read_body(receive, limit)
         fingerprint = _fingerprint(scope, body)
         now = rt.clock.timestamp()
@@ -323,5 +338,6 @@ class _Forbidden(SimError):
     def __init__(self) -> None:
         super().__init__(
             "admin_token_required",
-            "the control plane of a simulator bound beyond loopback needs X-Sim-Admin-Token",
+            "this simulator's control plane needs X-Sim-Admin-Token (it is bound beyond "
+            "loopback or was started with GOLIVE_SIM_ADMIN_TOKEN)",
         )

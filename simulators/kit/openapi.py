@@ -38,8 +38,16 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Run this request at most once per key (Stripe's semantics); keys live 24 h.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": (
+        "Run this request at most once per key (Stripe's semantics); keys live 24 h. "
+        "Visible ASCII only; anything else gets 422 invalid_idempotency_key."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[!-~]+$",
+    },
 }
 _IF_MATCH = {
     "name": "If-Match",

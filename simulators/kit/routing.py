@@ -8,6 +8,10 @@ that common case directly (``model_validate_json`` on the body) and hands anythi
 unusual (another content type, a body that does not validate) to FastAPI's handler,
 so errors and edge cases behave exactly as FastAPI defines them. The OpenAPI document
 is unchanged: it is built from the same route.
+
+A query parameter the route does not declare is refused (400 ``unknown_parameter``,
+as Stripe does) on every business route: an unsupported filter silently ignored
+would return the whole list to a caller looking one object up.
 """
 
 from __future__ import annotations
@@ -17,18 +21,42 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_typed_return_annotation
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from simulators.kit.context import EXECUTING
+from simulators.kit.errors import SimError
+from simulators.kit.middleware import PUBLIC_PREFIXES
 
-__all__ = ["SimRoute"]
+__all__ = ["SimRoute", "UnknownParameter"]
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    names = {f.alias for f in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+class UnknownParameter(SimError):
+    """400 ``unknown_parameter``: a query parameter the endpoint does not take."""
+
+    def __init__(self, name: str, known: frozenset[str]) -> None:
+        takes = ", ".join(sorted(known)) if known else "no query parameters"
+        super().__init__(
+            "unknown_parameter",
+            f"unknown query parameter {name!r}; this endpoint takes {takes}",
+            [{"field": f"query.{name}", "message": "not a parameter of this endpoint"}],
+        )
 
 
 class SimRoute(APIRoute):
@@ -36,13 +64,33 @@ class SimRoute(APIRoute):
 
     def get_route_handler(self) -> Handler:
         fastapis = super().get_route_handler()
+        handler = self._fast_handler(fastapis)
+        if self.path.startswith(PUBLIC_PREFIXES):
+            return handler
+        known = _query_names(self.dependant)
 
+        async def checked(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                for name in request.query_params:
+                    if name not in known:
+                        raise UnknownParameter(name, known)
+            return await handler(request)
+
+        return checked
+
+    def _fast_handler(self, fastapis: Handler) -> Handler:
         async def general(request: Request) -> Response:
             # FastAPI validates, then runs the endpoint: anything but its own refusals
             # means the endpoint ran (the Idempotency-Key result is then saved).
             try:
                 response = await fastapis(request)
-            except (RequestValidationError, HTTPException):
+            except HTTPException as exc:
+                if isinstance(exc.__cause__, ClientDisconnect):
+                    # FastAPI words a client gone mid-body as a 400 it can no longer
+                    # send; the middleware records it as what it is (499).
+                    raise exc.__cause__ from None
+                raise
+            except RequestValidationError:
                 raise
             except Exception:
                 request.scope[EXECUTING] = True

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from lifecycle.entities.support import Case, Entitlement, Organization
 from lifecycle.states import CaseStatus
-from simulators.kit.bodies import BodyDate, Flag, PatchBody, RequestBody
+from simulators.kit.bodies import BodyDate, Flag, PatchBody, RequestBody, Sku
 from simulators.kit.params import Id
 
 __all__ = [
@@ -51,7 +51,7 @@ class OrganizationUpdate(PatchBody):
 
 class EntitlementCreate(RequestBody):
     organization_id: Id
-    sku: str = Field(min_length=1, max_length=100)
+    sku: Sku
     support_tier: SupportTier = "standard"
     start_date: BodyDate | None = Field(None, description="Default: today.")
     end_date: BodyDate | None = Field(None, description="Exclusive: in force before this day.")
@@ -63,7 +63,7 @@ class EntitlementCreate(RequestBody):
 class EntitlementUpdate(PatchBody):
     ENTITY = Entitlement
 
-    sku: str | None = Field(None, min_length=1, max_length=100)
+    sku: Sku | None = None
     support_tier: SupportTier | None = None
     end_date: BodyDate | None = None
     subscription_id: Id | None = None

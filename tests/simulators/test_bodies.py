@@ -255,3 +255,37 @@ async def test_a_provider_state_set_up_twice_with_ids_adds_nothing_the_second_ti
             after = (await c.get("/_sim/export")).json()["objects"]
             counts = {t: len(objs) for t, objs in after.items()}
             assert counts == {t: len(objs) for t, objs in before.items()}, name
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_every_sku_in_a_body_follows_the_one_sku_rule(system):
+    """A SKU one system takes, every other takes, and it fits in a path segment."""
+    from simulators.kit.bodies import MAX_SKU_LENGTH, SKU_PATTERN
+
+    async with sim_client(system) as c:
+        doc = (await c.get("/openapi.json")).json()
+        skus = 0
+        for item in doc["paths"].values():
+            for method, op in item.items():
+                if method not in METHODS or (schema := _body_schema(doc, op)) is None:
+                    continue
+                for path, leaf in _leaves(doc, schema):
+                    if path[-1] == "sku":
+                        assert leaf.get("pattern") == SKU_PATTERN, (method, path)
+                        assert leaf.get("maxLength") == MAX_SKU_LENGTH, (method, path)
+                        skus += 1
+        assert skus or system == "crm"
+
+
+@pytest.mark.parametrize(
+    ("system", "path", "body"),
+    [
+        ("erp", "/items", {"sku": "PLAT/ANNUAL", "name": "Platform", "type": "service"}),
+        ("cpq", "/products", {"sku": "PLAT/ANNUAL", "name": "Platform", "family": "platform"}),
+    ],
+)
+async def test_a_sku_with_a_slash_is_refused_naming_sku(system, path, body):
+    async with sim_client(system) as c:
+        r = await c.post(path, json=body)
+        assert r.status_code == 422, r.text
+        assert _named(r, "body.sku"), r.text

@@ -208,3 +208,42 @@ async def test_every_list_filter_is_bounded_and_ids_match_the_id_pattern(system)
                     r = await c.get(path, params={param["name"]: "x" * 300})
                     assert r.status_code == 422, (path, param["name"], r.text)
         assert checked >= 3
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_an_unknown_query_parameter_is_400_on_every_business_operation(system):
+    async with sim_client(system) as c:
+        doc = (await c.get("/openapi.json")).json()
+        for method, path, op in _business_operations(doc):
+            assert "400" in op["responses"], (method, path)
+            r = await c.request(method.upper(), path, params={"no_such_filter": "x"}, json={})
+            assert r.status_code == 400, (method, path, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            body = r.json()
+            assert body["code"] == "unknown_parameter", (method, path)
+            assert body["errors"] == [
+                {"field": "query.no_such_filter", "message": "not a parameter of this endpoint"}
+            ]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_every_list_of_objects_filters_on_external_id(system):
+    """Middlewares look objects up by the id they gave them."""
+    async with sim_client(system) as c:
+        doc = (await c.get("/openapi.json")).json()
+        lists = 0
+        for method, path, op in _business_operations(doc):
+            ok = op["responses"].get("200", {}).get("content", {}).get("application/json", {})
+            ref = ok.get("schema", {}).get("$ref", "")
+            page = doc["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {})
+            items = page.get("properties", {}).get("data", {}).get("items", {})
+            item = doc["components"]["schemas"].get(items.get("$ref", "").rsplit("/", 1)[-1], {})
+            if method != "get" or "x_1" in path or "external_id" not in item.get("properties", {}):
+                continue
+            names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+            assert "external_id" in names, path
+            r = await c.get(path, params={"external_id": "DOES-NOT-EXIST"})
+            assert r.status_code == 200, (path, r.text)
+            assert r.json()["data"] == [], path
+            lists += 1
+        assert lists >= 3

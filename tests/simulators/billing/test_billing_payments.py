@@ -258,3 +258,53 @@ async def test_credit_notes_need_an_open_or_paid_invoice(billing, action):
         "invoice_not_creditable",
         json={"amount_minor": 1},
     )
+
+
+async def test_usage_past_the_quantity_bound_is_refused_and_named(billing):
+    customer = await billing.customer()
+    item = {"sku": "U1", "quantity": 0, "unit_amount_minor": 1, "usage_based": True}
+    sub = await billing.subscription(customer["id"], item)
+    await billing.usage(sub, 600_000_000, item=0)
+    body = {
+        "subscription_item_id": sub["items"][0]["id"],
+        "quantity": 600_000_000,
+        "timestamp": "2026-02-10T12:00:00Z",
+    }
+    problem = await billing.refused(
+        "POST", f"/subscriptions/{sub['id']}/usage-records", 422, "quantity_too_large", json=body
+    )
+    assert problem["errors"][0]["field"] == "quantity"
+    invoice = await billing.invoice(sub["id"])
+    assert invoice["lines"][0]["quantity"] == 600_000_000
+
+
+async def test_usage_whose_amount_passes_the_money_bound_is_refused(billing):
+    customer = await billing.customer()
+    item = {"sku": "U1", "quantity": 0, "unit_amount_minor": 10_000_000, "usage_based": True}
+    sub = await billing.subscription(customer["id"], item)
+    await billing.usage(sub, 100_000_000, item=0)  # 10**15 exactly
+    body = {
+        "subscription_item_id": sub["items"][0]["id"],
+        "quantity": 1,
+        "timestamp": "2026-02-10T12:00:00Z",
+    }
+    await billing.refused(
+        "POST", f"/subscriptions/{sub['id']}/usage-records", 422, "amount_too_large", json=body
+    )
+
+
+async def test_an_invoice_run_past_the_money_bound_is_refused_and_creates_nothing(billing):
+    customer = await billing.customer()
+    item = {"sku": "U1", "quantity": 0, "unit_amount_minor": 10_000_000, "usage_based": True}
+    sub = await billing.subscription(customer["id"], item)
+    await billing.usage(sub, 100_000_000, item=0)  # a subtotal of 10**15; tax passes it
+    await billing.refused(
+        "POST",
+        f"/subscriptions/{sub['id']}/invoices",
+        422,
+        "amount_too_large",
+        json={"tax_rate_bps": 100},
+    )
+    assert (await billing.get("/invoices"))["data"] == []
+    invoice = await billing.invoice(sub["id"])
+    assert invoice["total_minor"] == 10**15

@@ -129,6 +129,14 @@ async def test_admin_token_guards_the_control_plane_when_configured():
     from simulators.kit.runtime import SimConfig
 
     async with sim_client("crm", SimConfig(admin_token="s3cret")) as c:
-        assert (await c.post("/_sim/reset")).status_code == 403
+        refused = await c.post("/_sim/reset")
+        assert refused.status_code == 403
+        # A loopback simulator started with GOLIVE_SIM_ADMIN_TOKEN: the reason given
+        # must hold for it too, not claim it is bound beyond loopback.
+        assert refused.json()["code"] == "admin_token_required"
+        assert refused.json()["detail"] == (
+            "this simulator's control plane needs X-Sim-Admin-Token (it is bound beyond "
+            "loopback or was started with GOLIVE_SIM_ADMIN_TOKEN)"
+        )
         r = await c.post("/_sim/reset", headers={"X-Sim-Admin-Token": "s3cret"})
         assert r.status_code == 200

@@ -92,6 +92,18 @@ async def test_overlong_key_is_a_422_not_a_500():
         assert r.json()["code"] == "invalid_idempotency_key"
 
 
+@pytest.mark.parametrize(
+    "key", ["clé-1".encode(), b"k 1", b"k\t1", "\u00e9".encode("latin-1"), b"k\x7f"]
+)
+async def test_a_key_not_of_visible_ascii_is_refused_like_other_malformed_keys(key):
+    async with sim_client("crm") as c:
+        r = await c.post("/accounts", json={"name": "A"}, headers=[("Idempotency-Key", key)])
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "invalid_idempotency_key"
+        assert r.json()["errors"][0]["field"] == "Idempotency-Key"
+        assert (await c.get("/accounts")).json()["data"] == []
+
+
 class _SlowState(SystemState):
     SYSTEM = "crm"
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (CollectionSpec("account"),)

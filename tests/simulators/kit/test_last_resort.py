@@ -125,3 +125,86 @@ async def test_in_process_clients_get_the_same_500(caplog):
     async with sim_client("crm", app=_app()) as c:
         _is_internal_error(await c.post("/boom"))
         _logged(caplog)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [(b"content-length", b"14")],  # the fast path reads the body
+        [(b"content-length", b"14"), (b"idempotency-key", b"k-1")],  # the middleware does
+        [(b"transfer-encoding", b"chunked")],  # read before the route, up to the limit
+    ],
+    ids=["plain", "idempotent", "chunked"],
+)
+async def test_a_client_gone_mid_body_is_499_with_no_answer_and_no_traceback(extra, caplog):
+    async with sim_client("crm") as c:
+        token = c.headers["Authorization"].encode()
+        app = c.app
+        sent: list[dict] = []
+        messages = iter(
+            [
+                {"type": "http.request", "body": b'{"name": "Ac', "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/accounts", "raw_path": b"/accounts",
+            "query_string": b"", "root_path": "", "server": ("127.0.0.1", 9600),
+            "client": ("127.0.0.1", 50000),
+            "headers": [
+                (b"host", b"crm.test"), (b"authorization", token),
+                (b"content-type", b"application/json"), *extra,
+            ],
+        }  # fmt: skip
+        with caplog.at_level(logging.DEBUG):
+            await app(scope, receive, send)
+        assert sent == []  # nobody to answer
+        assert not [r for r in caplog.records if r.exc_info], caplog.text
+        journal = (await c.get("/_sim/journal")).json()
+        entries = journal["data"] if isinstance(journal, dict) else journal
+        assert [e["status"] for e in entries if e["path"] == "/accounts"] == [499]
+        metrics = (await c.get("/metrics")).text
+        assert 'status="499"' in metrics
+        assert 'status="500"' not in metrics
+        assert (await c.get("/accounts")).json()["data"] == []
+
+
+def test_a_client_that_half_closes_mid_body_on_the_wire_is_a_quiet_499(wire, caplog):
+    import socket
+
+    from simulators.registry import create_app
+
+    app = create_app("crm")
+    with wire.serving(app) as url:
+        token = wire.token_for(url)
+        host, port = url.removeprefix("http://").split(":")
+        request = (
+            f"POST /accounts HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+        ).encode() + b'{"name":"Acm"'  # 13 of the 14 bytes announced
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(65536) == b""  # no answer: the server just closes
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            entries = httpx.get(f"{url}/_sim/journal").json()
+            entries = entries["data"] if isinstance(entries, dict) else entries
+            statuses = [e["status"] for e in entries if e["path"] == "/accounts"]
+            if statuses:
+                break
+            time.sleep(0.01)
+        assert statuses == [499]
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'status="499"' in metrics
+        assert 'status="500"' not in metrics
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
