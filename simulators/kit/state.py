@@ -208,6 +208,12 @@ class SystemState:
     def on_reset(self) -> None:
         """Hook for systems that rebuild reference data after a reset."""
 
+    def on_clock_moved(self) -> None:
+        """Hook: act on what fell due when the control plane moved the clock.
+
+        The estate's scheduler will take this over.
+        """
+
     def export(self) -> dict[str, list[Obj]]:
         return self.store.export()
 
