@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lifecycle.ids import IdFactory
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import EventLog
 from simulators.kit.idempotency import IdempotencyStore
+from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
 from simulators.kit.metrics import Metrics
 
@@ -74,7 +74,7 @@ class Runtime:
         self.system = system
         self.config = config or SimConfig()
         self.clock = SimClock()
-        self.ids = IdFactory(self.config.seed)
+        self.ids = IdSequence(self.config.seed)
         self.events = EventLog(system, self.clock)
         self.journal = Journal(self.config.journal_max_entries)
         self.journal.enabled = self.config.journal_enabled
