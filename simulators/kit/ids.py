@@ -1,14 +1,15 @@
 """A simulator's id stream: prefixed ids from a seeded, numbered sequence.
 
 Each id is a function of the seed and its position, so the position is the whole
-state of the stream: a transaction can put it back and a durable store saves one
-integer. Ids look random (64 mixed bits, as Stripe's do) and never repeat within a
-stream.
+state of the stream: a rolled-back transaction puts it back (``kit/uow.py``) and a
+durable store saves one integer. Ids look random (64 mixed bits, as Stripe's do)
+and never repeat within a stream.
 """
 
 from __future__ import annotations
 
 from lifecycle.ids import PREFIXES
+from simulators.kit.uow import current_unit
 
 __all__ = ["IdSequence"]
 
@@ -34,9 +35,15 @@ class IdSequence:
         self.position = 0
 
     def new(self, object_type: str) -> str:
+        unit = current_unit()
+        if unit is not None:
+            unit.drawing_id()
         self.position += 1
         value = _mix((self._base + self.position * _GOLDEN) & _MASK)
         return f"{PREFIXES[object_type]}_{value:016x}"
 
     def reset(self) -> None:
+        unit = current_unit()
+        if unit is not None:
+            unit.drawing_id()
         self.position = 0

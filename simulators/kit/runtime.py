@@ -13,6 +13,7 @@ from simulators.kit.idempotency import IdempotencyStore
 from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
 from simulators.kit.metrics import Metrics
+from simulators.kit.uow import UnitOfWork
 
 __all__ = [
     "BODY_LIMIT_ENV",
@@ -85,6 +86,8 @@ class Runtime:
             clients=dict(self.config.clients),
             signing_key=self.config.signing_key or default_signing_key(),
         )
+        # The transaction with uncommitted writes, if any (kit/uow.py): one at a time.
+        self.writer: UnitOfWork | None = None
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow)."""
