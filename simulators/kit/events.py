@@ -62,13 +62,15 @@ class EventLog:
 
     def publish(self, events: Iterable[EventDict]) -> None:
         """Number committed events and append them to the feed, in order."""
-        log, system, listeners = self._events, self.system, self._listeners
+        log, system, first = self._events, self.system, len(self._events)
         for event in events:
             event["id"] = event_id(system, len(log) + 1)
             log.append(event)
-            self.emitted_total += 1
-            for listener in listeners:
-                listener(event)
+        self.emitted_total += len(log) - first
+        if self._listeners:  # told once every event of the commit is on the feed
+            for event in log[first:]:
+                for listener in self._listeners:
+                    listener(event)
 
     def numbered(self, events: list[EventDict]) -> list[EventDict]:
         """Copies of ``events`` with the ids ``publish`` would give them now."""

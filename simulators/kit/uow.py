@@ -105,6 +105,8 @@ class UnitOfWork:
     # -- recording (called by the store, the event log and the id stream) -------------------
 
     def _claim(self) -> None:
+        if self.closed:
+            raise InterleavedWrites("a write after its transaction committed")
         rt = self._rt
         if rt.writer is not None and rt.writer is not self:
             raise InterleavedWrites(
@@ -175,16 +177,16 @@ class UnitOfWork:
     # -- ending ------------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Make the changes final: events join the feed, the key's response is saved."""
+        """Make the changes final: the key's response is saved, events join the feed."""
         rt = self._rt
-        if self._events:
-            rt.events.publish(self._events)
-        if self._saved is not None:
-            rt.idempotency.finish(*self._saved)
         if rt.writer is self:
             rt.writer = None
         self._undo = []
-        self.closed = True
+        self.closed = True  # from here on committed, whatever a listener of the feed does
+        if self._saved is not None:
+            rt.idempotency.finish(*self._saved)
+        if self._events:
+            rt.events.publish(self._events)
 
     def rollback(self) -> None:
         """Undo every change so far, newest first; the unit stays open for the refusal."""
@@ -284,11 +286,11 @@ def transaction(runtime: Runtime) -> Iterator[UnitOfWork]:
     a refusal that says it ``commits`` (a declined payment is stored, then refused).
     """
     outer = _current.get()
-    if outer is not None and outer is not READ_ONLY:
-        yield outer
-        return
     if outer is READ_ONLY:
         raise ReadsNeverWrite("a read tried to open a transaction; reads never write")
+    if outer is not None and not outer.closed:
+        yield outer
+        return
     unit = UnitOfWork(runtime)
     token = _current.set(unit)
     try:

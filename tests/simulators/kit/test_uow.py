@@ -374,6 +374,32 @@ def test_a_second_writer_is_refused_while_the_first_has_uncommitted_writes():
     assert [w["name"] for w in state.export()["account"]] == ["first", "second"]
 
 
+def test_a_write_after_the_commit_is_refused():
+    state = _state()
+    unit = UnitOfWork(state.rt)
+    token = enter(unit)
+    try:
+        state.make("in time")
+        unit.commit()
+        with pytest.raises(InterleavedWrites):
+            state.make("too late")
+    finally:
+        leave(token)
+    assert state.rt.writer is None
+    assert [w["name"] for w in state.export()["account"]] == ["in time"]
+
+
+def test_listeners_hear_of_events_once_their_whole_commit_is_on_the_feed():
+    state = _state()
+    heard: list[tuple[str, int]] = []
+    state.rt.events.subscribe(lambda e: heard.append((e["data"]["name"], len(state.rt.events))))
+    with transaction(state.rt):
+        state.make("one")
+        state.make("two")
+        assert heard == []
+    assert heard == [("one", 2), ("two", 2)]
+
+
 def test_changes_are_what_a_durable_store_writes_in_one_transaction():
     state = _state()
     kept = state.make("kept")
