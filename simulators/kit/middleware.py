@@ -114,6 +114,9 @@ class SimMiddleware:
         status_box = [500]
         replayed = False
         client_id: str | None = None
+        writing = method in _MUTATING
+        # A read runs in the read-only unit: any write in it is a bug, and a 500.
+        read_token = None if writing else uow.CURRENT.set(uow.READ_ONLY)
 
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -148,10 +151,10 @@ class SimMiddleware:
                 if chunked:  # no Content-Length: read it here, up to the limit, then hand it on
                     receive = replaying(await read_body(receive, limit), receive)
             if public:
-                if method in _MUTATING:
+                if writing:
                     await self._transact(scope, receive, send_wrapped)  # control-plane writes
                 else:
-                    await self._read(scope, receive, send_wrapped)
+                    await self.app(scope, receive, send_wrapped)
                 return
             client_id = rt.tokens.verify(
                 authorization.decode("latin-1") if authorization is not None else None,
@@ -160,8 +163,8 @@ class SimMiddleware:
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
-                if method not in _MUTATING:
-                    await self._read(scope, receive, send_wrapped)
+                if not writing:
+                    await self.app(scope, receive, send_wrapped)
                 elif idem_key is None:
                     await self._transact(scope, receive, send_wrapped)
                 else:
@@ -177,6 +180,8 @@ class SimMiddleware:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="golive"'
             await response(scope, receive, send_wrapped)
         finally:
+            if read_token is not None:
+                uow.CURRENT.reset(read_token)
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or self._template(scope, method, path)
@@ -278,14 +283,6 @@ class SimMiddleware:
         await self._transact(scope, replaying(body, receive), send, (client_id, key))
         return False
 
-    async def _read(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A read runs in the read-only transaction: any write in it is a bug, and a 500."""
-        token = uow.enter(uow.READ_ONLY)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            uow.leave(token)
-
     async def _transact(
         self, scope: Scope, receive: Receive, send: Send, idem: tuple[str, str] | None = None
     ) -> None:
@@ -296,7 +293,7 @@ class SimMiddleware:
         happens; only then does the response leave (README: what every simulator does).
         """
         unit = uow.UnitOfWork(self.rt)
-        token = uow.enter(unit)
+        token = uow.CURRENT.set(unit)
         held: list[Message] = []
 
         async def commit_then_send(message: Message) -> None:
@@ -324,7 +321,7 @@ class SimMiddleware:
                     self.rt.idempotency.abandon(*idem)
             raise
         finally:
-            uow.leave(token)
+            uow.CURRENT.reset(token)
         if not unit.closed:  # the app ended without a whole response: nothing to keep
             unit.rollback()
             if idem is not None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from simulators.kit.store import Collection, Store
 
 __all__ = [
+    "CURRENT",
     "READ_ONLY",
     "ChangeSet",
     "InterleavedWrites",
@@ -262,8 +263,10 @@ class _ReadOnly(UnitOfWork):
         raise ReadsNeverWrite("a read tried to change state; reads never write")
 
 
-_current: ContextVar[UnitOfWork | None] = ContextVar("golive_unit_of_work", default=None)
-current_unit = _current.get
+# The transaction of the running request or block (None: none, changes apply at once).
+CURRENT: ContextVar[UnitOfWork | None] = ContextVar("golive_unit_of_work", default=None)
+_current = CURRENT
+current_unit = CURRENT.get
 # The transaction of every read: one shared instance that refuses writes.
 READ_ONLY: UnitOfWork = _ReadOnly()
 
