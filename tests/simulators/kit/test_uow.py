@@ -424,6 +424,26 @@ def test_changes_are_what_a_durable_store_writes_in_one_transaction():
     assert not changes.cleared
 
 
+def test_the_changes_of_a_reset_empty_every_collection_first():
+    state = _state()
+    state.make("old")
+    unit = UnitOfWork(state.rt)
+    token = enter(unit)
+    try:
+        state.reset()
+        state.rt.reset()
+        fresh = state.make("fresh")
+        changes = unit.changes()
+    finally:
+        leave(token)
+    assert changes.cleared == ["account"]
+    assert changes.objects == {"account": {fresh["id"]: fresh}}
+    assert changes.events_cleared
+    assert changes.keys_cleared
+    assert changes.id_position == 1
+    assert changes.counters == {"widgets": 1}
+
+
 _OPS = st.lists(
     st.sampled_from(["make", "rename", "remove", "count", "event", "draw", "clear"]),
     max_size=12,
