@@ -290,7 +290,7 @@ class SimMiddleware:
 
         The response is held until its last body part: then a refusal's writes are
         undone, the Idempotency-Key record joins the transaction, and the commit
-        happens; only then does the response leave (README: what every simulator does).
+        happens; only then does the response leave (docs/api.md, transactions).
         """
         unit = uow.UnitOfWork(self.rt)
         token = uow.CURRENT.set(unit)
