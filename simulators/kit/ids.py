@@ -38,9 +38,12 @@ class IdSequence:
         unit = current_unit()
         if unit is not None:
             unit.drawing_id()
-        self.position += 1
-        value = _mix((self._base + self.position * _GOLDEN) & _MASK)
-        return f"{PREFIXES[object_type]}_{value:016x}"
+        self.position = position = self.position + 1
+        # _mix, inlined: this runs for every object created.
+        x = (self._base + position * _GOLDEN) & _MASK
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+        return f"{PREFIXES[object_type]}_{x ^ (x >> 31):016x}"
 
     def reset(self) -> None:
         unit = current_unit()
