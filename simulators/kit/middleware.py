@@ -342,8 +342,11 @@ class SimMiddleware:
             # As at Stripe, a key is saved only once its endpoint ran (not for a body that
             # failed validation), and not for the answers a retry should run again for.
             if scope.get(EXECUTING) and IdempotencyStore.saves(status):
-                headers = list(held[0].get("headers", []))
-                body = b"".join(part.get("body", b"") for part in held[1:])
+                headers = held[0].get("headers", [])  # the response's own list, not changed
+                if len(held) == 2:
+                    body = held[1].get("body", b"")
+                else:
+                    body = b"".join(part.get("body", b"") for part in held[1:])
                 unit.save_response(*idem, status, headers, body)
             else:
                 self.rt.idempotency.abandon(*idem)

@@ -182,7 +182,12 @@ class Collection:
         unit = current_unit()
         if unit is not None:
             unit.inserted(self, object_id)
-        self._add(obj)
+        self._objects[object_id] = obj
+        self._order.append(object_id)
+        for name, index in self._indexes.items():  # _index_all, inlined: every create
+            value = obj.get(name)
+            if value is not None:
+                index.setdefault(value, []).append(object_id)
         _note_insert()
         return obj
 
@@ -243,12 +248,6 @@ class Collection:
     def refill(self, contents: _Contents) -> None:
         """Undo ``clear``."""
         self._objects, self._order, self._indexes = contents
-
-    def _add(self, obj: Obj) -> None:
-        object_id = obj["id"]
-        self._objects[object_id] = obj
-        self._order.append(object_id)
-        self._index_all(obj)
 
     def _index_all(self, obj: Obj) -> None:
         object_id = obj["id"]
