@@ -87,7 +87,8 @@ def _paid_or_declined(invoice: dict[str, Any], payment: dict[str, Any]) -> Respo
     if payment["status"] == "succeeded":
         return object_response(invoice)
     # As Stripe: a declined charge is a 402 card error; the failed Payment is stored
-    # and the dunning schedule has moved on (see the invoice's next_payment_attempt).
+    # and the dunning schedule has moved on (see the invoice's next_payment_attempt):
+    # this refusal commits what the attempt wrote.
     raise CardError(
         payment["failure_code"],
         f"payment {payment['id']} for {invoice['number']} failed: {payment['failure_code']}",
@@ -100,6 +101,7 @@ def _paid_or_declined(invoice: dict[str, Any], payment: dict[str, Any]) -> Respo
                 "next_payment_attempt": invoice["next_payment_attempt"],
             }
         ],
+        commits=True,
     )
 
 

@@ -18,7 +18,7 @@ from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.state import Obj, SystemState, check_move
 
-__all__ = ["INVOICE", "SUBSCRIPTION", "InvoicingState", "aware"]
+__all__ = ["INVOICE", "INVOICE_NUMBERS", "SUBSCRIPTION", "InvoicingState", "aware"]
 
 SUBSCRIPTION = MACHINES["subscription"]
 INVOICE = MACHINES["invoice"]
@@ -30,6 +30,8 @@ _SUBSCRIPTION_EVENTS = {
     "unpaid": "subscription.unpaid",
     "canceled": "subscription.canceled",
 }
+# The store counter INV- numbers come from (it commits and rolls back with the invoice).
+INVOICE_NUMBERS = "invoice_number"
 # Stripe issues credit notes on open and paid invoices only.
 _CREDITABLE = ("open", "paid")
 
@@ -43,8 +45,6 @@ def aware(moment: datetime | None, clock_now: datetime) -> datetime:
 
 class InvoicingState(SystemState):
     """Invoice runs, the invoice machine, test-card payments, dunning and credit notes."""
-
-    _invoice_seq = 0
 
     # -- options -------------------------------------------------------------------------
 
@@ -89,8 +89,7 @@ class InvoicingState(SystemState):
     # -- invoice runs ----------------------------------------------------------------------
 
     def _next_number(self) -> str:
-        self._invoice_seq += 1
-        return f"INV-{self._invoice_seq:06d}"
+        return f"INV-{self.store.next_number(INVOICE_NUMBERS):06d}"
 
     def invoice_for_period(self, sub: Obj, period_start: str) -> Obj | None:
         """The invoice (not void) of ``sub`` for the period starting ``period_start``."""

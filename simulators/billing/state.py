@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
 from simulators.billing.errors import CardError
-from simulators.billing.invoicing import SUBSCRIPTION, InvoicingState, aware
+from simulators.billing.invoicing import INVOICE_NUMBERS, SUBSCRIPTION, InvoicingState, aware
 from simulators.billing.models import PaymentMethod
 from simulators.billing.rules import add_months, next_period_end, resolve_card
 from simulators.kit.bodies import check_currency, check_money_total, check_quantity_total
@@ -75,9 +75,6 @@ class BillingState(InvoicingState):
 
     # -- control plane ---------------------------------------------------------------------
 
-    def on_reset(self) -> None:
-        self._invoice_seq = 0
-
     def seed_problems(self, object_type: str, obj: Obj) -> list[tuple[str, str]]:
         # after_seed reads the digits after an invoice number's last "-" to go on from.
         if object_type == "invoice" and not _INVOICE_NUMBER.fullmatch(obj["number"]):
@@ -89,7 +86,7 @@ class BillingState(InvoicingState):
         for object_type, invoice in loaded:
             tail = invoice["number"].rpartition("-")[2] if object_type == "invoice" else ""
             if tail.isascii() and tail.isdigit():
-                self._invoice_seq = max(self._invoice_seq, int(tail))
+                self.store.raise_counter(INVOICE_NUMBERS, int(tail))
 
     # -- customers -------------------------------------------------------------------------
 

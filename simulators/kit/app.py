@@ -31,6 +31,7 @@ from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
 from simulators.kit.routing import SimRoute
 from simulators.kit.state import SystemState
+from simulators.kit.uow import current_unit
 
 __all__ = ["build_app"]
 
@@ -162,6 +163,12 @@ def _shared_router(state: SystemState) -> APIRouter:
     return router
 
 
+def _doom() -> None:
+    unit = current_unit()
+    if unit is not None and not unit.closed:
+        unit.doomed = True
+
+
 def build_app(state: SystemState, routes: APIRouter, *, title: str, description: str) -> FastAPI:
     """The ASGI app of one simulator: ``routes`` plus everything every simulator shares."""
     # FastAPI's native OpenTelemetry looks up its providers on every request (about
@@ -184,12 +191,17 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     for router in (routes, _shared_router(state), control_router(state)):
         app.router.routes.extend(router.routes)
 
+    # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it
+    # says it commits; a response the endpoint returns commits.
     @app.exception_handler(SimError)
     async def _sim_error(_: Request, exc: SimError) -> Response:
+        if not exc.commits:
+            _doom()
         return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
+        _doom()
         errors = [
             {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
             for err in exc.errors()
@@ -198,6 +210,7 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        _doom()
         code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )

@@ -10,6 +10,8 @@ import math
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from simulators.kit.uow import current_unit
+
 __all__ = ["CLOCK_LIMIT", "SimClock", "format_instant", "parse_instant"]
 
 # The clock stays before this instant. datetime ends at 9999-12-31, and the rules add
@@ -36,11 +38,24 @@ def _at(timestamp: float) -> datetime:
 
 
 class SimClock:
-    """Real time plus an offset, or a frozen instant. Never goes backwards."""
+    """Real time plus an offset, or a frozen instant. Never goes backwards.
+
+    A move inside a transaction (``kit/uow.py``) is part of it: a rollback undoes it.
+    """
 
     def __init__(self) -> None:
         self._offset_s = 0.0
         self._frozen_at: float | None = None
+
+    def _moving(self) -> None:
+        unit = current_unit()
+        if unit is not None:
+            offset_s, frozen_at = self._offset_s, self._frozen_at
+
+            def undo() -> None:
+                self._offset_s, self._frozen_at = offset_s, frozen_at
+
+            unit.on_rollback(undo)
 
     def timestamp(self) -> float:
         """Seconds since the epoch on the simulator's clock."""
@@ -71,11 +86,13 @@ class SimClock:
         if at is not None:
             self._check_target(now, at.timestamp())
             now = at.timestamp()
+        self._moving()
         self._frozen_at = now
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
         if self._frozen_at is not None:
+            self._moving()
             self._offset_s = self._frozen_at - time.time()
             self._frozen_at = None
 
@@ -84,6 +101,7 @@ class SimClock:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError("the clock only moves forward, by a finite number of seconds")
         self._check_target(self.timestamp(), self.timestamp() + seconds)
+        self._moving()
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:
@@ -108,6 +126,7 @@ class SimClock:
             )
 
     def reset(self) -> None:
+        self._moving()
         self._offset_s = 0.0
         self._frozen_at = None
 

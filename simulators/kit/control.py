@@ -209,6 +209,7 @@ def control_router(state: SystemState) -> APIRouter:
                 rt.clock.advance(body.seconds or 0.0)
         except ValueError as exc:
             raise Invalid("invalid_clock_move", str(exc)) from None
+        state.on_clock_moved()
         return json_response(rt.clock.state())
 
     @router.post("/clock/freeze", responses=problem_responses(422))
@@ -222,6 +223,7 @@ def control_router(state: SystemState) -> APIRouter:
                 rt.clock.freeze(_instant(body.at) if body.at else None)
             except ValueError as exc:
                 raise Invalid("invalid_clock_move", str(exc)) from None
+        state.on_clock_moved()
         return json_response(rt.clock.state())
 
     @router.post("/provider-states", responses=problem_responses(404, 422))

@@ -73,7 +73,12 @@ class Problem(BaseModel):
 
 
 class SimError(Exception):
-    """A refused request. Subclasses fix the status; ``code`` is the stable machine code."""
+    """A refused request. Subclasses fix the status; ``code`` is the stable machine code.
+
+    A refusal undoes whatever the request wrote before it (``kit/uow.py``), unless it
+    ``commits``: then it reports an outcome that is itself a change, kept with the
+    refusal (Stripe stores a declined charge, then answers 402).
+    """
 
     status = 400
 
@@ -83,12 +88,15 @@ class SimError(Exception):
         detail: str,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        commits: bool = False,
     ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.commits = commits
 
 
 class NotFound(SimError):

@@ -1,18 +1,21 @@
 """The ordered, replayable event log behind ``GET /events?after=``.
 
-Every state change appends one envelope (``lifecycle.events.Event``); listeners
-(the webhook dispatcher) are told of each new event after it is appended.
+Every state change appends one envelope (``lifecycle.events.Event``). Inside a
+transaction (``kit/uow.py``) an event waits for the commit and only then gets its id,
+joins the feed and is told to listeners (the webhook outbox), so no reader ever sees
+an event whose change was rolled back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lifecycle.events import event_id
 from simulators.kit.clock import SimClock
 from simulators.kit.context import current_correlation_id
 from simulators.kit.errors import Invalid
+from simulators.kit.uow import current_unit
 
 __all__ = ["EventLog"]
 
@@ -38,20 +41,41 @@ class EventLog:
     def emit(
         self, event_type: str, data: dict[str, Any], occurred_at: str | None = None
     ) -> EventDict:
-        """Append an event; ``occurred_at`` defaults to now on the simulator clock."""
+        """Append an event (at the commit, inside a transaction); ``occurred_at`` defaults to now.
+
+        The returned envelope gets its ``id`` when it joins the feed.
+        """
         event = {
-            "id": event_id(self.system, len(self._events) + 1),
+            "id": None,
             "type": event_type,
             "system": self.system,
             "occurred_at": occurred_at or self.clock.now_iso(),
             "correlation_id": current_correlation_id.get(),
             "data": data,
         }
-        self._events.append(event)
-        self.emitted_total += 1
-        for listener in self._listeners:
-            listener(event)
+        unit = current_unit()
+        if unit is None:
+            self.publish((event,))
+        else:
+            unit.emitted(event)
         return event
+
+    def publish(self, events: Iterable[EventDict]) -> None:
+        """Number committed events and append them to the feed, in order."""
+        log, system, first = self._events, self.system, len(self._events)
+        for event in events:
+            event["id"] = event_id(system, len(log) + 1)
+            log.append(event)
+        self.emitted_total += len(log) - first
+        if self._listeners:  # told once every event of the commit is on the feed
+            for event in log[first:]:
+                for listener in self._listeners:
+                    listener(event)
+
+    def numbered(self, events: list[EventDict]) -> list[EventDict]:
+        """Copies of ``events`` with the ids ``publish`` would give them now."""
+        first = len(self._events) + 1
+        return [{**e, "id": event_id(self.system, first + n)} for n, e in enumerate(events)]
 
     def _position_after(self, after: str | None) -> int:
         if not after:
@@ -88,4 +112,11 @@ class EventLog:
         return list(self._events)
 
     def clear(self) -> None:
-        self._events.clear()
+        unit = current_unit()
+        if unit is not None:
+            unit.events_cleared(self, self._events)
+        self._events = []  # a fresh list: a rollback puts the old one back
+
+    def refill(self, events: list[EventDict]) -> None:
+        """Undo ``clear``."""
+        self._events = events

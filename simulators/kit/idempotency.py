@@ -9,11 +9,17 @@ saved: a request refused before (401, 400, 413, 415, a body that does not valida
 is not, and neither are 5xx answers, 412 (a stale If-Match, a precondition checked
 before the change), 429 and 503, so the corrected or retried request runs again.
 Business-rule refusals (``credit_limit_exceeded`` ...) are saved and replayed.
+
+The saved response commits with the request's changes (``kit/uow.py``), before it is
+sent: a client that has the answer finds the key done. The in-flight marker is a
+lock, not a change, and belongs to no transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from simulators.kit.uow import current_unit
 
 __all__ = ["KEY_TTL_S", "MAX_KEY_LENGTH", "IdempotencyStore", "SavedResponse"]
 
@@ -57,6 +63,11 @@ class IdempotencyStore:
         if now >= self._next_sweep:
             self._sweep(now)
 
+    @staticmethod
+    def saves(status: int) -> bool:
+        """Whether the response of a request whose endpoint ran is saved for replays."""
+        return status < 500 and status not in _NOT_SAVED
+
     def finish(
         self,
         client: str,
@@ -65,10 +76,11 @@ class IdempotencyStore:
         headers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> None:
+        """Save the response of the request in flight under this key (at its commit)."""
         entry = self._entries.get((client, key))
         if entry is None:
             return
-        if status >= 500 or status in _NOT_SAVED:
+        if not self.saves(status):
             del self._entries[(client, key)]
             return
         entry.status = status
@@ -85,4 +97,11 @@ class IdempotencyStore:
         self._next_sweep = now + 600
 
     def clear(self) -> None:
-        self._entries.clear()
+        unit = current_unit()
+        if unit is not None:
+            unit.keys_cleared(self, self._entries)
+        self._entries = {}  # a fresh dict: a rollback puts the old one back
+
+    def refill(self, entries: dict[tuple[str, str], SavedResponse]) -> None:
+        """Undo ``clear``."""
+        self._entries = entries

@@ -1,7 +1,9 @@
 """One pure-ASGI middleware for the cross-cutting work of every request.
 
 Correlation id, envelope checks (header bounds, body size, media type, origin),
-bearer auth, Idempotency-Key, journal and metrics in a single layer: Starlette's
+bearer auth, Idempotency-Key, the unit of work of each request (``kit/uow.py``:
+writes commit before their response leaves, reads may not write), journal and
+metrics in a single layer: Starlette's
 BaseHTTPMiddleware costs a task per request, and this path decides how many
 requests per second a simulator serves.
 """
@@ -11,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
 
 from pydantic_core import from_json
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.kit import uow
 from simulators.kit.auth import secrets_match
 from simulators.kit.context import EXECUTING, current_client_id, current_correlation_id
 from simulators.kit.envelope import (
@@ -36,7 +38,7 @@ from simulators.kit.envelope import (
     replaying,
 )
 from simulators.kit.errors import Invalid, SimError, problem_response
-from simulators.kit.idempotency import MAX_KEY_LENGTH
+from simulators.kit.idempotency import MAX_KEY_LENGTH, IdempotencyStore
 from simulators.kit.runtime import Runtime
 
 __all__ = ["CLIENT_CLOSED_REQUEST", "PUBLIC_PREFIXES", "SimMiddleware"]
@@ -115,6 +117,9 @@ class SimMiddleware:
         status_box = [500]
         replayed = False
         client_id: str | None = None
+        writing = method in _MUTATING
+        # A read runs in the read-only unit: any write in it is a bug, and a 500.
+        read_token = None if writing else uow.CURRENT.set(uow.READ_ONLY)
 
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,7 +154,10 @@ class SimMiddleware:
                 if chunked:  # no Content-Length: read it here, up to the limit, then hand it on
                     receive = replaying(await read_body(receive, limit), receive)
             if public:
-                await self.app(scope, receive, send_wrapped)
+                if writing:
+                    await self._transact(scope, receive, send_wrapped)  # control-plane writes
+                else:
+                    await self.app(scope, receive, send_wrapped)
                 return
             client_id = rt.tokens.verify(
                 authorization.decode("latin-1") if authorization is not None else None,
@@ -158,8 +166,10 @@ class SimMiddleware:
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
-                if idem_key is None:
+                if not writing:
                     await self.app(scope, receive, send_wrapped)
+                elif idem_key is None:
+                    await self._transact(scope, receive, send_wrapped)
                 else:
                     replayed = await self._idempotent(
                         scope, receive, send_wrapped, client_id, idem_key, limit
@@ -177,6 +187,8 @@ class SimMiddleware:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="golive"'
             await response(scope, receive, send_wrapped)
         finally:
+            if read_token is not None:
+                uow.CURRENT.reset(read_token)
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or self._template(scope, method, path)
@@ -283,32 +295,77 @@ class SimMiddleware:
             return True
 
         rt.idempotency.begin(client_id, key, fingerprint, now)
-        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+        await self._transact(scope, replaying(body, receive), send, (client_id, key))
+        return False
 
-        async def capture_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = [
-                    (k, v) for k, v in message.get("headers", []) if k != b"x-correlation-id"
-                ]
-            elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
+    async def _transact(
+        self, scope: Scope, receive: Receive, send: Send, idem: tuple[str, str] | None = None
+    ) -> None:
+        """Run a write in one transaction that commits before its response is sent.
+
+        The response is held until its last body part: then a refusal's writes are
+        undone, the Idempotency-Key record joins the transaction, and the commit
+        happens; only then does the response leave (docs/api.md, transactions).
+        """
+        unit = uow.UnitOfWork(self.rt)
+        token = uow.CURRENT.set(unit)
+        held: list[Message] = []
+
+        async def commit_then_send(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start" or (
+                kind == "http.response.body" and message.get("more_body")
+            ):
+                held.append(message)
+                return
+            if kind == "http.response.body":
+                held.append(message)
+                self._settle(unit, scope, held, idem)
+                for part in held:
+                    await send(part)
+                held.clear()
+                return
             await send(message)
 
         try:
-            await self.app(scope, replaying(body, receive), capture_send)
+            await self.app(scope, receive, commit_then_send)
         except BaseException:
-            rt.idempotency.abandon(client_id, key)
+            if not unit.closed:
+                unit.rollback()
+                if idem is not None:
+                    self.rt.idempotency.abandon(*idem)
             raise
-        if not scope.get(EXECUTING):
-            # Refused before the endpoint ran (validation, malformed JSON): as at Stripe,
-            # nothing is saved, so the corrected request may reuse the key.
-            rt.idempotency.abandon(client_id, key)
-            return False
-        rt.idempotency.finish(
-            client_id, key, captured["status"], captured["headers"], bytes(captured["body"])
-        )
-        return False
+        finally:
+            uow.CURRENT.reset(token)
+        if not unit.closed:  # the app ended without a whole response: nothing to keep
+            unit.rollback()
+            if idem is not None:
+                self.rt.idempotency.abandon(*idem)
+
+    def _settle(
+        self,
+        unit: uow.UnitOfWork,
+        scope: Scope,
+        held: list[Message],
+        idem: tuple[str, str] | None,
+    ) -> None:
+        """Roll back a refusal, add the Idempotency-Key record, commit."""
+        if unit.doomed:
+            unit.rollback()
+        if idem is not None:
+            status: int = held[0]["status"]
+            # As at Stripe, a key is saved only once its endpoint ran (not for a body that
+            # failed validation), and not for the answers a retry should run again for.
+            if scope.get(EXECUTING) and IdempotencyStore.saves(status):
+                headers = held[0].get("headers", [])  # the response's own list, not changed
+                if len(held) == 2:
+                    body = held[1].get("body", b"")
+                else:
+                    body = b"".join(part.get("body", b"") for part in held[1:])
+                unit.save_response(*idem, status, headers, body)
+            else:
+                self.rt.idempotency.abandon(*idem)
+        unit.commit()
 
 
 class _Reused(SimError):

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lifecycle.ids import IdFactory
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import EventLog
 from simulators.kit.idempotency import IdempotencyStore
+from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
 from simulators.kit.metrics import Metrics
+from simulators.kit.uow import UnitOfWork
 
 __all__ = [
     "BODY_LIMIT_ENV",
@@ -74,7 +75,7 @@ class Runtime:
         self.system = system
         self.config = config or SimConfig()
         self.clock = SimClock()
-        self.ids = IdFactory(self.config.seed)
+        self.ids = IdSequence(self.config.seed)
         self.events = EventLog(system, self.clock)
         self.journal = Journal(self.config.journal_max_entries)
         self.journal.enabled = self.config.journal_enabled
@@ -85,6 +86,8 @@ class Runtime:
             clients=dict(self.config.clients),
             signing_key=self.config.signing_key or default_signing_key(),
         )
+        # The transaction with uncommitted writes, if any (kit/uow.py): one at a time.
+        self.writer: UnitOfWork | None = None
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow)."""

@@ -28,6 +28,7 @@ from simulators.kit.seeding import (
     self_references,
 )
 from simulators.kit.store import Collection, CollectionSpec, Store
+from simulators.kit.uow import transaction
 
 __all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "check_move", "provider_state"]
 
@@ -208,6 +209,13 @@ class SystemState:
     def on_reset(self) -> None:
         """Hook for systems that rebuild reference data after a reset."""
 
+    def on_clock_moved(self) -> None:
+        """Hook: act on what fell due when the control plane moved the clock.
+
+        Runs in the transaction of the clock move, so a failure leaves the clock and
+        the state as they were. The estate's scheduler will take this over.
+        """
+
     def export(self) -> dict[str, list[Obj]]:
         return self.store.export()
 
@@ -307,21 +315,19 @@ class SystemState:
         saved = {t: c.enforce_unique for t, c in collections.items()}
         loaded: dict[str, int] = dict.fromkeys(collections, 0)
         stored: list[tuple[str, Obj]] = []
-        try:
-            for c in collections.values():
-                c.enforce_unique = False
-            for object_type, obj, _, _ in checked:
-                collections[object_type].insert(obj)
-                stored.append((object_type, obj))
-                loaded[object_type] += 1
-            self.after_seed(stored)
-        except BaseException:
-            for object_type, obj in reversed(stored):  # newest first: O(1) each
-                collections[object_type].remove(obj["id"])
-            raise
-        finally:
-            for t, flag in saved.items():
-                collections[t].enforce_unique = flag
+        # All or nothing: a failure while storing rolls the whole batch back.
+        with transaction(self.rt):
+            try:
+                for c in collections.values():
+                    c.enforce_unique = False
+                for object_type, obj, _, _ in checked:
+                    collections[object_type].insert(obj)
+                    stored.append((object_type, obj))
+                    loaded[object_type] += 1
+                self.after_seed(stored)
+            finally:
+                for t, flag in saved.items():
+                    collections[t].enforce_unique = flag
         return loaded
 
     def setup_provider_state(self, name: str, params: Obj) -> Obj:

@@ -1,7 +1,8 @@
 """In-memory object store: collections of JSON-ready dicts with versions and indexes.
 
 Objects are replaced, never mutated in place, so an event or a cached response
-that holds an old dict keeps seeing the old state.
+that holds an old dict keeps seeing the old state. Every change is recorded in the
+transaction in progress (``kit/uow.py``), which can undo it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulators.kit.errors import Conflict, Invalid, NotFound
+from simulators.kit.uow import current_unit
 
 __all__ = ["Collection", "CollectionSpec", "Page", "Store", "decode_cursor", "encode_cursor"]
 
@@ -104,6 +106,10 @@ def decode_cursor(cursor: str, object_type: str = "", scope: str = "") -> int:
     return int(match[1])
 
 
+# What a collection holds: objects by id, their order, the indexes (for undoing a clear).
+_Contents = tuple[dict[str, Obj], list[str], dict[str, dict[Any, list[str]]]]
+
+
 def _unindex(index: dict[Any, list[str]], value: Any, object_id: str) -> None:
     ids = index[value]
     ids.remove(object_id)
@@ -173,9 +179,12 @@ class Collection:
         if object_id in self._objects:
             raise Conflict("duplicate_id", f"a {self.spec.noun} with id {object_id!r} exists")
         self.check_unique(obj)
+        unit = current_unit()
+        if unit is not None:
+            unit.inserted(self, object_id)
         self._objects[object_id] = obj
         self._order.append(object_id)
-        for name, index in self._indexes.items():
+        for name, index in self._indexes.items():  # _index_all, inlined: every create
             value = obj.get(name)
             if value is not None:
                 index.setdefault(value, []).append(object_id)
@@ -186,31 +195,85 @@ class Collection:
         """Store ``new`` in place of the object with its id; a refusal changes nothing."""
         object_id = new["id"]
         old = self.get(object_id)
-        changed = [name for name in self._indexes if old.get(name) != new.get(name)]
-        if changed and self.spec.unique:
-            # Every check before the first index moves: a refused change leaves no trace.
-            self.check_unique(new, object_id, [n for n in changed if n in self.spec.unique])
-        for name in changed:
-            index = self._indexes[name]
+        if self.spec.unique:
+            changed = [n for n in self.spec.unique if old.get(n) != new.get(n)]
+            if changed:
+                # Every check before the first index moves: a refused change leaves no trace.
+                self.check_unique(new, object_id, changed)
+        unit = current_unit()
+        if unit is not None:
+            unit.replaced(self, old)
+        self._swap(old, new)
+        return new
+
+    def remove(self, object_id: str) -> None:
+        obj = self.get(object_id)
+        order = self._order
+        # A seed rolled back removes newest first: O(1); provider states renaming an object
+        # search the order: O(n).
+        position = len(order) - 1 if order[-1] == object_id else order.index(object_id)
+        unit = current_unit()
+        if unit is not None:
+            unit.removed(self, obj, position)
+        del self._objects[object_id]
+        del order[position]
+        self._unindex_all(obj)
+
+    # The inverse operations a rolled-back transaction applies (kit/uow.py), newest
+    # first, so each finds the collection exactly as the operation it undoes left it.
+
+    def unstore(self, object_id: str) -> None:
+        """Undo ``insert``."""
+        obj = self._objects.pop(object_id)
+        order = self._order
+        if order[-1] == object_id:
+            order.pop()
+        else:
+            order.remove(object_id)
+        self._unindex_all(obj)
+
+    def restore(self, old: Obj) -> None:
+        """Undo ``replace``: ``old`` is the version it replaced."""
+        self._swap(self._objects[old["id"]], old)
+
+    def reinsert(self, obj: Obj, position: int) -> None:
+        """Undo ``remove``: back in its place in the order."""
+        objects, order = self._objects, self._order
+        objects[obj["id"]] = obj
+        order.insert(position, obj["id"])
+        if position < len(order) - 1:  # iteration follows the dict: rebuild it in order
+            self._objects = {i: objects[i] for i in order}
+        self._index_all(obj)
+
+    def refill(self, contents: _Contents) -> None:
+        """Undo ``clear``."""
+        self._objects, self._order, self._indexes = contents
+
+    def _index_all(self, obj: Obj) -> None:
+        object_id = obj["id"]
+        for name, index in self._indexes.items():
+            value = obj.get(name)
+            if value is not None:
+                index.setdefault(value, []).append(object_id)
+
+    def _unindex_all(self, obj: Obj) -> None:
+        object_id = obj["id"]
+        for name, index in self._indexes.items():
+            value = obj.get(name)
+            if value is not None:
+                _unindex(index, value, object_id)
+
+    def _swap(self, old: Obj, new: Obj) -> None:
+        object_id = new["id"]
+        for name, index in self._indexes.items():
             before, after = old.get(name), new.get(name)
+            if before == after:
+                continue
             if before is not None:
                 _unindex(index, before, object_id)
             if after is not None:
                 index.setdefault(after, []).append(object_id)
         self._objects[object_id] = new
-        return new
-
-    def remove(self, object_id: str) -> None:
-        obj = self.get(object_id)
-        del self._objects[object_id]
-        if self._order[-1] == object_id:
-            self._order.pop()  # a seed rolled back removes newest first: O(1)
-        else:
-            self._order.remove(object_id)  # O(n): provider states renaming an object
-        for name, index in self._indexes.items():
-            value = obj.get(name)
-            if value is not None:
-                _unindex(index, value, object_id)
 
     def page(
         self,
@@ -240,24 +303,62 @@ class Collection:
         return Page(data, encode_cursor(position, object_type, scope) if more else None)
 
     def clear(self) -> None:
-        self._objects.clear()
-        self._order.clear()
-        for index in self._indexes.values():
-            index.clear()
+        unit = current_unit()
+        if unit is not None:
+            unit.cleared(self, (self._objects, self._order, self._indexes))
+        # Fresh containers rather than emptied ones: a rollback puts the old ones back.
+        self._objects, self._order = {}, []
+        self._indexes = {name: {} for name in self.spec.indexed}
 
 
 class Store:
-    """All collections of one simulator."""
+    """All collections of one simulator, and its named counters (invoice numbers ...)."""
 
     def __init__(self, specs: Iterable[CollectionSpec]) -> None:
         self.collections: dict[str, Collection] = {s.object_type: Collection(s) for s in specs}
+        self._counters: dict[str, int] = {}
 
     def __getitem__(self, object_type: str) -> Collection:
         return self.collections[object_type]
 
+    def counter(self, name: str) -> int:
+        """The last number counter ``name`` gave out (0 before the first)."""
+        return self._counters.get(name, 0)
+
+    def next_number(self, name: str) -> int:
+        """The next number of counter ``name``: 1, 2, 3 ...; part of the transaction."""
+        before = self._counters.get(name)
+        unit = current_unit()
+        if unit is not None:
+            unit.counted(self, name, before)
+        self._counters[name] = number = (before or 0) + 1
+        return number
+
+    def raise_counter(self, name: str, at_least: int) -> None:
+        """Make counter ``name`` go on after ``at_least`` (numbers of seeded objects)."""
+        before = self._counters.get(name)
+        if (before or 0) >= at_least:
+            return
+        unit = current_unit()
+        if unit is not None:
+            unit.counted(self, name, before)
+        self._counters[name] = at_least
+
+    def reset_counter(self, name: str, before: int | None) -> None:
+        """Undo a counter change: back to ``before`` (None: never counted)."""
+        if before is None:
+            self._counters.pop(name, None)
+        else:
+            self._counters[name] = before
+
     def clear(self) -> None:
         for collection in self.collections.values():
             collection.clear()
+        unit = current_unit()
+        for name, value in list(self._counters.items()):
+            if unit is not None:
+                unit.counted(self, name, value)
+            del self._counters[name]
 
     def export(self) -> dict[str, list[Obj]]:
         return {name: list(c) for name, c in self.collections.items()}

@@ -17,7 +17,9 @@ warns, it does not block); the best entitlement in force is linked to the case.
 LIMITATIONS: calendar-hour SLAs only (no business hours, no pausing while
 pending); no agents, groups, macros, triggers or views; comments are stored on
 the case (no attachments); breach timers fire when ``check_sla_breaches()`` runs
-(the clock will call it in the next issue) or when a case is read or changed;
+(on every clock move through the control plane; while the clock runs in real time
+only when a case is changed or the clock is moved, until the estate's scheduler
+runs timers on its own), never on a read;
 entitlements expire at their end date only when ``expire_ended_entitlements()``
 runs or on ``POST /entitlements/{id}/expire``; no Zendesk-shaped URLs.
 """
@@ -180,7 +182,6 @@ def _routes(state: SupportState) -> APIRouter:
         priority: _Priority | None = None,
         sla_breached: bool | None = None,
     ) -> Response:
-        state.check_sla_breaches()
         return filtered_page(
             cases,
             limit,
@@ -194,7 +195,7 @@ def _routes(state: SupportState) -> APIRouter:
 
     @r.get("/cases/{case_id}", response_model=Case, responses=_GET)
     async def get_case(case_id: str) -> Response:
-        return object_response(state.get_case(case_id))
+        return object_response(cases.get(case_id))
 
     @r.patch("/cases/{case_id}", response_model=Case, responses=_PATCH)
     async def update_case(

@@ -1,8 +1,9 @@
 """Support objects and rules: organizations, entitlements, cases with SLA timers.
 
 SLA breaches follow the simulator clock: ``check_sla_breaches()`` marks every case
-whose live target has passed (the clock will call it), and reads of a case run the
-same check on that case, so a GET always shows the truth.
+whose live target has passed (it runs when the control plane moves the clock), and
+every change to a case runs the same check on it first. Reads never write: a case
+read between a passed target and the next check still shows ``sla_breached: false``.
 """
 
 from __future__ import annotations
@@ -216,8 +217,8 @@ class SupportState(SystemState):
                 breached.append(case_id)
         return breached
 
-    def get_case(self, case_id: str) -> Obj:
-        return self.refresh_case(self.col("case").get(case_id))
+    def on_clock_moved(self) -> None:
+        self.check_sla_breaches()
 
     # -- cases: life cycle -------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class SupportState(SystemState):
 
     def _open_case(self, case_id: str, target: str | None = None) -> Obj:
         """The case, brought up to date with the clock; 409 if it is closed."""
-        case = self.get_case(case_id)
+        case = self.refresh_case(self.col("case").get(case_id))
         if case["status"] == CaseStatus.CLOSED:
             # Zendesk: "closed tickets cannot be updated"; a follow-up is a new ticket.
             if target is not None:

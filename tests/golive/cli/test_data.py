@@ -170,8 +170,12 @@ def test_keep_leaves_the_clock_alone(
 
 
 def _breached_in(estate: Any) -> set[str]:
-    """Cases the support simulator calls breached now (its list runs the SLA timers)."""
+    """Cases the support simulator calls breached once its SLA timers ran.
+
+    Reads never write, so the timers run on a clock move (here one of 0 seconds).
+    """
     with estate.client("support") as client:
+        client.post("/_sim/clock/advance", json={"seconds": 0}).raise_for_status()
         page = client.get("/cases", params={"limit": 1000, "sla_breached": "true"}).json()
     assert page["next_cursor"] is None
     return {c["id"] for c in page["data"]}

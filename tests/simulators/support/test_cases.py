@@ -62,7 +62,7 @@ async def test_case_links_the_best_entitlement_in_force(support):
     assert case["entitlement_id"] == enterprise["id"]
 
 
-async def test_unanswered_case_is_breached_when_read_after_its_first_response_target(support):
+async def test_unanswered_case_is_breached_once_the_clock_passes_its_first_response_target(support):
     org = await support.org()
     case = await support.case(org["id"], "normal")  # standard normal: first reply in 480 min
     await support.advance(480)
@@ -74,23 +74,52 @@ async def test_unanswered_case_is_breached_when_read_after_its_first_response_ta
     assert (await support.event_types(case["id"])).count("case.sla_breached") == 1
 
 
-async def test_check_sla_breaches_marks_overdue_cases_and_spares_answered_ones(support):
+async def _breached(support) -> set[str]:
+    page = await support.call("GET", "/cases", 200, params={"sla_breached": "true"})
+    return {c["id"] for c in page["data"]}
+
+
+async def test_moving_the_clock_marks_overdue_cases_and_spares_answered_ones(support):
     org = await support.org()
     late = await support.case(org["id"], "urgent")
     answered = await support.case(org["id"], "urgent")
     later = await support.case(org["id"], "low")
     await support.reply(answered["id"])
     await support.advance(61)
-    assert support.state.check_sla_breaches() == [late["id"]]
-    assert support.state.check_sla_breaches() == []
-    page = await support.call("GET", "/cases", 200, params={"sla_breached": "true"})
-    assert [c["id"] for c in page["data"]] == [late["id"]]
+    assert await _breached(support) == {late["id"]}
+    assert support.state.check_sla_breaches() == []  # the clock move ran the check
     # Answered in time, the urgent case still had 1440 minutes to resolution; the low one
     # 1440 minutes to its first reply.
     await support.advance(1_379)
-    assert support.state.check_sla_breaches() == []
+    assert await _breached(support) == {late["id"]}
     await support.advance(2)
-    assert set(support.state.check_sla_breaches()) == {answered["id"], later["id"]}
+    assert await _breached(support) == {late["id"], answered["id"], later["id"]}
+
+
+async def test_check_sla_breaches_marks_cases_whose_target_passed_in_real_time(support):
+    org = await support.org()
+    case = await support.case(org["id"], "urgent")
+    support.state.clock.advance(61 * 60)  # as real time passing: no control-plane move
+    assert support.state.check_sla_breaches() == [case["id"]]
+    assert support.state.check_sla_breaches() == []
+
+
+async def test_reading_a_case_past_its_target_does_not_change_it(support):
+    org = await support.org()
+    case = await support.case(org["id"], "urgent")
+    support.state.clock.advance(61 * 60)  # the target passed, no check has run yet
+    before = await support.call("GET", "/_sim/export", 200)
+    read = await support.call("GET", f"/cases/{case['id']}", 200)
+    listed = await support.call("GET", "/cases", 200)
+    assert read["sla_breached"] is False
+    assert read["version"] == case["version"]
+    assert listed["data"] == [read]
+    after = await support.call("GET", "/_sim/export", 200)
+    assert after["objects"] == before["objects"]
+    assert after["events"] == before["events"]
+    # The next change to the case brings it up to date first.
+    replied = await support.reply(case["id"])
+    assert replied["sla_breached"] is True
 
 
 async def test_late_reply_and_late_solve_record_a_breach(support):
@@ -209,5 +238,5 @@ async def test_every_exported_object_validates_and_export_seed_round_trips(suppo
     assert (await support.call("GET", "/_sim/export", 200))["objects"] == exported
     # Seeded cases keep their timers: the unanswered urgent one breaches on the clock.
     await support.advance(61)
-    assert support.state.check_sla_breaches() == [waiting["id"]]
+    assert await _breached(support) == {waiting["id"]}
     await support.refused("POST", "/organizations", 409, "duplicate_name", json={"name": "Acme"})
