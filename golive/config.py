@@ -30,11 +30,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from golive.errors import UsageProblem
 from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from simulators.loopback import is_loopback_url
 
 __all__ = [
     "DEFAULT_BASE_PORT",
@@ -80,7 +80,7 @@ class TargetSpec:
         """``owned`` as golive.toml says; otherwise true only if every system is on loopback."""
         if self.owned is not None:
             return self.owned
-        return all(_is_loopback_url(url) for url in self.resolve().values())
+        return all(is_loopback_url(url) for url in self.resolve().values())
 
     @property
     def simulated(self) -> bool:
@@ -163,11 +163,6 @@ class Config:
         client_id = os.environ.get(f"{prefix}_CLIENT_ID", self.client_id)
         client_secret = os.environ.get(f"{prefix}_CLIENT_SECRET", self.client_secret)
         return client_id, client_secret
-
-
-def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 def _check_url(file: Path, key: str, url: object) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import ipaddress
 import os
 import re
 import signal
@@ -18,19 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from golive.errors import CheckFailed, GoliveError, UsageProblem
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from simulators.loopback import is_loopback_url
 
 __all__ = [
     "SHAPES",
     "LoadPlan",
     "check_ownership",
     "ensure_seeded",
-    "is_loopback",
     "locust_command",
     "locust_env",
     "parse_duration",
@@ -74,20 +72,9 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def is_loopback(url: str) -> bool:
-    """True when the URL's host is a loopback address or ``localhost`` (no DNS lookup)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_ownership(target: str, urls: dict[str, str], owned: bool) -> None:
     """Refuse to load anything off loopback that the user has not said they own."""
-    remote = [u for u in urls.values() if not is_loopback(u)]
+    remote = [u for u in urls.values() if not is_loopback_url(u)]
     if remote and not owned:
         raise UsageProblem(
             f"target {target!r} is not on loopback ({remote[0]}): load it only if you own it; "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import os
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import httpx
 
 from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from simulators.loopback import is_loopback
 from simulators.registry import SYSTEMS, default_port
 
 __all__ = [
@@ -55,16 +55,6 @@ class UnknownSystem(KeyError):
 
     def __str__(self) -> str:  # KeyError's own quotes the message as a repr
         return str(self.args[0]) if self.args else ""
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses; anything else is reachable from outside."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _base_url(host: str, port: int) -> str:

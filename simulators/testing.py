@@ -5,6 +5,7 @@ Used by golive's own tests and by the pytest plugin; no sockets, no threads.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +18,14 @@ from simulators.kit.runtime import SimConfig
 from simulators.kit.state import SystemState
 from simulators.registry import create_app
 
-__all__ = ["DEFAULT_CLIENT", "SimHarness", "fetch_token", "sim_client", "state_of"]
+__all__ = [
+    "DEFAULT_CLIENT",
+    "SimHarness",
+    "fetch_token",
+    "free_base_port",
+    "sim_client",
+    "state_of",
+]
 
 DEFAULT_CLIENT = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 
@@ -75,3 +83,26 @@ class SimHarness:
         body = response.json()
         assert body["code"] == code, response.text
         return body
+
+
+def free_base_port(span: int = 5) -> int:
+    """A loopback port P such that P .. P+span-1 are all free now (for ``base_port=``)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + span >= 65000:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + span):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range")

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from golive.errors import UsageProblem
-from golive.loadrun import LoadPlan, check_ownership, is_loopback, locust_command, parse_duration
+from golive.loadrun import LoadPlan, check_ownership, locust_command, parse_duration
+from simulators.loopback import is_loopback_url
 
 URLS = {s: f"http://127.0.0.1:{8101 + i}" for i, s in enumerate(["crm", "cpq", "billing",
                                                                    "support", "erp"])}  # fmt: skip
@@ -33,7 +34,7 @@ def test_bad_durations_are_one_line(text):
      ("http://10.0.0.5:8101", False), ("http://localhost.example.com", False)],
 )  # fmt: skip
 def test_loopback(url, loopback):
-    assert is_loopback(url) is loopback
+    assert is_loopback_url(url) is loopback
 
 
 def test_a_target_off_loopback_needs_ownership():

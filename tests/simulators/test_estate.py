@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from simulators.estate import EstateError, running_estate, start_estate
+from simulators.testing import free_base_port
 
 
 def test_estate_fixture_serves_all_five_systems_on_loopback(golive):
@@ -94,32 +95,10 @@ def test_readme_example_a_closed_won_deal_becomes_one_erp_order(golive_client, g
 _CLIENT_HELLO = bytes.fromhex("160301020001000" + "1fc0303") + bytes(range(32)) * 6
 
 
-def _free_base_port(span: int) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span >= 65000:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + span):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no free port range")
-
-
 @pytest.fixture
 def crm_process(tmp_path):
     estate = start_estate(
-        ["crm"], base_port=_free_base_port(1), mode="processes", log_dir=tmp_path / "logs"
+        ["crm"], base_port=free_base_port(1), mode="processes", log_dir=tmp_path / "logs"
     )
     try:
         yield estate
@@ -185,7 +164,7 @@ def test_the_children_sign_with_the_key_the_estate_gives_them(tmp_path, monkeypa
     from simulators.kit.auth import SIGNING_KEY_ENV, TokenIssuer
 
     monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
-    base = _free_base_port(2)
+    base = free_base_port(2)
     with running_estate(
         ["crm", "cpq"], base_port=base, mode="processes", log_dir=tmp_path, signing_key="k1"
     ) as estate:
@@ -225,7 +204,7 @@ def test_a_token_from_the_environment_is_used_on_loopback_too(tmp_path, monkeypa
     from simulators.kit.auth import ADMIN_TOKEN_ENV
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, "team-admin")
-    base = _free_base_port(1)
+    base = free_base_port(1)
     with running_estate(["crm"], base_port=base, mode="processes", log_dir=tmp_path) as estate:
         assert estate.admin_token == "team-admin"
         assert httpx.get(f"{estate.url('crm')}/_sim/health").status_code == 403
@@ -241,7 +220,7 @@ def test_serve_off_loopback_without_a_token_makes_one_and_prints_it(tmp_path, mo
     from simulators.kit.auth import ADMIN_TOKEN_ENV
 
     monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
-    port = _free_base_port(1)
+    port = free_base_port(1)
     log = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulators.serve", "crm", "--host", "0.0.0.0", "--port", str(port)],
@@ -269,7 +248,7 @@ def test_serve_off_loopback_without_a_token_makes_one_and_prints_it(tmp_path, mo
 def test_a_child_that_fails_at_start_is_named_with_its_last_log_line(tmp_path, monkeypatch):
     monkeypatch.setenv("GOLIVE_LOG_LEVEL", "chatty")  # uvicorn knows no such level
     with pytest.raises(EstateError) as raised:
-        start_estate(["crm"], base_port=_free_base_port(1), mode="processes", log_dir=tmp_path)
+        start_estate(["crm"], base_port=free_base_port(1), mode="processes", log_dir=tmp_path)
     message = str(raised.value)
     assert message.startswith("crm (http://127.0.0.1:")
     assert "stopped at start: KeyError: 'chatty'" in message

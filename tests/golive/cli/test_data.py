@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from golive.cli import main
 from golive.dataload import iter_objects
 from lifecycle.synth import SynthParams, generate
+from simulators.testing import free_base_port
 
 
 def _run(argv: list[str]) -> int:
@@ -54,34 +54,12 @@ def test_stats_shows_won_deals_by_weekday(
     assert "5 Fri" in out
 
 
-def _free_base_port(span: int = 5) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + span >= 65000:
-            continue
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
-
-
 @pytest.fixture(scope="module")
 def estate() -> Iterator[Any]:
     """The five simulators on consecutive free ports (as ``golive up --base-port`` lays them)."""
     from simulators.estate import running_estate
 
-    with running_estate(base_port=_free_base_port()) as running:
+    with running_estate(base_port=free_base_port()) as running:
         yield running
 
 
@@ -139,7 +117,7 @@ def test_load_when_nothing_listens_is_one_line_and_exit_2(
     folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _one_line_exit_2(capsys, ["data", "load", str(folder), "--base-port", str(_free_base_port())])
+    _one_line_exit_2(capsys, ["data", "load", str(folder), "--base-port", str(free_base_port())])
 
 
 def _clock(estate: Any) -> list[str]:
@@ -240,7 +218,7 @@ def test_a_damaged_folder_is_refused_whole_before_anything_is_sent(
     generate(SynthParams(accounts=3, seed=1), tmp_path)
     name = _damage(tmp_path, how)
     # No simulator listens on this port: a load that sent anything would fail to connect.
-    extra = ["--base-port", str(_free_base_port())] if command == "load" else []
+    extra = ["--base-port", str(free_base_port())] if command == "load" else []
     err = _one_line_exit_2(capsys, ["data", command, str(tmp_path), *extra])
     assert name in err
     assert "cannot reach" not in err

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -12,30 +11,9 @@ import pytest
 
 from lifecycle.synth import SynthParams, generate
 from simulators.estate import start_estate
+from simulators.testing import free_base_port
 
 GOLIVE = [sys.executable, "-m", "golive"]
-
-
-def _free_port_range(span: int) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span >= 65000:
-            continue
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def _golive(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -88,7 +66,7 @@ def test_help_has_an_example(tmp_path):
 @pytest.fixture(scope="module")
 def estate_dir(tmp_path_factory):
     """The five simulators as processes on free loopback ports, named by a golive.toml."""
-    base = _free_port_range(5)
+    base = free_base_port(5)
     estate = start_estate(mode="processes", base_port=base)
     try:
         folder = tmp_path_factory.mktemp("load")
@@ -149,7 +127,7 @@ def test_load_missing_an_impossible_slo_exits_1(estate_dir):
 @pytest.mark.live
 @pytest.mark.slow
 def test_master_with_two_workers_sees_both_report(estate_dir):
-    port = _free_port_range(1)
+    port = free_base_port(1)
     out = estate_dir / "master"
     common = ["--target", "sims", "--shape", "steady", "--data", str(estate_dir / "data")]
     master = subprocess.Popen(

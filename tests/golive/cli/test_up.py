@@ -11,29 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from simulators.testing import free_base_port
+
 GOLIVE = [sys.executable, "-m", "golive"]
-
-
-def _free_base_port(span: int = 5) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span >= 65000:
-            continue
-        try:
-            socks = []
-            for port in range(base, base + span):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float = 30) -> str:
@@ -52,7 +32,7 @@ def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float = 
 
 @pytest.mark.live
 def test_up_serves_all_five_and_stops_every_child_on_sigterm():
-    base = _free_base_port()
+    base = free_base_port()
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.Popen(
         [*GOLIVE, "up", "--base-port", str(base)],
@@ -78,7 +58,7 @@ def test_up_serves_all_five_and_stops_every_child_on_sigterm():
 
 @pytest.mark.live
 def test_up_names_the_port_that_is_taken():
-    base = _free_base_port()
+    base = free_base_port()
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", base + 4))
         squatter.listen()
@@ -134,7 +114,7 @@ def _children(pid: int) -> dict[str, int]:
 
 @pytest.mark.live
 def test_up_names_a_simulator_that_died_stops_the_rest_and_exits_1(tmp_path):
-    base = _free_base_port(2)
+    base = free_base_port(2)
     env = {**os.environ, "COLUMNS": "300"}
     logs = tmp_path / "logs"
     proc = subprocess.Popen(
@@ -162,7 +142,7 @@ def test_up_names_a_simulator_that_died_stops_the_rest_and_exits_1(tmp_path):
 
 @pytest.mark.live
 def test_up_off_loopback_starts_and_prints_the_admin_token(tmp_path):
-    base = _free_base_port(1)
+    base = free_base_port(1)
     env = {k: v for k, v in os.environ.items() if k != "GOLIVE_SIM_ADMIN_TOKEN"}
     env["COLUMNS"] = "300"
     proc = subprocess.Popen(
