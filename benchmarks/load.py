@@ -34,7 +34,6 @@ import platform
 import re
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -50,8 +49,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from golive.loadslo import evaluate, LoadSlos  # noqa: E402, I001
+from benchmarks._procs import stop_group  # noqa: E402
 from golive.loadrun import ensure_seeded  # noqa: E402
+from golive.loadslo import LoadSlos, evaluate  # noqa: E402
 from lifecycle.systems import SYSTEMS  # noqa: E402
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET  # noqa: E402
 
@@ -90,19 +90,6 @@ def _env(**extra: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1", **extra}  # fmt: skip
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=8)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @contextlib.contextmanager
 def servers(specs: list[tuple[list[str], str]]) -> Iterator[None]:
     """Start servers pinned to the server core; wait for each health URL; always stop them."""
@@ -124,7 +111,7 @@ def servers(specs: list[tuple[list[str], str]]) -> Iterator[None]:
         yield
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_group(proc)
 
 
 def locust(locustfile: Path, host: str, users: int, seconds: float, env: dict[str, str],
@@ -140,7 +127,7 @@ def locust(locustfile: Path, host: str, users: int, seconds: float, env: dict[st
     try:
         _, err = proc.communicate(timeout=seconds + 60)
     finally:
-        _stop(proc)
+        stop_group(proc)
     if not result.exists():
         raise RuntimeError(f"locust wrote no result: {err.decode(errors='replace')[-500:]}")
     data: dict[str, Any] = json.loads(result.read_text())

@@ -62,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # simulators package: the checkout goes first instead.
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._procs import stop_group  # noqa: E402
 from lifecycle.systems import SYSTEMS  # noqa: E402
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET  # noqa: E402
 
@@ -166,20 +167,7 @@ class Server:
         return out
 
     def stop(self) -> None:
-        _stop_group(self.proc)
-
-
-def _stop_group(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=8)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop_group(self.proc)
 
 
 @contextlib.contextmanager
@@ -540,7 +528,7 @@ def run_golive_up(reps: int) -> dict[str, Any]:
                 proc.send_signal(signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=10)
-            _stop_group(proc, signal.SIGKILL)
+            stop_group(proc, signal.SIGKILL)
     return {"command": shlex.join(argv), "systems": systems,
             "missing_systems": [s for s in SYSTEMS if s not in systems],
             "seconds": [round(t, 3) for t in times], "median_s": statistics.median(times),
