@@ -5,7 +5,8 @@ httptools when they are installed, and no access log (the journal keeps one).
 The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback without
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
-Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
+Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
+``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``.
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -99,10 +100,10 @@ def serve(
     """Run one simulator until interrupted (blocking)."""
     import uvicorn
 
-    from simulators.kit.runtime import SimConfig, body_limits_from_env
+    from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token, **body_limits_from_env(os.environ))
+    config = SimConfig(seed=seed, admin_token=admin_token, **limits_from_env(os.environ))
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
@@ -128,13 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     parent = os.environ.get(PARENT_PID_ENV, "")
     if parent.isdigit():
         die_with_parent(int(parent))
-    from simulators.kit.runtime import body_limits_from_env
+    from simulators.kit.runtime import limits_from_env
     from simulators.registry import SYSTEMS
 
     if args.system not in SYSTEMS:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
     try:
-        body_limits_from_env(os.environ)
+        limits_from_env(os.environ)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

@@ -136,7 +136,7 @@ def _shared_router(state: SystemState) -> APIRouter:
         "/events",
         tags=["events"],
         response_model=EventPage,
-        responses=problem_responses(422),
+        responses=problem_responses(410, 422),
         summary="The ordered, replayable event feed",
     )
     async def events(
@@ -158,6 +158,9 @@ def _shared_router(state: SystemState) -> APIRouter:
         gauges = {f"objects_{n}": float(len(c)) for n, c in state.store.collections.items()}
         gauges["events_stored"] = float(len(rt.events))
         gauges["idempotency_keys"] = float(len(rt.idempotency))
+        gauges["events_first_kept"] = float(rt.events.first_sequence)
+        # Monotonic, kept by the store: rendered as the counter it is.
+        rt.metrics.counters[("idempotency_keys_evicted", "")] = rt.idempotency.evicted
         return PlainTextResponse(rt.metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     return router

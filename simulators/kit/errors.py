@@ -19,6 +19,7 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "Conflict",
     "FieldProblem",
+    "Gone",
     "Invalid",
     "LastResort",
     "NotFound",
@@ -42,6 +43,7 @@ _TITLES: dict[int, str] = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    410: "Gone",
     412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
@@ -113,6 +115,12 @@ class Invalid(SimError):
     """The request is well-formed but breaks a business rule (422)."""
 
     status = 422
+
+
+class Gone(SimError):
+    """What the request names existed once and is no longer kept (410)."""
+
+    status = 410
 
 
 class PreconditionFailed(SimError):
