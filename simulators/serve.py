@@ -6,7 +6,8 @@ The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback withou
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
 Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
-``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``.
+``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
+throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -19,8 +20,21 @@ import logging
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["PARENT_PID_ENV", "bind_problem", "die_with_parent", "main", "port_is_free", "serve"]
+if TYPE_CHECKING:
+    from lifecycle.limits import LimitSettings
+
+__all__ = [
+    "LIMITS_ENV",
+    "PARENT_PID_ENV",
+    "bind_problem",
+    "die_with_parent",
+    "main",
+    "port_is_free",
+    "serve",
+    "throttling_from_env",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +104,35 @@ def _loop_and_http() -> tuple[str, str]:
     return loop, http
 
 
+LIMITS_ENV = "GOLIVE_LIMITS"
+
+
+def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str]) -> LimitSettings:
+    """The throttling ``GOLIVE_LIMITS`` asks for: ``vendor``, ``off`` or a JSON object of
+    limits (``{"concurrency": 5}``, ``{"profile": "vendor", "burst": 10}``).
+
+    ValueError names the variable and what is wrong with it.
+    """
+    from pydantic import ValidationError
+
+    from lifecycle.limits import LimitSettings
+    from simulators.kit.errors import Invalid
+    from simulators.kit.limits_api import LimitsBody, settings_from
+
+    raw = environ.get(LIMITS_ENV, "").strip()
+    if raw in ("", "off"):
+        return LimitSettings()
+    text = '{"profile": "vendor"}' if raw == "vendor" else raw
+    try:
+        return settings_from(LimitsBody.model_validate_json(text), system)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise ValueError(f"{LIMITS_ENV}: {where}: {first['msg']}") from None
+    except Invalid as exc:
+        raise ValueError(f"{LIMITS_ENV}: {exc.detail}") from None
+
+
 def serve(
     system: str,
     host: str = "127.0.0.1",
@@ -103,7 +146,12 @@ def serve(
     from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token, **limits_from_env(os.environ))
+    config = SimConfig(
+        seed=seed,
+        admin_token=admin_token,
+        limits=throttling_from_env(system, os.environ),
+        **limits_from_env(os.environ),
+    )
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
@@ -136,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
     try:
         limits_from_env(os.environ)
+        throttling_from_env(args.system, os.environ)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.limits import LimitSettings
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import DEFAULT_MAX_EVENTS, EventLog
 from simulators.kit.idempotency import DEFAULT_MAX_KEYS, IdempotencyStore
 from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
+from simulators.kit.limits import Limiter
 from simulators.kit.metrics import Metrics
 from simulators.kit.uow import UnitOfWork
 
@@ -56,6 +58,8 @@ class SimConfig:
     # business endpoints take single objects, /_sim/seed takes whole generated data sets.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_seed_body_bytes: int = DEFAULT_MAX_SEED_BODY_BYTES
+    # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
+    limits: LimitSettings | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,6 +93,7 @@ class Runtime:
         self.journal.enabled = self.config.journal_enabled
         self.metrics = Metrics(system)
         self.idempotency = IdempotencyStore(self.config.idempotency_max_keys)
+        self.limits = Limiter(self.clock, self.config.limits)
         self.tokens = TokenIssuer(
             system,
             clients=dict(self.config.clients),
@@ -104,3 +109,4 @@ class Runtime:
         self.journal.clear()
         self.idempotency.clear()
         self.clock.reset()
+        self.limits.configure(self.config.limits or LimitSettings())
