@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LIMITS_ENV",
     "PARENT_PID_ENV",
+    "WEBHOOK_HOSTS_ENV",
     "bind_problem",
     "die_with_parent",
     "main",
@@ -105,6 +106,8 @@ def _loop_and_http() -> tuple[str, str]:
 
 
 LIMITS_ENV = "GOLIVE_LIMITS"
+# Hosts beyond loopback that webhook receivers may be on, comma-separated ("*": any).
+WEBHOOK_HOSTS_ENV = "GOLIVE_WEBHOOK_HOSTS"
 
 
 def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str]) -> LimitSettings:
@@ -150,6 +153,9 @@ def serve(
         seed=seed,
         admin_token=admin_token,
         limits=throttling_from_env(system, os.environ),
+        webhook_hosts=tuple(
+            h.strip() for h in os.environ.get(WEBHOOK_HOSTS_ENV, "").split(",") if h.strip()
+        ),
         **limits_from_env(os.environ),
     )
     app = create_app(system, config)
@@ -162,7 +168,7 @@ def serve(
         http=http,
         access_log=False,
         log_level=os.environ.get("GOLIVE_LOG_LEVEL", "warning"),
-        lifespan="off",
+        lifespan="on",
         timeout_graceful_shutdown=3,
     )
 

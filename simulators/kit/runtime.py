@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,10 @@ class SimConfig:
     max_seed_body_bytes: int = DEFAULT_MAX_SEED_BODY_BYTES
     # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
     limits: LimitSettings | None = None
+    # Webhooks (docs/webhooks.md): hosts beyond loopback receivers may be on ("*": any),
+    # and how long a receiver has to answer an attempt.
+    webhook_hosts: tuple[str, ...] = ()
+    webhook_timeout_s: float = 15.0
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,6 +105,8 @@ class Runtime:
         )
         # The transaction with uncommitted writes, if any (kit/uow.py): one at a time.
         self.writer: UnitOfWork | None = None
+        # Called by reset() after the kit's own state is emptied (the webhook dispatcher).
+        self.reset_hooks: list[Callable[[], None]] = []
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow)."""
@@ -110,3 +116,5 @@ class Runtime:
         self.idempotency.clear()
         self.clock.reset()
         self.limits.configure(self.config.limits or LimitSettings())
+        for hook in self.reset_hooks:
+            hook()
