@@ -130,8 +130,11 @@ def _check_wire_params(kind: str, params: dict[str, Any]) -> None:
                 raise ValueError(f"params.{key}: needed with {' + '.join(shapes[0])}")
         if "max_ms" in params and params["max_ms"] < params["min_ms"]:
             raise ValueError("params.max_ms: must be >= min_ms")
-        if "p99_ms" in params and params["p99_ms"] < params["p50_ms"]:
-            raise ValueError("params.p99_ms: must be >= p50_ms")
+        if "p99_ms" in params:
+            if params["p50_ms"] <= 0:
+                raise ValueError("params.p50_ms: must be > 0 for a lognormal latency")
+            if params["p99_ms"] < params["p50_ms"]:
+                raise ValueError("params.p99_ms: must be >= p50_ms")
     elif kind == "error" and "code" in params:
         code = params["code"]
         if not isinstance(code, str) or not _CODE.match(code):
@@ -151,14 +154,14 @@ class _Strict(BaseModel):
 class FaultMatch(_Strict):
     """Which requests a rule applies to; every part optional (none: every request)."""
 
-    method: str | None = Field(None, description="GET, POST, ... (any case).")
+    method: str | None = Field(default=None, description="GET, POST, ... (any case).")
     path: str | None = Field(
-        None,
+        default=None,
         max_length=300,
         description="A route template (/sales-orders/{id}) or a glob (/sales-orders/*, "
         "/sales-orders/**): * stays within a path segment, ** crosses them.",
     )
-    client_id: str | None = Field(None, min_length=1, max_length=200)
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("method")
     @classmethod
@@ -172,8 +175,12 @@ class FaultMatch(_Strict):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
-        if value is not None and (not value.startswith("/") or not value.isprintable()):
+        if value is None:
+            return None
+        if not value.startswith("/") or not value.isprintable() or " " in value:
             raise ValueError("a path starting with /, such as /sales-orders/*")
+        if re.fullmatch(r"([^{}]|\{[A-Za-z_][A-Za-z0-9_]*\})*", value) is None:
+            raise ValueError("a template names each segment as {name}: /sales-orders/{id}")
         return value
 
 

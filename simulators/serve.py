@@ -6,7 +6,8 @@ The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback withou
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
 Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
-``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``.
+``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
+``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -20,11 +21,20 @@ import os
 import socket
 import sys
 
-__all__ = ["PARENT_PID_ENV", "bind_problem", "die_with_parent", "main", "port_is_free", "serve"]
+__all__ = [
+    "FAULT_ENGINE_ENV",
+    "PARENT_PID_ENV",
+    "bind_problem",
+    "die_with_parent",
+    "main",
+    "port_is_free",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "GOLIVE_PARENT_PID"  # set by the estate that starts this process
+FAULT_ENGINE_ENV = "GOLIVE_FAULT_ENGINE"
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -103,7 +113,11 @@ def serve(
     from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token, **limits_from_env(os.environ))
+    # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares).
+    engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
+    config = SimConfig(
+        seed=seed, admin_token=admin_token, fault_engine=engine, **limits_from_env(os.environ)
+    )
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
