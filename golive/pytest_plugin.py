@@ -135,18 +135,27 @@ class EstateFaults:
         self._added: list[tuple[str, str]] = []
 
     def add(
-        self, system: str, kind: str, *, for_s: float | None = None, **rule: Any
+        self,
+        system: str,
+        kind: str,
+        *,
+        for_s: float | None = None,
+        match: dict[str, str] | None = None,
+        **rule: Any,
     ) -> dict[str, Any]:
         """Add a rule to ``system``; returns it as the simulator holds it (``id``, ...).
 
-        ``rule`` takes the keywords of ``golive.faults.rule_for``: ``method``, ``path``,
-        ``client_id``, ``probability``, ``params``, ``start``, ``end``, ``count``,
-        ``seed``; ``for_s`` is the window's length from now on the simulator's clock.
-        A refused rule raises ``golive.faults.FaultRefused`` with the simulator's reason.
+        ``match`` is the rule's ``{method, path, client_id}`` (each optional; those
+        may be given as keywords too); ``rule`` takes the other keywords of
+        ``golive.faults.rule_for``: ``probability``, ``params``, ``start``, ``end``,
+        ``count``, ``seed``; ``for_s`` is the window's length from now on the
+        simulator's clock. A refused rule raises ``golive.faults.FaultRefused`` with
+        the simulator's reason.
         """
         from golive.faults import rule_for
 
-        added = self._client.add(system, rule_for(kind, duration_s=for_s, **rule))
+        body = rule_for(kind, duration_s=for_s, **{**(match or {}), **rule})
+        added = self._client.add(system, body)
         self._added.append((system, str(added["id"])))
         return added
 

@@ -142,8 +142,8 @@ async def test_a_window_is_simulated_time_and_moving_the_clock_opens_and_closes_
 async def test_a_window_given_as_a_duration_starts_on_the_simulator_clock():
     async with sim_client("crm") as c:
         await c.post("/_sim/clock/freeze", json={"at": "2030-01-01T00:00:00Z"})
-        rule = (await c.post("/_sim/faults", json={"kind": "outage",
-                                                   "window": {"duration_s": 60}})).json()  # fmt: skip
+        body = {"kind": "outage", "window": {"duration_s": 60}}
+        rule = (await c.post("/_sim/faults", json=body)).json()
         assert rule["window"] == {"start": "2030-01-01T00:00:00.000000Z",
                                   "end": "2030-01-01T00:01:00.000000Z"}  # fmt: skip
         assert (await c.get("/accounts")).status_code == 503
