@@ -40,10 +40,24 @@ class FaultRuleList(BaseModel):
     data: list[FaultRuleOut]
 
 
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """The rule's JSON schema with its ``$defs`` written in place (an OpenAPI document
+    resolves ``#/$defs/...`` from its own root, where they are not)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(item, defs) for item in schema]
+    return schema
+
+
+_SCHEMA = FaultSpec.model_json_schema()
 _RULE_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": FaultSpec.model_json_schema()}},
+        "content": {"application/json": {"schema": _inlined(_SCHEMA, _SCHEMA.get("$defs", {}))}},
     }
 }
 
