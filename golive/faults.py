@@ -17,7 +17,14 @@ from golive.errors import UsageProblem
 from lifecycle.faults import FAULT_KINDS
 from simulators.kit.credentials import ADMIN_TOKEN_ENV
 
-__all__ = ["FaultClient", "FaultRefused", "admin_headers", "parse_duration", "rule_for"]
+__all__ = [
+    "FaultClient",
+    "FaultRefused",
+    "Unreachable",
+    "admin_headers",
+    "parse_duration",
+    "rule_for",
+]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -81,6 +88,10 @@ class FaultRefused(UsageProblem):
     """A simulator refused a rule (422 names the field) or does not know a rule id."""
 
 
+class Unreachable(UsageProblem):
+    """Nothing answers at a simulator's URL."""
+
+
 def _refusal(system: str, response: httpx.Response) -> FaultRefused:
     try:
         body = response.json()
@@ -113,7 +124,7 @@ class FaultClient:
         try:
             return self._http.request(method, f"{url}/_sim/faults{suffix}", **kwargs)
         except httpx.TransportError as exc:
-            raise UsageProblem(f"cannot reach the {system} simulator at {url}: {exc}") from exc
+            raise Unreachable(f"cannot reach the {system} simulator at {url}: {exc}") from exc
 
     def add(self, system: str, rule: dict[str, Any]) -> dict[str, Any]:
         """Add ``rule`` (a ``rule_for`` body); the rule as the simulator holds it."""

@@ -143,8 +143,9 @@ def _check_wire_params(kind: str, params: dict[str, Any]) -> None:
             )
     elif kind == "lost_response" and params.get("mode", "error") not in LOST_RESPONSE_MODES:
         raise ValueError(f"params.mode: one of {', '.join(LOST_RESPONSE_MODES)}")
-    if "burst" in params and not float(params["burst"]).is_integer():
-        raise ValueError("params.burst: must be a whole number")
+    for key in ("status", "burst"):
+        if key in params and not float(params[key]).is_integer():
+            raise ValueError(f"params.{key}: must be a whole number")
 
 
 class _Strict(BaseModel):

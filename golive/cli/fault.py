@@ -86,6 +86,32 @@ def _systems(system: str | None) -> list[str]:
     return [system]
 
 
+def _each_system(system: str | None, client: Any, call: Any) -> list[Any]:
+    """``call(name)`` for the chosen system, or for every system that answers.
+
+    Without ``--system``, simulators the target does not run are named in a note;
+    an error only when none answers.
+    """
+    from golive.faults import Unreachable
+    from golive.render import err_console
+
+    names = _systems(system)
+    results, missing = [], []
+    for name in names:
+        try:
+            results.append(call(name))
+        except Unreachable:
+            if system is not None:
+                raise
+            missing.append(name)
+    if missing and len(missing) == len(names):
+        urls = ", ".join(client.urls[n] for n in names)
+        raise UsageProblem(f"no simulator answers at {urls}; is `golive up` running?")
+    if missing:
+        err_console.print(f"golive: not running: {', '.join(missing)}", markup=False)
+    return results
+
+
 def _window(rule: dict[str, Any]) -> str:
     window = rule.get("window") or {}
     start, end = window.get("start"), window.get("end")
@@ -183,8 +209,8 @@ def list_(
 
     rows: list[list[str]] = []
     with _client(target, base_port) as client:
-        for name in _systems(system):
-            rows += _rows(name, client.list(name))
+        for found in _each_system(system, client, lambda n: _rows(n, client.list(n))):
+            rows += found
     table(f"Fault rules ({target})", _HEAD, rows, keys=2)
 
 
@@ -205,10 +231,8 @@ def clear(
 
     if rule_id is not None and system is None:
         raise UsageProblem("--id needs --system (rule ids are per simulator)")
-    removed = 0
     with _client(target, base_port) as client:
-        for name in _systems(system):
-            removed += client.clear(name, rule_id)
+        removed = sum(_each_system(system, client, lambda n: client.clear(n, rule_id)))
     console.print(f"removed {removed} fault rule{'s' if removed != 1 else ''}")
 
 

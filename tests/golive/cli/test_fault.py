@@ -144,3 +144,27 @@ def test_the_installed_command_adds_a_rule(estate: Any, erp: list[str]) -> None:
     [rule] = _rules(estate)
     assert rule["params"] == {"mode": "timeout"}
     assert rule["match"] == {"method": "POST"}
+
+
+def test_list_and_clear_without_a_system_skip_the_simulators_not_running(
+    estate: Any, erp: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(["fault", "add", "error", "--system", "erp", *erp])
+    capsys.readouterr()
+    assert _run(["fault", "list", *erp]) == 0
+    captured = capsys.readouterr()
+    assert "flt_000001" in captured.out
+    assert "not running: crm, cpq, billing, support" in captured.err
+    assert _run(["fault", "clear", *erp]) == 0
+    assert "removed 1 fault rule" in capsys.readouterr().out
+    assert _rules(estate) == []
+
+
+def test_with_nothing_running_list_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _run(["fault", "list", "--base-port", str(free_base_port())]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is `golive up` running?" in err
+    assert len(err.splitlines()) == 1
