@@ -148,3 +148,38 @@ def test_lognormal_latency_has_the_median_and_99th_percentile_asked_for():
     assert samples[int(0.99 * len(samples))] == pytest.approx(2.0, rel=0.1)
     one, two = (ActiveRule("flt_000001", spec, seed=11, now=0.0) for _ in range(2))
     assert [one.delay_s() for _ in range(5)] == [two.delay_s() for _ in range(5)]
+
+
+def test_a_window_on_the_simulator_clock_and_a_count_hold_on_the_wire(server):
+    url, auth = server
+    httpx.post(f"{url}/_sim/clock/freeze", json={"at": "2030-06-01T00:00:00Z"})
+    window = {"start": "2030-06-01T01:00:00Z", "duration_s": 600}
+    rule = _rule(url, kind="outage", window=window, count=2)
+    statuses = [httpx.get(f"{url}/accounts", headers=auth).status_code]
+    httpx.post(f"{url}/_sim/clock/advance", json={"seconds": 3600})
+    statuses += [httpx.get(f"{url}/accounts", headers=auth).status_code for _ in range(3)]
+    assert statuses == [200, 503, 503, 200]  # not yet open; then at most twice
+    [listed] = httpx.get(f"{url}/_sim/faults").json()["data"]
+    assert (listed["id"], listed["fired"], listed["active"]) == (rule["id"], 2, False)
+    assert listed["window"]["end"] == "2030-06-01T01:10:00.000000Z"
+
+
+def test_the_same_seed_fires_the_same_faults_on_two_servers(wire):
+    patterns = []
+    for _ in range(2):
+        with wire.serving(create_app("crm", SimConfig(seed=42))) as url:
+            auth = {"Authorization": f"Bearer {wire.token_for(url)}"}
+            _rule(url, kind="error", probability=0.3)
+            with httpx.Client(headers=auth) as client:
+                patterns.append([client.get(f"{url}/accounts").status_code for _ in range(30)])
+    assert patterns[0] == patterns[1]
+    assert 0 < patterns[0].count(500) < 30
+
+
+def test_a_bad_rule_is_refused_on_the_wire_with_problem_json(server):
+    url, _ = server
+    r = httpx.post(f"{url}/_sim/faults", json={"kind": "rate_limit", "params": {"burst": 0}})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "invalid_fault_rule"
+    assert r.json()["errors"][0]["field"] == "params.burst"
