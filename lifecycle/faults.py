@@ -77,7 +77,7 @@ _LATENCY_SHAPES = (("fixed_ms",), ("extra_ms",), ("min_ms", "max_ms"), ("p50_ms"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _METHOD = re.compile(r"^[A-Za-z]{1,16}$")
 _DEFAULT_CODES = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
-                  504: "gateway_timeout", 429: "rate_limited"}  # fmt: skip
+                  504: "gateway_timeout", 429: "rate_limit_exceeded"}  # fmt: skip
 
 
 def default_error_code(status: int) -> str:

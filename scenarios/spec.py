@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lifecycle.faults import FAULT_KINDS, FaultKind, check_params
+from lifecycle.limits import VENDOR_LIMITS
 from lifecycle.systems import SYSTEMS, SystemName
 
 __all__ = [
@@ -97,22 +98,26 @@ class SystemSpec(_Strict):
     operations: dict[str, OperationSpec] = Field(default_factory=dict)
 
 
+def _vendor(system: SystemName, **operations: OperationSpec) -> SystemSpec:
+    """The system's limits as its vendor class enforces them (``lifecycle.limits``)."""
+    limits = VENDOR_LIMITS[system]
+    assert limits.concurrency is not None
+    assert limits.burst is not None
+    return SystemSpec(concurrency_limit=limits.concurrency, rate_limit_per_s=limits.rate_per_s,
+                      rate_limit_burst=limits.burst, operations=operations)  # fmt: skip
+
+
 def _default_systems() -> dict[SystemName, SystemSpec]:
-    # Defaults follow the vendor classes of the README: Salesforce-, Stripe-, Zendesk- and
-    # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
+    # Salesforce-, Stripe-, Zendesk- and NetSuite-like limits, the same table the
+    # simulators throttle by (NetSuite's small concurrency limit is the usual bottleneck).
     op = OperationSpec
     return {
-        "crm": SystemSpec(concurrency_limit=25, rate_limit_per_s=100, rate_limit_burst=100,
-                          operations={"update_opportunity": op(p50_ms=150, p99_ms=800)}),
-        "cpq": SystemSpec(concurrency_limit=20, rate_limit_per_s=50, rate_limit_burst=50,
-                          operations={"get_quote": op(p50_ms=80, p99_ms=400)}),
-        "billing": SystemSpec(concurrency_limit=50, rate_limit_per_s=100, rate_limit_burst=100,
-                              operations={"create_subscription": op(p50_ms=250, p99_ms=1200)}),
-        "support": SystemSpec(concurrency_limit=20, rate_limit_per_s=11, rate_limit_burst=20,
-                              operations={"create_entitlement": op(p50_ms=150, p99_ms=700)}),
-        "erp": SystemSpec(concurrency_limit=10, rate_limit_per_s=10, rate_limit_burst=20,
-                          operations={"create_order": op(p50_ms=600, p99_ms=3000),
-                                      "create_ar_invoice": op(p50_ms=400, p99_ms=2000)}),
+        "crm": _vendor("crm", update_opportunity=op(p50_ms=150, p99_ms=800)),
+        "cpq": _vendor("cpq", get_quote=op(p50_ms=80, p99_ms=400)),
+        "billing": _vendor("billing", create_subscription=op(p50_ms=250, p99_ms=1200)),
+        "support": _vendor("support", create_entitlement=op(p50_ms=150, p99_ms=700)),
+        "erp": _vendor("erp", create_order=op(p50_ms=600, p99_ms=3000),
+                       create_ar_invoice=op(p50_ms=400, p99_ms=2000)),
     }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_
 Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
 ``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
 ``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
+throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -20,15 +21,21 @@ import logging
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lifecycle.limits import LimitSettings
 
 __all__ = [
     "FAULT_ENGINE_ENV",
+    "LIMITS_ENV",
     "PARENT_PID_ENV",
     "bind_problem",
     "die_with_parent",
     "main",
     "port_is_free",
     "serve",
+    "throttling_from_env",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +107,35 @@ def _loop_and_http() -> tuple[str, str]:
     return loop, http
 
 
+LIMITS_ENV = "GOLIVE_LIMITS"
+
+
+def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str]) -> LimitSettings:
+    """The throttling ``GOLIVE_LIMITS`` asks for: ``vendor``, ``off`` or a JSON object of
+    limits (``{"concurrency": 5}``, ``{"profile": "vendor", "burst": 10}``).
+
+    ValueError names the variable and what is wrong with it.
+    """
+    from pydantic import ValidationError
+
+    from lifecycle.limits import LimitSettings
+    from simulators.kit.errors import Invalid
+    from simulators.kit.limits_api import LimitsBody, settings_from
+
+    raw = environ.get(LIMITS_ENV, "").strip()
+    if raw in ("", "off"):
+        return LimitSettings()
+    text = '{"profile": "vendor"}' if raw == "vendor" else raw
+    try:
+        return settings_from(LimitsBody.model_validate_json(text), system)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise ValueError(f"{LIMITS_ENV}: {where}: {first['msg']}") from None
+    except Invalid as exc:
+        raise ValueError(f"{LIMITS_ENV}: {exc.detail}") from None
+
+
 def serve(
     system: str,
     host: str = "127.0.0.1",
@@ -116,7 +152,11 @@ def serve(
     # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares).
     engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
     config = SimConfig(
-        seed=seed, admin_token=admin_token, fault_engine=engine, **limits_from_env(os.environ)
+        seed=seed,
+        admin_token=admin_token,
+        fault_engine=engine,
+        limits=throttling_from_env(system, os.environ),
+        **limits_from_env(os.environ),
     )
     app = create_app(system, config)
     loop, http = _loop_and_http()
@@ -150,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
     try:
         limits_from_env(os.environ)
+        throttling_from_env(args.system, os.environ)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

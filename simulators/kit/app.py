@@ -29,6 +29,7 @@ from simulators.kit.errors import (
 from simulators.kit.fault_routes import fault_router
 from simulators.kit.faults import FaultEngine
 from simulators.kit.http import LIMIT, json_response
+from simulators.kit.limits_api import limits_router
 from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
 from simulators.kit.routing import SimRoute
@@ -193,7 +194,8 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.
-    for router in (routes, _shared_router(state), control_router(state), fault_router(state)):
+    for router in (routes, _shared_router(state), control_router(state), limits_router(state),
+                   fault_router(state)):  # fmt: skip
         app.router.routes.extend(router.routes)
 
     # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it

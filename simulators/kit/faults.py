@@ -120,10 +120,11 @@ class FaultEngine:
             status, code = rule.error()
             detail = f"injected error (fault rule {rule.id})"
         elif rule.kind == "rate_limit":
-            status, code = 429, "rate_limited"
+            status, code = 429, "rate_limit_exceeded"
             wait = rule.retry_after_s(now)
             limit = str(max(1, round(rule.burst)))
-            # Zendesk's and the IETF RateLimit fields' shape, Stripe's status and code.
+            # The shape of the simulators' own throttling (kit/limits.py): Stripe's and
+            # Zendesk's 429 with Retry-After and the RateLimit-* fields.
             headers.update({"Retry-After": str(wait), "RateLimit-Limit": limit,
                             "RateLimit-Remaining": "0", "RateLimit-Reset": str(wait)})  # fmt: skip
             detail = f"too many requests; retry after {wait} s (fault rule {rule.id})"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.limits import LimitSettings
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import DEFAULT_MAX_EVENTS, EventLog
@@ -13,6 +14,7 @@ from simulators.kit.fault_rules import FaultBook
 from simulators.kit.idempotency import DEFAULT_MAX_KEYS, IdempotencyStore
 from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
+from simulators.kit.limits import Limiter
 from simulators.kit.metrics import Metrics
 from simulators.kit.uow import UnitOfWork
 
@@ -60,6 +62,8 @@ class SimConfig:
     # False builds the app without its fault engine layer (GOLIVE_FAULT_ENGINE=0): for
     # measuring what the engine costs (docs/benchmarks.md, target 4); rules are refused.
     fault_engine: bool = True
+    # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
+    limits: LimitSettings | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,6 +99,7 @@ class Runtime:
         self.faults = FaultBook(self.config.seed, self.clock, self.metrics)
         self.faults.enabled = self.config.fault_engine
         self.idempotency = IdempotencyStore(self.config.idempotency_max_keys)
+        self.limits = Limiter(self.clock, self.config.limits)
         self.tokens = TokenIssuer(
             system,
             clients=dict(self.config.clients),
@@ -111,3 +116,4 @@ class Runtime:
         self.idempotency.clear()
         self.clock.reset()
         self.faults.clear()
+        self.limits.configure(self.config.limits or LimitSettings())

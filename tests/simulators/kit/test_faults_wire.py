@@ -64,7 +64,7 @@ def test_a_rate_limit_lets_the_burst_through_then_answers_429_with_retry_after(s
     statuses = [httpx.get(f"{url}/accounts", headers=auth) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     refused = statuses[2]
-    assert refused.json()["code"] == "rate_limited"
+    assert refused.json()["code"] == "rate_limit_exceeded"
     assert 90 <= int(refused.headers["retry-after"]) <= 100
     assert refused.headers["ratelimit-limit"] == "2"
     assert refused.headers["ratelimit-remaining"] == "0"
