@@ -26,6 +26,8 @@ from simulators.kit.errors import (
     problem_response,
     problem_responses,
 )
+from simulators.kit.fault_routes import fault_router
+from simulators.kit.faults import FaultEngine
 from simulators.kit.http import LIMIT, json_response
 from simulators.kit.limits_api import limits_router
 from simulators.kit.middleware import SimMiddleware
@@ -192,7 +194,8 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.
-    for router in (routes, _shared_router(state), control_router(state), limits_router(state)):
+    for router in (routes, _shared_router(state), control_router(state), limits_router(state),
+                   fault_router(state)):  # fmt: skip
         app.router.routes.extend(router.routes)
 
     # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it
@@ -223,6 +226,10 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         )
 
     app.add_middleware(SimMiddleware, runtime=state.rt)
+    # Outside the unit of work, so it sees a write's response after the commit and can
+    # delay or withhold it (docs/faults.md); left out when the config turns it off.
+    if state.rt.config.fault_engine:
+        app.add_middleware(FaultEngine, runtime=state.rt)
     # Added last, so outermost: it also catches what the middleware above raises.
     # Middleware added after this line would sit outside the net.
     app.add_middleware(LastResort)
