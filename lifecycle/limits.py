@@ -13,9 +13,11 @@ from typing import Any
 
 from lifecycle.systems import SystemName
 
-__all__ = ["LIMIT_FIELDS", "VENDOR_LIMITS", "LimitSettings"]
+__all__ = ["LIMIT_FIELDS", "MAX_RATE_PER_S", "MIN_RATE_PER_S", "VENDOR_LIMITS", "LimitSettings"]
 
 LIMIT_FIELDS = ("rate_per_s", "burst", "concurrency", "daily_quota")
+MIN_RATE_PER_S = 1 / 86_400
+MAX_RATE_PER_S = 100_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,11 @@ class LimitSettings:
                 raise ValueError(f"{name} must be a positive number or null, not {value!r}")
             if name != "rate_per_s" and not isinstance(value, int):
                 raise ValueError(f"{name} must be a whole number, not {value!r}")
+        if self.rate_per_s is not None and not MIN_RATE_PER_S <= self.rate_per_s <= MAX_RATE_PER_S:
+            raise ValueError(
+                f"rate_per_s must be from {MIN_RATE_PER_S:g} (one a day) to {MAX_RATE_PER_S:g}, "
+                f"not {self.rate_per_s!r}"
+            )
         if self.burst is not None and self.rate_per_s is None:
             raise ValueError("burst needs rate_per_s (the bucket's refill rate)")
 

@@ -7,6 +7,7 @@ it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_
 (``golive up`` sets one per estate), else a random key.
 Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
 ``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
+``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
 throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from lifecycle.limits import LimitSettings
 
 __all__ = [
+    "FAULT_ENGINE_ENV",
     "LIMITS_ENV",
     "PARENT_PID_ENV",
     "WEBHOOK_HOSTS_ENV",
@@ -40,6 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "GOLIVE_PARENT_PID"  # set by the estate that starts this process
+FAULT_ENGINE_ENV = "GOLIVE_FAULT_ENGINE"
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -149,9 +152,12 @@ def serve(
     from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
+    # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares).
+    engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
     config = SimConfig(
         seed=seed,
         admin_token=admin_token,
+        fault_engine=engine,
         limits=throttling_from_env(system, os.environ),
         webhook_hosts=tuple(
             h.strip() for h in os.environ.get(WEBHOOK_HOSTS_ENV, "").split(",") if h.strip()

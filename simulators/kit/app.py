@@ -29,6 +29,8 @@ from simulators.kit.errors import (
     problem_response,
     problem_responses,
 )
+from simulators.kit.fault_routes import fault_router
+from simulators.kit.faults import FaultEngine
 from simulators.kit.http import LIMIT, json_response
 from simulators.kit.limits_api import limits_router
 from simulators.kit.middleware import SimMiddleware
@@ -217,6 +219,7 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         _shared_router(state),
         control_router(state),
         limits_router(state),
+        fault_router(state),
         control_deliveries_router(state, dispatcher),
     ):
         app.router.routes.extend(router.routes)
@@ -249,6 +252,10 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         )
 
     app.add_middleware(SimMiddleware, runtime=state.rt)
+    # Outside the unit of work, so it sees a write's response after the commit and can
+    # delay or withhold it (docs/faults.md); left out when the config turns it off.
+    if state.rt.config.fault_engine:
+        app.add_middleware(FaultEngine, runtime=state.rt)
     # Added last, so outermost: it also catches what the middleware above raises.
     # Middleware added after this line would sit outside the net.
     app.add_middleware(LastResort)

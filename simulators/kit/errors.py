@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +132,16 @@ class Unauthorized(SimError):
     status = 401
 
 
+def _title(status: int) -> str:
+    title = _TITLES.get(status)
+    if title is None:
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+    return title
+
+
 def problem_response(
     status: int,
     code: str,
@@ -140,7 +151,7 @@ def problem_response(
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"https://golive.dev/problems/{code.replace('_', '-')}",
-        "title": _TITLES.get(status, "Error"),
+        "title": _title(status),
         "status": status,
         "detail": detail,
         "code": code,

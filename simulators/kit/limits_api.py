@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from lifecycle.limits import VENDOR_LIMITS, LimitSettings
+from lifecycle.limits import MAX_RATE_PER_S, MIN_RATE_PER_S, VENDOR_LIMITS, LimitSettings
 from simulators.kit.errors import Invalid, problem_responses
 from simulators.kit.http import json_response
 from simulators.kit.state import SystemState
@@ -30,7 +30,7 @@ class LimitsBody(BaseModel):
     profile: Literal["vendor", "off"] | None = Field(
         None, description="vendor: the vendor class's limits (the other fields then adjust them)."
     )
-    rate_per_s: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+    rate_per_s: Annotated[float, Field(ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S)] | None = Field(
         None, description="Requests per second per client (token bucket refill)."
     )
     burst: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(

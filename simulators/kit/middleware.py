@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.kit import uow
 from simulators.kit.auth import secrets_match
-from simulators.kit.context import EXECUTING, current_client_id, current_correlation_id
+from simulators.kit.context import EXECUTING, FAULT, current_client_id, current_correlation_id
 from simulators.kit.envelope import (
     JOURNAL_PATH_MAX,
     MAX_CORRELATION_ID_LENGTH,
@@ -209,7 +209,7 @@ class SimMiddleware:
                 path = path[:JOURNAL_PATH_MAX] + "…"
             rt.journal.record((
                 rt.clock.timestamp(), client_id, method, path, status_box[0],
-                round(elapsed * 1000, 3), journal_cid, idem_key, replayed,
+                round(elapsed * 1000, 3), journal_cid, idem_key, replayed, scope.get(FAULT),
             ))  # fmt: skip
 
     def _check_body(

@@ -10,6 +10,7 @@ from lifecycle.limits import LimitSettings
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
 from simulators.kit.events import DEFAULT_MAX_EVENTS, EventLog
+from simulators.kit.fault_rules import FaultBook
 from simulators.kit.idempotency import DEFAULT_MAX_KEYS, IdempotencyStore
 from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
@@ -58,6 +59,9 @@ class SimConfig:
     # business endpoints take single objects, /_sim/seed takes whole generated data sets.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_seed_body_bytes: int = DEFAULT_MAX_SEED_BODY_BYTES
+    # False builds the app without its fault engine layer (GOLIVE_FAULT_ENGINE=0): for
+    # measuring what the engine costs (docs/benchmarks.md, target 4); rules are refused.
+    fault_engine: bool = True
     # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
     limits: LimitSettings | None = None
     # Webhooks (docs/webhooks.md): hosts beyond loopback receivers may be on ("*": any),
@@ -96,6 +100,8 @@ class Runtime:
         self.journal = Journal(self.config.journal_max_entries)
         self.journal.enabled = self.config.journal_enabled
         self.metrics = Metrics(system)
+        self.faults = FaultBook(self.config.seed, self.clock, self.metrics)
+        self.faults.enabled = self.config.fault_engine
         self.idempotency = IdempotencyStore(self.config.idempotency_max_keys)
         self.limits = Limiter(self.clock, self.config.limits)
         self.tokens = TokenIssuer(
@@ -109,12 +115,13 @@ class Runtime:
         self.reset_hooks: list[Callable[[], None]] = []
 
     def reset(self) -> None:
-        """Forget everything but metrics (Prometheus counters only ever grow)."""
+        """Forget everything but metrics (Prometheus counters only ever grow); faults too."""
         self.ids.reset()
         self.events.clear()
         self.journal.clear()
         self.idempotency.clear()
         self.clock.reset()
+        self.faults.clear()
         self.limits.configure(self.config.limits or LimitSettings())
         for hook in self.reset_hooks:
             hook()
