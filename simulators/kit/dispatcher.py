@@ -26,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic_core import to_json
 
@@ -53,6 +54,7 @@ DEFAULT_CONCURRENCY = 32
 _LOG_MAX = 10_000  # attempts GET /_sim/deliveries keeps
 _POLL_S = 0.05  # how often a waiting dispatcher looks at the clock (it may be advanced)
 _FLUSH_EVERY_S = 0.2  # how often the done-with counters are written
+_HOLD_S = 1.0  # a reorder fault holds a delivery until a later one went, at most this long
 
 
 def sequence_of(event_id: str) -> int:
@@ -66,6 +68,7 @@ class _Due:
     endpoint_id: str = field(compare=False)
     event: dict[str, Any] = field(compare=False)
     attempt: int = field(compare=False)  # the attempt about to be made, from 1
+    faulted: bool = field(default=False, compare=False)  # an event fault already acted on it
 
 
 class Dispatcher:
@@ -90,6 +93,8 @@ class Dispatcher:
         self._seen: dict[str, int] = {}  # endpoint -> newest event number queued
         self._dirty: set[str] = set()
         self._in_flight = 0
+        # Deliveries a reorder fault holds back, per endpoint, with when (monotonic).
+        self._held: dict[str, list[tuple[_Due, float]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -110,14 +115,20 @@ class Dispatcher:
             self._wake.set()
 
     def _queue(
-        self, endpoint_id: str, event: dict[str, Any], due_s: float, attempt: int = 1
+        self,
+        endpoint_id: str,
+        event: dict[str, Any],
+        due_s: float,
+        attempt: int = 1,
+        faulted: bool = False,
     ) -> None:
         number = sequence_of(event["id"])
         opened = self._open.setdefault(endpoint_id, {})
         if attempt == 1:
             opened[number] = opened.get(number, 0) + 1
             self._seen[endpoint_id] = max(self._seen.get(endpoint_id, 0), number)
-        heapq.heappush(self._heap, _Due(due_s, next(self._order), endpoint_id, event, attempt))
+        due = _Due(due_s, next(self._order), endpoint_id, event, attempt, faulted)
+        heapq.heappush(self._heap, due)
 
     # -- control plane ------------------------------------------------------------------------
 
@@ -137,14 +148,16 @@ class Dispatcher:
     def pending(self) -> int:
         """Deliveries due now or in flight: what an estate settle waits for."""
         now = self.rt.clock.timestamp()
-        return self._in_flight + sum(1 for due in self._heap if due.due_s <= now)
+        held = sum(len(h) for h in self._held.values())
+        return self._in_flight + held + sum(1 for due in self._heap if due.due_s <= now)
 
     def queued(self) -> int:
-        return len(self._heap) + self._in_flight
+        return len(self._heap) + self._in_flight + sum(len(h) for h in self._held.values())
 
     def clear(self) -> None:
         """Forget every delivery (``POST /_sim/reset``: the endpoints go too)."""
         self._heap.clear()
+        self._held.clear()
         self._open.clear()
         self._seen.clear()
         self._dirty.clear()
@@ -195,6 +208,8 @@ class Dispatcher:
                         task = asyncio.get_running_loop().create_task(self._attempt(client, due))
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
+                    if self._held:
+                        self._release_held(older_than_s=_HOLD_S)
                     if self._dirty and time.monotonic() - flushed >= _FLUSH_EVERY_S:
                         self._flush()
                         flushed = time.monotonic()
@@ -215,21 +230,37 @@ class Dispatcher:
             if endpoint is None or endpoint["status"] != "enabled":
                 self._close(due)  # deleted or disabled since: nothing to send
                 return
+            rule = None
+            if not due.faulted and self.rt.faults.rules:
+                path = urlsplit(endpoint["url"]).path or "/"
+                rule = self.rt.faults.pick("POST", path, None, delivery=True)
+            if rule is not None and rule.kind in ("delay", "reorder"):
+                self._postpone(due, endpoint, rule)
+                return
             event = due.event
             body = to_json(event).decode()
             headers = signed_headers(endpoint["secret"], event["id"], body, time.time())
             started = time.perf_counter()
             status: int | None = None
             error: str | None = None
-            try:
-                response = await client.post(endpoint["url"], content=body, headers=headers)
-                status = response.status_code
-            except httpx.TimeoutException:
-                error = f"no answer within {self.timeout_s:g} s"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:300]
+            if rule is not None and rule.kind == "webhook_down":
+                error = f"webhook_down fault {rule.id}: the receiver is down"
+            else:
+                try:
+                    response = await client.post(endpoint["url"], content=body, headers=headers)
+                    status = response.status_code
+                except httpx.TimeoutException:
+                    error = f"no answer within {self.timeout_s:g} s"
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"[:300]
+                # A later event reached the receiver: what a reorder held back follows it.
+                if self._held.get(endpoint["id"]):
+                    self._release_held(endpoint["id"])
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            self._settle(due, endpoint, status, error, latency_ms)
+            self._settle(due, endpoint, status, error, latency_ms, rule.id if rule else None)
+            if rule is not None and rule.kind == "duplicate":
+                # The same event again, same webhook-id, as a provider's retry storm sends it.
+                self._queue(endpoint["id"], event, self.rt.clock.timestamp(), 1, faulted=True)
         except Exception:  # never let one delivery stop the others
             log.exception("webhook delivery of %s failed unexpectedly", due.event.get("id"))
             self._close(due)
@@ -245,6 +276,7 @@ class Dispatcher:
         status: int | None,
         error: str | None,
         latency_ms: float,
+        fault: str | None = None,
     ) -> None:
         delivered = status is not None and 200 <= status < 300
         now = self.rt.clock.timestamp()
@@ -263,12 +295,51 @@ class Dispatcher:
             "status": status, "error": error, "latency_ms": latency_ms,
             "attempted_at": format_instant_s(now), "outcome": outcome,
             "next_attempt_at": None if next_at is None else format_instant_s(next_at),
+            "fault": fault,
         })  # fmt: skip
         self.rt.metrics.inc("webhook_attempts", outcome)
         if next_at is not None:
             self._queue(endpoint["id"], due.event, next_at, due.attempt + 1)
         else:
             self._close(due)
+
+    def _postpone(self, due: _Due, endpoint: dict[str, Any], rule: Any) -> None:
+        """A delay fault queues the delivery later; a reorder holds it behind the next one."""
+        now = self.rt.clock.timestamp()
+        later = _Due(due.due_s, due.order, due.endpoint_id, due.event, due.attempt, True)
+        if rule.kind == "delay":
+            later.due_s = now + float(rule.params.get("delay_s", 60))
+            heapq.heappush(self._heap, later)
+            outcome, next_at = "delayed", later.due_s
+        else:
+            self._held.setdefault(endpoint["id"], []).append((later, time.monotonic()))
+            outcome, next_at = "held", None
+        self.attempts.append({
+            "event_id": due.event["id"], "event_type": due.event["type"],
+            "endpoint_id": endpoint["id"], "url": endpoint["url"], "attempt": due.attempt,
+            "status": None, "error": None, "latency_ms": 0.0,
+            "attempted_at": format_instant_s(now), "outcome": outcome,
+            "next_attempt_at": None if next_at is None else format_instant_s(next_at),
+            "fault": rule.id,
+        })  # fmt: skip
+
+    def _release_held(self, endpoint_id: str | None = None, older_than_s: float = 0.0) -> None:
+        """Queue held deliveries again: an endpoint's, or every one held that long."""
+        now, cutoff = self.rt.clock.timestamp(), time.monotonic() - older_than_s
+        for held_for in [endpoint_id] if endpoint_id is not None else list(self._held):
+            kept = []
+            for due, since in self._held.get(held_for, []):
+                if since <= cutoff:
+                    due.due_s = now
+                    heapq.heappush(self._heap, due)
+                else:
+                    kept.append((due, since))
+            if kept:
+                self._held[held_for] = kept
+            else:
+                self._held.pop(held_for, None)
+        if self._wake is not None:
+            self._wake.set()
 
     def _close(self, due: _Due) -> None:
         """This delivery is done with (delivered, given up or moot)."""

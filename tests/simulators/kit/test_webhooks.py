@@ -259,3 +259,114 @@ async def test_the_same_seed_retries_at_the_same_simulated_times(receiver):
     first, second = await run(), await run()
     assert first == second
     assert len(set(first)) == 3  # jittered apart
+
+
+def _fault(estate: Estate, rule: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(f"{estate.url('crm')}/_sim/faults", json=rule, headers=estate.admin_headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _accounts(estate: Estate, names: list[str]) -> list[str]:
+    """Create accounts one by one, each after the last one's delivery settled."""
+    ids = []
+    with estate.client("crm") as c:
+        for name in names:
+            ids.append(c.post("/accounts", json={"name": name}).json()["id"])
+            _wait_settled(estate)
+    return ids
+
+
+def _delivered_names(receiver: Receiver) -> list[str]:
+    import json
+
+    return [json.loads(body)["data"]["name"] for _, body in receiver.got]
+
+
+def test_a_duplicate_fault_delivers_an_event_twice_with_one_id(crm, receiver):
+    with crm.client("crm") as c:
+        _register(c, f"{receiver.url}/crm", ["account.created"])
+    rule = _fault(crm, {"kind": "duplicate", "count": 1})
+    _accounts(crm, ["A", "B"])
+    receiver.wait_for(3)
+    assert _delivered_names(receiver) == ["A", "A", "B"]
+    assert receiver.ids()[0] == receiver.ids()[1]
+    faulted = [a for a in _deliveries(crm)["data"] if a["fault"]]
+    assert [a["fault"] for a in faulted] == [rule["id"]]
+
+
+def test_a_reorder_fault_holds_an_event_back_behind_the_next_one(crm, receiver):
+    with crm.client("crm") as c:
+        _register(c, f"{receiver.url}/crm", ["account.created"])
+        _fault(crm, {"kind": "reorder", "count": 1})
+        c.post("/accounts", json={"name": "first"})
+        time.sleep(0.1)
+        c.post("/accounts", json={"name": "second"})
+    receiver.wait_for(2)
+    assert _delivered_names(receiver) == ["second", "first"]
+    outcomes = [(a["outcome"], a["fault"] is not None) for a in _wait_settled(crm)["data"]]
+    assert outcomes[0] == ("held", True)
+
+
+def test_a_delay_fault_holds_delivery_for_its_simulated_seconds(crm, receiver):
+    httpx.post(f"{crm.url('crm')}/_sim/clock/freeze", json={}, headers=crm.admin_headers)
+    with crm.client("crm") as c:
+        _register(c, f"{receiver.url}/crm", ["account.created"])
+        _fault(crm, {"kind": "delay", "params": {"delay_s": 120}})
+        c.post("/accounts", json={"name": "late"})
+    _wait_settled(crm)
+    time.sleep(0.3)
+    assert receiver.got == []
+    httpx.post(
+        f"{crm.url('crm')}/_sim/clock/advance", json={"seconds": 121}, headers=crm.admin_headers
+    )
+    receiver.wait_for(1)
+    assert _delivered_names(receiver) == ["late"]
+
+
+def test_a_receiver_down_for_a_window_gets_every_event_afterwards(crm, receiver):
+    httpx.post(f"{crm.url('crm')}/_sim/clock/freeze", json={}, headers=crm.admin_headers)
+    with crm.client("crm") as c:
+        _register(c, f"{receiver.url}/crm", ["account.created"])
+    _fault(crm, {"kind": "webhook_down", "window": {"duration_s": 600}})
+    _accounts(crm, ["A", "B", "C"])
+    assert receiver.got == []  # nothing reached it: the attempts failed on the simulator
+    down = _deliveries(crm)["data"]
+    assert [a["outcome"] for a in down] == ["retrying"] * 3
+    assert all("webhook_down" in a["error"] for a in down)
+    # Retries at 5 s and 5 min fall inside the window and fail; the 30-minute one delivers.
+    for seconds in (6, 330, 1990):
+        httpx.post(
+            f"{crm.url('crm')}/_sim/clock/advance",
+            json={"seconds": seconds},
+            headers=crm.admin_headers,
+        )
+        _wait_settled(crm)
+    receiver.wait_for(3)
+    assert sorted(_delivered_names(receiver)) == ["A", "B", "C"]
+    assert _deliveries(crm)["queued"] == 0
+
+
+async def test_the_same_seed_fires_the_same_event_faults_on_the_same_deliveries(receiver):
+    async def run() -> list[tuple[str, str | None]]:
+        async with sim_client("crm") as c:
+            await c.post("/webhook-endpoints", json={"url": f"{receiver.url}/crm", "events": ["*"]})
+            await c.post("/_sim/faults", json={"kind": "duplicate", "probability": 0.5, "seed": 7})
+            dispatcher: Dispatcher = c.app.state.dispatcher
+            for n in range(12):
+                await c.post("/accounts", json={"name": f"A{n}"})
+            dispatcher.start()
+            try:
+                deadline = time.monotonic() + 20
+                while dispatcher.queued() or len(dispatcher.attempts) < 12:
+                    assert time.monotonic() < deadline, list(dispatcher.attempts)
+                    await asyncio.sleep(0.01)
+            finally:
+                await dispatcher.stop()
+            return sorted(((a["event_id"], a["fault"]) for a in dispatcher.attempts), key=str)
+
+    first, second = await run(), await run()
+    assert first == second
+    duplicated = [event for event, fault in first if fault]
+    assert 0 < len(duplicated) < 12
+    assert len(first) == 12 + len(duplicated)
