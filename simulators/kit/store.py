@@ -12,7 +12,7 @@ import binascii
 import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,10 @@ class Collection:
     _objects: dict[str, Obj] = field(default_factory=dict)
     _order: list[str] = field(default_factory=list)
     _indexes: dict[str, dict[Any, list[str]]] = field(default_factory=dict)
+    # Bumped by every change but an insert's append to the indexes: while it stands, an
+    # index entry has only grown at its end, which is what ``sum_by`` builds on.
+    _generation: int = 0
+    _sums: dict[Hashable, tuple[int, int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._indexes = {name: {} for name in self.spec.indexed}
@@ -151,6 +155,25 @@ class Collection:
     def by(self, index: str, value: Any) -> list[Obj]:
         """Objects whose indexed field ``index`` equals ``value``."""
         return [self._objects[i] for i in self._indexes[index].get(value, ())]
+
+    def sum_by(self, index: str, value: Any, term: Callable[[Obj], int], name: Hashable) -> int:
+        """``sum(term(obj) for obj in self.by(index, value))``, in time for the new objects.
+
+        The sum is kept under ``(index, value, name)``: the next call adds the terms of
+        the objects inserted since, and any other change to the collection (replace,
+        remove, clear, a rollback) makes it start over. ``name`` must stand for one
+        ``term``: the same name with another function would add up two different sums.
+        """
+        ids = self._indexes[index].get(value, ())
+        key = (index, value, name)
+        kept = self._sums.get(key)
+        objects = self._objects
+        if kept is not None and kept[0] == self._generation and kept[1] <= len(ids):
+            total = kept[2] + sum(term(objects[i]) for i in ids[kept[1] :])
+        else:
+            total = sum(term(objects[i]) for i in ids)
+        self._sums[key] = (self._generation, len(ids), total)
+        return total
 
     def first_by(self, index: str, value: Any) -> Obj | None:
         ids = self._indexes[index].get(value)
@@ -238,6 +261,7 @@ class Collection:
 
     def reinsert(self, obj: Obj, position: int) -> None:
         """Undo ``remove``: back in its place in the order."""
+        self._generation += 1
         objects, order = self._objects, self._order
         objects[obj["id"]] = obj
         order.insert(position, obj["id"])
@@ -247,6 +271,7 @@ class Collection:
 
     def refill(self, contents: _Contents) -> None:
         """Undo ``clear``."""
+        self._generation += 1
         self._objects, self._order, self._indexes = contents
 
     def _index_all(self, obj: Obj) -> None:
@@ -257,6 +282,7 @@ class Collection:
                 index.setdefault(value, []).append(object_id)
 
     def _unindex_all(self, obj: Obj) -> None:
+        self._generation += 1
         object_id = obj["id"]
         for name, index in self._indexes.items():
             value = obj.get(name)
@@ -264,6 +290,7 @@ class Collection:
                 _unindex(index, value, object_id)
 
     def _swap(self, old: Obj, new: Obj) -> None:
+        self._generation += 1
         object_id = new["id"]
         for name, index in self._indexes.items():
             before, after = old.get(name), new.get(name)
@@ -309,6 +336,8 @@ class Collection:
         # Fresh containers rather than emptied ones: a rollback puts the old ones back.
         self._objects, self._order = {}, []
         self._indexes = {name: {} for name in self.spec.indexed}
+        self._generation += 1
+        self._sums = {}
 
 
 class Store:

@@ -122,6 +122,46 @@ def test_a_cursor_the_store_did_not_issue_is_refused(cursor):
 
 # -- any sequence of changes keeps the indexes whole ---------------------------------------
 
+
+def _name_length(obj: dict[str, Any]) -> int:
+    return len(obj["name"] or "")
+
+
+def test_a_kept_sum_adds_new_objects_and_starts_over_after_any_other_change():
+    orgs = Collection(ORGS)
+
+    def total() -> int:
+        return orgs.sum_by("crm_account_id", "acc_1", _name_length, "len")
+
+    assert total() == 0
+    orgs.insert(_org("org_a", "Acme", "acc_1"))
+    orgs.insert(_org("org_b", "Beta Ltd", "acc_1"))
+    orgs.insert(_org("org_c", "Gamma", "acc_2"))
+    assert total() == 4 + 8
+    orgs.insert(_org("org_d", "Delta", "acc_1"))
+    assert total() == 4 + 8 + 5
+    old = orgs.get("org_b")
+    orgs.replace(_org("org_b", "B", "acc_1"))  # same index value, another term
+    assert total() == 4 + 1 + 5
+    orgs.restore(old)  # the undo operations of a rolled-back transaction (kit/uow.py)
+    assert total() == 4 + 8 + 5
+    removed = orgs.get("org_a")
+    orgs.remove("org_a")
+    assert total() == 8 + 5
+    orgs.reinsert(removed, 0)
+    assert total() == 4 + 8 + 5
+    orgs.unstore("org_d")
+    orgs.insert(_org("org_e", "Epsilon", "acc_1"))  # as many objects as before, others
+    assert total() == 4 + 8 + 7
+    contents = (orgs._objects, orgs._order, orgs._indexes)
+    orgs.clear()
+    assert total() == 0
+    orgs.refill(contents)
+    assert total() == 4 + 8 + 7
+    # Another name keeps its own sum over the same index entry.
+    assert orgs.sum_by("crm_account_id", "acc_1", lambda o: 1, "count") == 3
+
+
 _IDS = st.sampled_from([f"org_{n}" for n in range(6)])
 _NAMES = st.sampled_from(["Acme", "Beta", "Gamma", None])
 _ACCOUNTS = st.sampled_from(["acc_1", "acc_2", None])
@@ -176,6 +216,13 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def indexes_equal_indexes_rebuilt_from_the_objects(self) -> None:
         assert _indexes(self.orgs) == _rebuilt(self.orgs)
+
+    @invariant()
+    def kept_sums_equal_sums_from_scratch(self) -> None:
+        for account in ("acc_1", "acc_2"):
+            expected = sum(_name_length(o) for o in self.model.values()
+                           if o["crm_account_id"] == account)  # fmt: skip
+            assert self.orgs.sum_by("crm_account_id", account, _name_length, "len") == expected
 
     @invariant()
     def objects_and_order_match_the_model(self) -> None:
