@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from simulators.kit.errors import Conflict, Invalid, NotFound
-from simulators.kit.store import Collection, CollectionSpec
+from simulators.kit.store import Collection, CollectionSpec, encode_cursor
 
 # As support declares organizations: crm_account_id is indexed before the unique name.
 ORGS = CollectionSpec(
@@ -153,13 +153,62 @@ def test_a_kept_sum_adds_new_objects_and_starts_over_after_any_other_change():
     orgs.unstore("org_d")
     orgs.insert(_org("org_e", "Epsilon", "acc_1"))  # as many objects as before, others
     assert total() == 4 + 8 + 7
-    contents = (orgs._objects, orgs._order, orgs._indexes)
+    contents = (orgs._objects, orgs._order, orgs._indexes, orgs._seq)
     orgs.clear()
     assert total() == 0
     orgs.refill(contents)
     assert total() == 4 + 8 + 7
     # Another name keeps its own sum over the same index entry.
     assert orgs.sum_by("crm_account_id", "acc_1", lambda o: 1, "count") == 3
+
+
+def _walk(orgs: Collection, limit: int, account: str, indexed: bool) -> list[Any]:
+    """Every page of the account's organizations, cursor by cursor."""
+    pages: list[Any] = []
+    cursor = None
+    while True:
+        page = orgs.page(limit, cursor, lambda o: o["crm_account_id"] == account, account,
+                         ("crm_account_id", account) if indexed else None)  # fmt: skip
+        pages.append(([o["id"] for o in page.data], page.next_cursor))
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def _assert_indexed_pages_match(orgs: Collection) -> None:
+    for account in ("acc_1", "acc_2", "acc_none"):
+        for limit in (1, 2, 5):
+            assert _walk(orgs, limit, account, True) == _walk(orgs, limit, account, False)
+
+
+def test_a_page_drawn_from_an_index_is_the_page_of_the_whole_order_after_any_change():
+    orgs = Collection(ORGS)
+    for n in range(8):
+        orgs.insert(_org(f"org_{n}", f"Org {n}", "acc_1" if n % 3 else "acc_2"))
+    _assert_indexed_pages_match(orgs)
+    # Moved to another account: last in that index entry, still in its place in the order.
+    orgs.replace(_org("org_1", "Org 1", "acc_2"))
+    _assert_indexed_pages_match(orgs)
+    removed = orgs.get("org_4")
+    orgs.remove("org_4")
+    _assert_indexed_pages_match(orgs)
+    orgs.reinsert(removed, 4)  # undone: back in its place, and last in its index entry
+    _assert_indexed_pages_match(orgs)
+    assert [o["id"] for o in orgs.page(3, None, lambda o: o["crm_account_id"] == "acc_2",
+                                       "s", ("crm_account_id", "acc_2")).data] == [
+        "org_0", "org_1", "org_3"]  # fmt: skip
+    assert [o["id"] for o in orgs.page(9, None, lambda o: o["crm_account_id"] == "acc_1",
+                                       "s", ("crm_account_id", "acc_1")).data] == [
+        "org_2", "org_4", "org_5", "org_7"]  # fmt: skip
+    contents = (orgs._objects, orgs._order, orgs._indexes, orgs._seq)
+    orgs.clear()
+    orgs.insert(_org("org_3", "Org 3 again", "acc_1"))  # an id of before the clear
+    orgs.unstore("org_3")
+    orgs.refill(contents)
+    _assert_indexed_pages_match(orgs)
+    # A cursor past the end, and a filter no object matches, are empty last pages.
+    assert orgs.page(5, encode_cursor(99, "organization", "s"), lambda o: True, "s",
+                     ("crm_account_id", "acc_1")).data == []  # fmt: skip
 
 
 _IDS = st.sampled_from([f"org_{n}" for n in range(6)])
@@ -216,6 +265,10 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def indexes_equal_indexes_rebuilt_from_the_objects(self) -> None:
         assert _indexes(self.orgs) == _rebuilt(self.orgs)
+
+    @invariant()
+    def pages_drawn_from_an_index_equal_pages_of_the_whole_order(self) -> None:
+        _assert_indexed_pages_match(self.orgs)
 
     @invariant()
     def kept_sums_equal_sums_from_scratch(self) -> None:
