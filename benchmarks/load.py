@@ -78,7 +78,7 @@ RAMP_S = 5.0  # mix users start over this long; the stats are reset after it
 CALIBRATE_S = 8.0
 # First guess of one paced user's request rate at think scale 1 (the calibration run
 # measures the real one): the personas' mean flow length over their mean think time.
-GUESS_RPS_PER_USER = 1.9
+GUESS_RPS_PER_USER = 1.8
 
 PING_LOCUSTFILE = """
 import os
