@@ -51,15 +51,15 @@ def pacing_from_env(env: Mapping[str, str] | None = None) -> bool:
 
 
 def think_scale_from_env(env: Mapping[str, str] | None = None) -> float:
-    """``GOLIVE_LOAD_THINK_SCALE``: a positive factor on every think time (default 1)."""
+    """``GOLIVE_LOAD_THINK_SCALE``: a factor >= 0 on every think time (default 1; 0: none)."""
     env = os.environ if env is None else env
     raw = env.get(THINK_SCALE_ENV, "1")
     try:
         scale = float(raw)
     except ValueError:
         scale = -1.0
-    if not scale > 0 or scale == float("inf"):
-        raise ValueError(f"{THINK_SCALE_ENV} must be a positive number, not {raw!r}")
+    if not scale >= 0 or scale == float("inf"):
+        raise ValueError(f"{THINK_SCALE_ENV} must be a number >= 0, not {raw!r}")
     return scale
 
 
