@@ -242,7 +242,7 @@ def _pay(
         return
     ec = acct.erp_customer
     assert ec is not None
-    rc = w.new("receipt", received, correlation_id=c.corr)
+    rc = w.new("receipt", received, external_id=pay["id"], correlation_id=c.corr)
     je = _journal(w, acct, received, inv["currency"], f"Receipt for {inv['number']}",
                   ("receipt", rc["id"]), [("1000", inv["total_minor"], 0),
                                           ("1200", 0, inv["total_minor"])])  # fmt: skip

@@ -110,6 +110,24 @@ def _parse_ndjson(raw: bytes) -> tuple[_Batch, dict[str, list[int]], list[dict[s
     return batch, lines, problems
 
 
+def _export_page(
+    state: SystemState, object_type: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of one object type, in insertion order; the cursor is an opaque offset."""
+    objects = state.export_type(object_type)
+    if objects is None:
+        known = ", ".join(state.export())
+        raise Invalid("unknown_object_type", f"{object_type!r} is not one of {known}")
+    start = 0
+    if cursor is not None:
+        if not cursor.isdigit() or int(cursor) > len(objects):
+            raise Invalid("invalid_cursor", f"{cursor!r} is not a cursor this export gave")
+        start = int(cursor)
+    page = objects[start : start + limit]
+    end = start + len(page)
+    return page, (str(end) if end < len(objects) else None)
+
+
 def _parse_json(raw: bytes) -> _Batch:
     try:
         body = json.loads(raw or b"{}")
@@ -171,12 +189,20 @@ def control_router(state: SystemState) -> APIRouter:
             return json_response({"loaded": state.seed(batch, lines=lines, problems=problems)})
         return json_response({"loaded": state.seed(_parse_json(raw))})
 
-    @router.get("/export")
-    async def export() -> Response:
-        return json_response(
-            {"system": rt.system, "exported_at": rt.clock.now_iso(), "objects": state.export(),
-             "events": len(rt.events)}
-        )  # fmt: skip
+    @router.get("/export", responses=problem_responses(422))
+    async def export(
+        object_type: str | None = Query(None, alias="type", description="Page one type."),
+        limit: int = Query(1000, ge=1, le=100_000),
+        cursor: str | None = Query(None, description="next_cursor of the previous page."),
+    ) -> Response:
+        body: dict[str, Any] = {"system": rt.system, "exported_at": rt.clock.now_iso()}
+        if object_type is None:
+            if cursor is not None:
+                raise Invalid("invalid_export_page", "cursor pages one type: give type= too")
+            return json_response({**body, "objects": state.export(), "events": len(rt.events)})
+        page, next_cursor = _export_page(state, object_type, limit, cursor)
+        return json_response({**body, "objects": {object_type: page},
+                              "events": len(rt.events), "next_cursor": next_cursor})  # fmt: skip
 
     @router.get("/journal", responses=problem_responses(422))
     async def journal(

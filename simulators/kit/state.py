@@ -223,6 +223,13 @@ class SystemState:
         kit = {spec.object_type for spec in KIT_COLLECTIONS}
         return {name: objs for name, objs in self.store.export().items() if name not in kit}
 
+    def export_type(self, object_type: str) -> list[Obj] | None:
+        """The objects of one exported type, or None for a type the export does not hold."""
+        if object_type in {spec.object_type for spec in KIT_COLLECTIONS}:
+            return None
+        collection = self.store.collections.get(object_type)
+        return None if collection is None else list(collection)
+
     def seed(
         self,
         batch: dict[str, list[Obj]],

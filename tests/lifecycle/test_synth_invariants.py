@@ -43,7 +43,8 @@ _REFS: dict[str, dict[str, str]] = {
                     "opportunity_id": "opportunity", "external_id": "opportunity"},
     "ar_invoice": {"customer_id": "erp_customer", "sales_order_id": "sales_order",
                    "journal_entry_id": "journal_entry", "external_id": "invoice"},
-    "receipt": {"customer_id": "erp_customer", "journal_entry_id": "journal_entry"},
+    "receipt": {"customer_id": "erp_customer", "journal_entry_id": "journal_entry",
+                "external_id": "payment"},
 }  # fmt: skip
 
 Objects = dict[str, list[dict[str, Any]]]

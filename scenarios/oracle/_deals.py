@@ -1,0 +1,157 @@
+"""Closed-won deals: one order, one subscription, one active entitlement, at the quote's prices.
+
+The links are those of docs/sut-contract.md (the linking table): the order and the
+subscription carry the opportunity id as ``external_id``, the entitlement the
+subscription id; order lines are the quote's net prices after the header discount,
+subscription items spread the recurring lines over ``term_months``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from scenarios.oracle._context import Ctx
+from scenarios.oracle._model import Obj
+
+__all__ = ["check_deals"]
+
+# Subscription statuses under which the customer is entitled to support.
+_ENTITLED = frozenset({"active", "past_due", "trialing"})
+
+
+def check_deals(ctx: Ctx) -> None:
+    quotes = ctx.snap.by_id("quote")
+    for opp in ctx.snap.of("opportunity"):
+        if opp.get("stage") != "closed_won":
+            continue
+        corr = opp["id"]
+        closed = ctx.when(opp, ("opportunity.closed_won",), "closed_at")
+        order = _one(ctx, "order_per_deal", "sales_order", "ERP sales order", opp, closed,
+                     ctx.slos.close_to_order_s)  # fmt: skip
+        sub = _one(ctx, "subscription_per_deal", "subscription", "billing subscription", opp,
+                   closed, ctx.slos.close_to_order_s)  # fmt: skip
+        quote_id = (order or sub or {}).get("quote_id") or opp.get("primary_quote_id")
+        quote = quotes.get(quote_id or "")
+        if order is not None or sub is not None:
+            ctx.checked("amounts_agree")
+            if quote is None:
+                ids = [opp["id"], (order or {}).get("id", ""), (sub or {}).get("id", "")]
+                ctx.fail("amounts_agree", f"the quote {quote_id} of the deal does not exist",
+                         ids, corr)  # fmt: skip
+            else:
+                _amounts(ctx, opp, quote, order, sub)
+        if order is not None:
+            at = ctx.when(order, ("order.created",), "created_at")
+            ctx.latency("close -> order", ctx.slos.close_to_order_s, closed, at,
+                        [opp["id"], order["id"]], corr)  # fmt: skip
+        if sub is not None:
+            _entitlement(ctx, opp, order, sub)
+
+
+def _one(
+    ctx: Ctx, invariant: str, object_type: str, label: str, opp: Obj, closed: datetime | None,
+    slo_s: float,
+) -> Obj | None:  # fmt: skip
+    """The single object of ``object_type`` the deal caused, or None (after a violation)."""
+    found = ctx.snap.by_external_id(object_type).get(opp["id"], [])
+    ctx.checked(invariant)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        if not ctx.pending(closed, slo_s):
+            ctx.fail(invariant, f"closed-won opportunity {opp['id']} has no {label}",
+                     [opp["id"]], opp["id"])  # fmt: skip
+        return None
+    ids = [o["id"] for o in found]
+    ctx.fail(invariant, f"closed-won opportunity {opp['id']} has {len(found)} {label}s: "
+             f"{', '.join(ids)}", [opp["id"], *ids], opp["id"])  # fmt: skip
+    return None
+
+
+def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
+    corr = opp["id"]
+    found = ctx.snap.by_external_id("entitlement").get(sub["id"], [])
+    ctx.checked("entitlement_per_deal")
+    started = ctx.when(order, ("order.created",), "created_at") if order else None
+    if started is None:
+        started = ctx.when(sub, ("subscription.created",), "created_at")
+    if not found:
+        if not ctx.pending(started, ctx.slos.order_to_entitlement_s):
+            ctx.fail("entitlement_per_deal", f"subscription {sub['id']} of opportunity "
+                     f"{opp['id']} has no support entitlement", [opp["id"], sub["id"]],
+                     corr)  # fmt: skip
+        return
+    if len(found) > 1:
+        ids = [e["id"] for e in found]
+        ctx.fail("entitlement_per_deal", f"subscription {sub['id']} has {len(found)} "
+                 f"entitlements: {', '.join(ids)}", [opp["id"], sub["id"], *ids],
+                 corr)  # fmt: skip
+        return
+    ent = found[0]
+    if sub.get("status") in _ENTITLED and ent.get("status") != "active":
+        ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} is {ent.get('status')} "
+                 f"while subscription {sub['id']} is {sub.get('status')}",
+                 [opp["id"], sub["id"], ent["id"]], corr)  # fmt: skip
+    if order is not None:
+        ctx.latency("order -> entitlement", ctx.slos.order_to_entitlement_s, started,
+                    ctx.when(ent, ("entitlement.created",), "created_at"),
+                    [opp["id"], order["id"], ent["id"]], corr)  # fmt: skip
+
+
+def _net(quote: Obj, line: Obj) -> int:
+    """A quote line's amount after the header discount (integer minor units, floored)."""
+    bps = int(quote.get("discount_bps") or 0)
+    return int(line["net_minor"]) * (10_000 - bps) // 10_000
+
+
+def _amounts(ctx: Ctx, opp: Obj, quote: Obj, order: Obj | None, sub: Obj | None) -> None:
+    problems: list[str] = []
+    lines = list(quote.get("lines") or [])
+    cur = quote.get("currency")
+    if order is not None:
+        if order.get("currency") != cur:
+            problems.append(f"order {order['id']} is in {order.get('currency')}, quote in {cur}")
+        o_lines = {int(x["line_no"]): x for x in order.get("lines") or []}
+        for n, q in enumerate(lines, start=1):
+            o = o_lines.get(n)
+            want = _net(quote, q)
+            if o is None or o.get("sku") != q.get("sku"):
+                problems.append(f"order {order['id']} has no line {n} ({q.get('sku')})")
+            elif int(o["amount_minor"]) != want:
+                problems.append(f"order {order['id']} line {n} ({q.get('sku')}) is "
+                                f"{o['amount_minor']}, the quote says {want}")  # fmt: skip
+        if len(o_lines) > len(lines):
+            problems.append(f"order {order['id']} has {len(o_lines)} lines, the quote {len(lines)}")
+        total = sum(_net(quote, q) for q in lines)
+        if int(order.get("total_minor") or 0) - int(order.get("tax_minor") or 0) != total:
+            problems.append(f"order {order['id']} totals {order.get('total_minor')} before "
+                            f"tax {order.get('tax_minor')}, the quote {total}")  # fmt: skip
+    if sub is not None:
+        problems += _subscription_amounts(quote, sub)
+    if problems:
+        ids = [opp["id"], quote["id"], (order or {}).get("id", ""), (sub or {}).get("id", "")]
+        ctx.fail("amounts_agree", "; ".join(problems), ids, opp["id"])
+
+
+def _subscription_amounts(quote: Obj, sub: Obj) -> list[str]:
+    problems = []
+    cur = quote.get("currency")
+    if sub.get("currency") != cur:
+        problems.append(f"subscription {sub['id']} is in {sub.get('currency')}, quote in {cur}")
+    term = int(sub.get("term_months") or quote.get("term_months") or 1)
+    items = {i.get("sku"): i for i in sub.get("items") or []}
+    wanted = {q.get("sku"): q for q in quote.get("lines") or [] if q.get("billing_type")
+              != "one_time"}  # fmt: skip
+    for sku, q in wanted.items():
+        item = items.get(sku)
+        want = _net(quote, q)
+        if item is None:
+            problems.append(f"subscription {sub['id']} has no item {sku}")
+            continue
+        got = int(item["unit_amount_minor"]) * int(item["quantity"]) * term
+        if got != want:
+            problems.append(f"subscription {sub['id']} item {sku} comes to {got} over "
+                            f"{term} months, the quote says {want}")  # fmt: skip
+    for sku in items.keys() - wanted.keys():
+        problems.append(f"subscription {sub['id']} has item {sku} the quote does not sell")
+    return problems
