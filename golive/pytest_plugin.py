@@ -3,7 +3,8 @@
 ``golive_estate`` starts the simulators once per session on free loopback ports;
 ``golive`` hands a test that estate emptied first (per-test reset); ``golive_client``
 gives signed-in clients; ``golive_clock`` freezes and advances every simulator's
-clock; ``golive_faults`` adds fault rules and removes them after the test.
+clock; ``golive_faults`` adds fault rules and removes them after the test;
+``golive_reconcile`` ends a test with the reconciliation oracle's verdict.
 Cheap to import: the simulators load only when a fixture is used.
 """
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from simulators.estate import Estate
 
-__all__ = ["EstateClock", "EstateFaults"]
+__all__ = ["EstateClock", "EstateFaults", "EstateReconcile"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -194,3 +195,37 @@ def golive_faults(golive: Estate) -> Iterator[EstateFaults]:
         yield faults
     finally:
         faults._teardown()
+
+
+class EstateReconcile:
+    """The reconciliation oracle on the test's estate: ``golive_reconcile()`` returns the
+    verdict, or raises AssertionError listing every violation (README, "Reconciliation")."""
+
+    def __init__(self, estate: Estate) -> None:
+        self._estate = estate
+
+    def __call__(
+        self, slos: dict[str, float] | None = None, *, check: bool = True
+    ) -> Any:  # scenarios.oracle.Verdict, imported lazily
+        """Judge the estate now. ``slos`` overrides ``[slos]`` of golive.toml (if any);
+        ``check=False`` returns the verdict without asserting on it."""
+        from golive.config import load_config
+        from golive.reconcile import reconcile_target, slos_from_config
+
+        cfg = load_config()
+        table = {**cfg.slos, **(slos or {})}
+        verdict = reconcile_target(self._estate.urls, slos_from_config(table),
+                                   client_id=cfg.client_id, client_secret=cfg.client_secret,
+                                   admin_headers=self._estate.admin_headers)  # fmt: skip
+        if check and not verdict.ok:
+            lines = [f"{v.invariant}: {v.message} (ids {', '.join(v.ids)}; correlation "
+                     f"{v.correlation_id})" for v in verdict.violations]  # fmt: skip
+            raise AssertionError(f"reconciliation: {len(lines)} violations\n" + "\n".join(lines))
+        return verdict
+
+
+@pytest.fixture
+def golive_reconcile(golive: Estate) -> EstateReconcile:
+    """``golive_reconcile()`` ends an integration test with the oracle's verdict: it raises
+    AssertionError naming each broken invariant, its ids and correlation id."""
+    return EstateReconcile(golive)
