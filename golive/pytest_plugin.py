@@ -220,7 +220,9 @@ class EstateReconcile:
         if check and not verdict.ok:
             lines = [f"{v.invariant}: {v.message} (ids {', '.join(v.ids)}; correlation "
                      f"{v.correlation_id})" for v in verdict.violations]  # fmt: skip
-            raise AssertionError(f"reconciliation: {len(lines)} violations\n" + "\n".join(lines))
+            n = len(lines)
+            raise AssertionError(f"reconciliation: {n} violation{'s' if n != 1 else ''}\n"
+                                 + "\n".join(lines))
         return verdict
 
 

@@ -85,7 +85,8 @@ def reconcile(
         console.print(f"wrote {path}", markup=False, highlight=False)
     if not verdict.ok:
         names = sorted({v.invariant for v in verdict.violations})
-        raise CheckFailed(f"{len(verdict.violations)} violations: {', '.join(names)}")
+        n = len(verdict.violations)
+        raise CheckFailed(f"{n} violation{'s' if n != 1 else ''}: {', '.join(names)}")
     console.print("every invariant holds", markup=False, highlight=False)
 
 
