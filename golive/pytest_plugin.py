@@ -221,8 +221,9 @@ class EstateReconcile:
             lines = [f"{v.invariant}: {v.message} (ids {', '.join(v.ids)}; correlation "
                      f"{v.correlation_id})" for v in verdict.violations]  # fmt: skip
             n = len(lines)
-            raise AssertionError(f"reconciliation: {n} violation{'s' if n != 1 else ''}\n"
-                                 + "\n".join(lines))
+            raise AssertionError(
+                f"reconciliation: {n} violation{'s' if n != 1 else ''}\n" + "\n".join(lines)
+            )
         return verdict
 
 

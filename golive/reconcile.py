@@ -87,10 +87,16 @@ def write_json(verdict: Verdict, path: Path) -> Path:
 
 def write_junit_report(verdict: Verdict, path: Path) -> Path:
     cases = [
-        JunitCase(r.name, "golive.reconcile",
-                  failure="\n".join(_describe(v) for v in r.violations),
-                  properties={"checked": str(r.checked), "violations": str(len(r.violations)),
-                              "description": r.description})  # fmt: skip
+        JunitCase(
+            r.name,
+            "golive.reconcile",
+            failure="\n".join(_describe(v) for v in r.violations),
+            properties={
+                "checked": str(r.checked),
+                "violations": str(len(r.violations)),
+                "description": r.description,
+            },
+        )
         for r in verdict.results
     ]
     return write_junit(path, "golive reconcile", cases)

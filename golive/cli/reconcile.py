@@ -14,9 +14,12 @@ __all__ = ["register"]
 def reconcile(
     target: str = typer.Option("local", "--target", help="A target of golive.toml."),
     base_port: int | None = typer.Option(
-        None, "--base-port", min=1, max=65531,
+        None,
+        "--base-port",
+        min=1,
+        max=65531,
         help="Port of the first simulator (as given to `golive up --base-port`).",
-    ),  # fmt: skip
+    ),
     json_file: Path | None = typer.Option(None, "--json", help="Write the verdict as JSON."),
     junit_file: Path | None = typer.Option(
         None, "--junit", help="Write JUnit XML: one testcase per invariant."

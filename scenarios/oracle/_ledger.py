@@ -73,8 +73,10 @@ def check_payments(ctx: Ctx) -> None:
         rc = found[0]
         problems = []
         if (rc.get("amount_minor"), rc.get("currency")) != (pay["amount_minor"], pay["currency"]):
-            problems.append(f"receipt {rc['id']} is {rc.get('amount_minor')} {rc.get('currency')}"
-                            f", payment {pay['id']} {pay['amount_minor']} {pay['currency']}")
+            problems.append(
+                f"receipt {rc['id']} is {rc.get('amount_minor')} {rc.get('currency')}"
+                f", payment {pay['id']} {pay['amount_minor']} {pay['currency']}"
+            )
         applied = [ars.get(a.get("ar_invoice_id", ""), {}).get("external_id")
                    for a in rc.get("applications") or []]  # fmt: skip
         if pay.get("invoice_id") not in applied:
@@ -120,8 +122,9 @@ def _source(ctx: Ctx, je: Obj) -> Obj | None:
 
 def check_periods(ctx: Ctx) -> None:
     periods = {p.get("name"): p for p in ctx.snap.of("accounting_period")}
-    for object_type, date_field in (("journal_entry", "posting_date"),
-                                    ("ar_invoice", "posting_date"), ("receipt", "received_date")):  # fmt: skip
+    postings = (("journal_entry", "posting_date"), ("ar_invoice", "posting_date"),
+                ("receipt", "received_date"))  # fmt: skip
+    for object_type, date_field in postings:
         for obj in ctx.snap.of(object_type):
             day = str(obj.get(date_field) or "")
             ctx.checked("closed_period")

@@ -39,8 +39,9 @@ def _get(http: httpx.Client, system: str, url: str, **kwargs: object) -> httpx.R
 def _token(http: httpx.Client, system: str, base: str, client_id: str, secret: str) -> str:
     url = f"{base}/oauth/token"
     try:
-        response = http.post(url, data={"grant_type": "client_credentials",
-                                         "client_id": client_id, "client_secret": secret})  # fmt: skip
+        form = {"grant_type": "client_credentials", "client_id": client_id,
+                "client_secret": secret}  # fmt: skip
+        response = http.post(url, data=form)
     except httpx.TransportError as exc:
         raise ReadProblem(f"cannot reach the {system} simulator at {base}: {exc}") from None
     if response.status_code != 200:
@@ -48,7 +49,9 @@ def _token(http: httpx.Client, system: str, base: str, client_id: str, secret: s
     return str(response.json()["access_token"])
 
 
-def _objects(http: httpx.Client, system: str, base: str, page: int) -> tuple[dict[str, list[Obj]], str]:
+def _objects(
+    http: httpx.Client, system: str, base: str, page: int
+) -> tuple[dict[str, list[Obj]], str]:
     objects: dict[str, list[Obj]] = {}
     exported_at = ""
     for object_type in SYSTEM_TYPES[system]:

@@ -76,7 +76,8 @@ def test_clean_then_one_broken_entitlement_is_named(seeded, tmp_path):
     failed = [n for n, c in cases.items() if c.find("failure") is not None]
     assert failed == ["entitlement_per_deal"]
     text = cases["entitlement_per_deal"].find("failure").text or ""
-    assert ent["id"] in text and "entitlement.suspended" in text
+    assert ent["id"] in text
+    assert "entitlement.suspended" in text
 
 
 def test_nothing_running_is_one_line_and_exit_2(tmp_path):
