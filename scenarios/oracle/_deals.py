@@ -8,8 +8,9 @@ subscription items spread the recurring lines over ``term_months``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from lifecycle.dates import add_months
 from scenarios.oracle._context import Ctx
 from scenarios.oracle._model import Obj
 
@@ -30,6 +31,10 @@ def check_deals(ctx: Ctx) -> None:
                      ctx.slos.close_to_order_s)  # fmt: skip
         sub = _one(ctx, "subscription_per_deal", "subscription", "billing subscription", opp,
                    closed, ctx.slos.close_to_order_s)  # fmt: skip
+        if order is not None:
+            _linked(ctx, "order_per_deal", opp, order, "erp_customer", "customer_id")
+        if sub is not None:
+            _linked(ctx, "subscription_per_deal", opp, sub, "billing_customer", "customer_id")
         quote_id = (order or sub or {}).get("quote_id") or opp.get("primary_quote_id")
         quote = quotes.get(quote_id or "")
         if order is not None or sub is not None:
@@ -88,14 +93,39 @@ def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
                  corr)  # fmt: skip
         return
     ent = found[0]
+    ids = [opp["id"], sub["id"], ent["id"]]
     if sub.get("status") in _ENTITLED and ent.get("status") != "active":
         ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} is {ent.get('status')} "
-                 f"while subscription {sub['id']} is {sub.get('status')}",
-                 [opp["id"], sub["id"], ent["id"]], corr)  # fmt: skip
+                 f"while subscription {sub['id']} is {sub.get('status')}", ids, corr)  # fmt: skip
+    elif ent.get("status") == "active" and ent.get("end_date") != _term_end(sub):
+        ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} ends {ent.get('end_date')}, "
+                 f"subscription {sub['id']}'s term {_term_end(sub)}", ids, corr)  # fmt: skip
+    _linked(ctx, "entitlement_per_deal", opp, ent, "organization", "organization_id")
     if order is not None:
         ctx.latency("order -> entitlement", ctx.slos.order_to_entitlement_s, started,
                     ctx.when(ent, ("entitlement.created",), "created_at"),
                     [opp["id"], order["id"], ent["id"]], corr)  # fmt: skip
+
+
+def _linked(
+    ctx: Ctx, invariant: str, opp: Obj, obj: Obj, customer_type: str, field_name: str
+) -> None:
+    """``obj`` names the account's own record of ``customer_type`` (``external_id`` = the
+    CRM account id)."""
+    customer = ctx.snap.by_id(customer_type).get(str(obj.get(field_name)))
+    account = opp.get("account_id")
+    if customer is None or customer.get("external_id") != account:
+        ctx.fail(invariant, f"{obj['id']}'s {field_name} {obj.get(field_name)} is not the "
+                 f"{customer_type} of account {account}", [opp["id"], obj["id"]],
+                 opp["id"])  # fmt: skip
+
+
+def _term_end(sub: Obj) -> str | None:
+    try:
+        start = date.fromisoformat(str(sub.get("start_date")))
+    except ValueError:
+        return None
+    return add_months(start, int(sub.get("term_months") or 0)).isoformat()
 
 
 def _net(quote: Obj, line: Obj) -> int:

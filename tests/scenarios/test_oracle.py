@@ -188,3 +188,30 @@ def test_slos_come_from_the_table_and_refuse_nonsense():
     for bad in (0, -1, "soon", True):
         with pytest.raises(ValueError, match="close_to_order_s"):
             Slos.from_table({"close_to_order_s": bad})
+
+
+def test_an_order_for_another_account_s_customer(clean):
+    opp, order, _sub, _ent = _won_deal(clean.objects)
+    other = next(c for c in clean.objects["erp_customer"] if c["external_id"] != opp["account_id"])
+
+    def change(objects, _events):
+        next(o for o in objects["sales_order"] if o["id"] == order["id"])["customer_id"] = other[
+            "id"
+        ]
+
+    (v,) = _only(_mutated(clean, change), "order_per_deal")
+    assert v.ids == (opp["id"], order["id"])
+    assert f"not the erp_customer of account {opp['account_id']}" in v.message
+
+
+def test_an_entitlement_ending_before_the_term(clean):
+    _opp, _order, sub, ent = _won_deal(clean.objects)
+
+    def change(objects, _events):
+        next(e for e in objects["entitlement"] if e["id"] == ent["id"])["end_date"] = sub[
+            "start_date"
+        ]
+
+    (v,) = _only(_mutated(clean, change), "entitlement_per_deal")
+    assert ent["id"] in v.ids
+    assert "term" in v.message
