@@ -97,9 +97,11 @@ def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
     if sub.get("status") in _ENTITLED and ent.get("status") != "active":
         ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} is {ent.get('status')} "
                  f"while subscription {sub['id']} is {sub.get('status')}", ids, corr)  # fmt: skip
-    elif ent.get("status") == "active" and ent.get("end_date") != _term_end(sub):
+    elif ent.get("status") == "active" and str(ent.get("end_date") or "") < _term_end(sub):
+        # A renewal may extend the entitlement; ending before the term is a defect.
         ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} ends {ent.get('end_date')}, "
-                 f"subscription {sub['id']}'s term {_term_end(sub)}", ids, corr)  # fmt: skip
+                 f"before subscription {sub['id']}'s term ends {_term_end(sub)}", ids,
+                 corr)  # fmt: skip
     _linked(ctx, "entitlement_per_deal", opp, ent, "organization", "organization_id")
     if order is not None:
         ctx.latency("order -> entitlement", ctx.slos.order_to_entitlement_s, started,
@@ -120,11 +122,11 @@ def _linked(
                  opp["id"])  # fmt: skip
 
 
-def _term_end(sub: Obj) -> str | None:
+def _term_end(sub: Obj) -> str:
     try:
         start = date.fromisoformat(str(sub.get("start_date")))
     except ValueError:
-        return None
+        return ""
     return add_months(start, int(sub.get("term_months") or 0)).isoformat()
 
 
