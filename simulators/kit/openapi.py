@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from simulators.kit.envelope import MAX_CORRELATION_ID_LENGTH
 from simulators.kit.errors import Problem, problem_responses
 from simulators.kit.idempotency import MAX_KEY_LENGTH
+from simulators.kit.links import add_links
 from simulators.kit.middleware import PUBLIC_PREFIXES
 
 __all__ = ["complete_openapi"]
@@ -134,5 +135,6 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith("2"):
                     response.setdefault("headers", {}).update(_HEADER_DOCS)
+    add_links(doc)
     app.openapi_schema = doc
     return doc
