@@ -118,13 +118,13 @@ class SchemaDiff:
             variants = schema.get(key)
             if isinstance(variants, list):
                 real = [v for v in variants if resolver.deref(v)[0].get("type") != "null"]
-                if len(real) == 1 and len(variants) == 2:
+                if len(real) == 1 and len(variants) <= 2:  # X, or X | null
                     inner = self._flatten(resolver.deref(real[0])[0], resolver)
                     rest = {k: v for k, v in schema.items() if k != key}
                     merged = {**inner, **rest}
-                    merged["type"] = sorted(_types(inner) | {"null"}) if _types(inner) else None
-                    if merged["type"] is None:
-                        merged.pop("type")
+                    if len(variants) == 2 and _types(inner):
+                        merged["type"] = sorted(_types(inner) | {"null"})
+                    elif len(variants) == 2:
                         merged["nullable"] = True
                     return merged
         return schema
