@@ -54,7 +54,8 @@ class TokenSource:
 
     ``expires_in`` from the token response sets when: a new token is fetched once
     less than ``margin_s`` (or a tenth of the lifetime, at least 2 s, if less) is
-    left, so no request goes out with a token about to lapse. ``invalidate()`` forces a fetch (after a 401).
+    left, so no request goes out with a token about to lapse. ``invalidate()``
+    forces a fetch (after a 401).
     """
 
     token_url: str

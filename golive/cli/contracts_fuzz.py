@@ -73,6 +73,11 @@ def fuzz(
     seed: int | None = typer.Option(
         None, "--seed", help="Same seed, same cases (default: random, shown)."
     ),
+    phases: str = typer.Option(
+        "examples,coverage,fuzzing",
+        "--phases",
+        help="Comma-separated: examples, coverage, fuzzing.",
+    ),
     stateful: bool = typer.Option(
         True, "--stateful/--no-stateful", help="Also run sequences through the spec's links."
     ),
@@ -80,7 +85,12 @@ def fuzz(
     spec_file: Path | None = typer.Option(
         None, "--spec", help="OpenAPI file to test against (default: the committed copy)."
     ),
-    max_time: int | None = typer.Option(None, "--max-time", min=1, help="Stop after S seconds."),
+    max_time: int | None = typer.Option(
+        None,
+        "--max-time",
+        min=1,
+        help="Keep fuzzing for up to S seconds (time-boxed, not example-bound).",
+    ),
     control_plane: bool = typer.Option(
         False, "--control-plane", help="Also fuzz /_sim/ (simulators only: it resets state)."
     ),
@@ -99,6 +109,9 @@ def fuzz(
     """
     from golive.config import load_config
 
+    chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
+    if not chosen or set(chosen) - {"examples", "coverage", "fuzzing"}:
+        raise UsageProblem(f"--phases: choose from examples, coverage, fuzzing, not {phases!r}")
     if system not in SYSTEMS:
         raise UsageProblem(f"--system: unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
     spec = _spec(system, spec_file)
@@ -117,55 +130,35 @@ def fuzz(
             base_url = started.url(system)
     elif not _answers(base_url.rstrip("/")):
         raise UsageProblem(f"--base-url {base_url}: nothing answers")
-    try:
-        _run(
-            system,
-            base_url.rstrip("/"),
-            spec,
-            client_id,
-            client_secret,
-            max_examples,
-            seed,
-            stateful,
-            junit,
-            max_time,
-            control_plane,
-        )
-    finally:
-        if started is not None:
-            started.stop()
-
-
-def _run(
-    system: str,
-    base_url: str,
-    spec: dict[str, Any],
-    client_id: str,
-    client_secret: str,
-    max_examples: int,
-    seed: int | None,
-    stateful: bool,
-    junit: Path | None,
-    max_time: int | None,
-    control_plane: bool,
-) -> None:
-    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
-
-    from contracts.fuzz import FuzzOptions, TokenError, run_fuzz
-    from golive.render import console, table
+    from contracts.fuzz import FuzzOptions
 
     options = FuzzOptions(
         system=system,
-        base_url=base_url,
+        base_url=base_url.rstrip("/"),
         spec=spec,
         client_id=client_id,
         client_secret=client_secret,
         max_examples=max_examples,
         seed=seed,
         stateful=stateful,
+        phases=chosen,
         max_time_s=max_time,
         control_plane=control_plane,
     )
+    try:
+        _run(options, junit)
+    finally:
+        if started is not None:
+            started.stop()
+
+
+def _run(options: Any, junit: Path | None) -> None:
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from contracts.fuzz import TokenError, run_fuzz
+    from golive.render import console, table
+
+    system = options.system
     with Progress(
         SpinnerColumn(),
         *Progress.get_default_columns()[:1],
@@ -176,9 +169,9 @@ def _run(
         task = bar.add_task(f"{system}: starting", total=None)
         counts = {"scenarios": 0, "failed": 0}
 
-        def on_event(event: Any) -> None:
-            from schemathesis.engine import Status, events
+        from schemathesis.engine import Status, events
 
+        def on_event(event: Any) -> None:
             if isinstance(event, events.PhaseStarted):
                 bar.update(task, description=f"{system}: {event.phase.name.value}")
             elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:

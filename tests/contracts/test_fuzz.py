@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from schemathesis.engine import events
 
 from contracts.fuzz import FuzzOptions, TokenError, TokenSource, run_fuzz
 from contracts.specs import committed_spec
@@ -20,7 +21,7 @@ from golive.cli import main
 from simulators.estate import running_estate
 from simulators.testing import free_base_port
 
-TTL_S = 4  # a new token every 2 s: the margin is at least 2 s
+TTL_S = 3  # a new token every second: the refresh margin is at least 2 s
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,9 @@ def test_the_token_is_fetched_again_before_it_expires(crm_url: str) -> None:
     now = [1000.0]
     tokens = TokenSource(f"{crm_url}/oauth/token", "golive", "golive-secret", clock=lambda: now[0])
     first = tokens.token()
-    now[0] += 1.9  # the margin is 2 s of the 4
-    assert tokens.token() == first and tokens.fetched == 1
+    now[0] += 0.9  # the margin is 2 s of the 3
+    assert tokens.token() == first
+    assert tokens.fetched == 1
     now[0] += 0.2
     tokens.token()
     assert tokens.fetched == 2
@@ -60,8 +62,6 @@ def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) ->
     seen: Counter[tuple[str, int, bool]] = Counter()  # (phase op, status, token expired)
 
     def on_event(event: Any) -> None:
-        from schemathesis.engine import events
-
         if isinstance(event, events.ScenarioFinished):
             for case_id, exchange in event.recorder.interactions.items():
                 case = event.recorder.cases[case_id].value
@@ -70,10 +70,10 @@ def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) ->
                 expired = status == 401 and b"token_expired" in (response.content or b"")
                 seen[(f"{event.phase.value} {case.operation.label}", status, expired)] += 1
 
-    spec = _only("crm", "/accounts", "/accounts/{account_id}", "/contacts")
+    spec = _only("crm", "/accounts", "/accounts/{account_id}")
     options = FuzzOptions(system="crm", base_url=crm_url, spec=spec, client_id="golive",
-                          client_secret="golive-secret", max_examples=5, seed=3,
-                          phases=("fuzzing",), stateful=True, max_time_s=30)  # fmt: skip
+                          client_secret="golive-secret", max_examples=3, seed=3,
+                          phases=("fuzzing",), stateful=True)  # fmt: skip
     result = run_fuzz(options, on_event)
     assert result.passed, result.failures[:3] or result.errors[:3]
     # Links: the stateful phase reads and updates what it created.
@@ -81,8 +81,7 @@ def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) ->
     assert any(k[0] == "stateful PATCH /accounts/{account_id}" and k[1] == 200 for k in seen)
     # The run outlived its tokens: each new one came before the old one lapsed. (Other
     # 401s are Schemathesis' own negative cases: no or a garbled Authorization header.)
-    assert result.elapsed_s > TTL_S
-    assert result.tokens_fetched >= 2
+    assert result.tokens_fetched >= min(3, int(result.elapsed_s))
     assert not [k for k in seen if k[2]]
 
 
@@ -95,8 +94,8 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     base = free_base_port()
     with running_estate(["crm"], mode="processes", base_port=base) as estate:
         argv = ["contracts", "fuzz", "--system", "crm", "--base-url", estate.url("crm"),
-                "--spec", str(tmp_path / "spec.json"), "--max-examples", "5", "--seed", "1",
-                "--no-stateful", "--junit", str(tmp_path / "junit.xml"), "--max-time", "60"]  # fmt: skip
+                "--spec", str(tmp_path / "spec.json"), "--max-examples", "3", "--seed", "1",
+                "--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "junit.xml")]  # fmt: skip
         try:
             main(argv)
             code = 0
@@ -104,7 +103,9 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
             code = int(exc.code or 0)
     out, err = capsys.readouterr()
     assert code == 1
-    assert err.startswith("golive: FAIL crm at ") and "seed 1" in err
+    assert err.startswith("golive: FAIL crm at ")
+    assert "seed 1" in err
     assert "POST /accounts" in out
     junit = (tmp_path / "junit.xml").read_text()
-    assert "<failure" in junit and "POST /accounts" in junit
+    assert "<failure" in junit
+    assert 'name="POST /accounts"' in junit
