@@ -56,12 +56,29 @@ def add_links(doc: dict[str, Any]) -> None:
             found = _success(create)
             if found and "id" in _ref_schema(doc, found[1]).get("properties", {}):
                 _link(found[1], members, "$response.body#/id", skip=None)
+                _link_referrers(doc, found[1], members[0][3])
         for path, method, op_id, param in members:
             op = paths[path][method]
             found = _success(op)
             if found is None or found[0] != "200":
                 continue  # a sub-resource create (POST /cases/{id}/comments) answers 201
             _link(found[1], members, f"$request.path.{param}", skip=op_id)
+
+
+def _link_referrers(doc: dict[str, Any], response: dict[str, Any], param: str) -> None:
+    """From a create to the creates whose body refers to it (account -> contact by account_id)."""
+    links = response.setdefault("links", {})
+    for path, item in doc.get("paths", {}).items():
+        create = item.get("post")
+        if "{" in path or path.startswith("/_sim/") or not create or not create.get("operationId"):
+            continue
+        body = create.get("requestBody", {}).get("content", {}).get("application/json", {})
+        if param in _ref_schema(doc, {"content": {"application/json": body}}).get("properties", {}):
+            links[create["operationId"]] = {
+                "operationId": create["operationId"],
+                "requestBody": {param: "$response.body#/id"},
+                "description": f"A new object that refers to this one by {param}.",
+            }
 
 
 def _link(response: dict[str, Any], members: list[tuple[str, str, str, str]], value: str,

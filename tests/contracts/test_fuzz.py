@@ -95,7 +95,7 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     with running_estate(["crm"], mode="processes", base_port=base) as estate:
         argv = ["contracts", "fuzz", "--system", "crm", "--base-url", estate.url("crm"),
                 "--spec", str(tmp_path / "spec.json"), "--max-examples", "3", "--seed", "1",
-                "--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "junit.xml")]  # fmt: skip
+                "--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "j.xml")]  # fmt: skip
         try:
             main(argv)
             code = 0
@@ -106,6 +106,6 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     assert err.startswith("golive: FAIL crm at ")
     assert "seed 1" in err
     assert "POST /accounts" in out
-    junit = (tmp_path / "junit.xml").read_text()
+    junit = (tmp_path / "j.xml").read_text()
     assert "<failure" in junit
     assert 'name="POST /accounts"' in junit
