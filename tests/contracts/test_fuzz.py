@@ -93,9 +93,11 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     base = free_base_port()
     with running_estate(["crm"], mode="processes", base_port=base) as estate:
-        argv = ["contracts", "fuzz", "--system", "crm", "--base-url", estate.url("crm"),
-                "--spec", str(tmp_path / "spec.json"), "--max-examples", "3", "--seed", "1",
-                "--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "j.xml")]  # fmt: skip
+        argv = [
+            *("contracts", "fuzz", "--system", "crm", "--base-url", estate.url("crm")),
+            *("--spec", str(tmp_path / "spec.json"), "--max-examples", "3", "--seed", "1"),
+            *("--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "j.xml")),
+        ]
         try:
             main(argv)
             code = 0
