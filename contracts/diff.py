@@ -256,5 +256,13 @@ def diff_specs(
 ) -> DiffReport:
     """Every change from ``old`` to ``new``, breaking ones flagged."""
     report = DiffReport(old_name, new_name)
-    _Differ(check_spec(old, old_name), check_spec(new, new_name), report).run()
+    differ = _Differ(check_spec(old, old_name), check_spec(new, new_name), report)
+    try:
+        differ.run()
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # A document that is OpenAPI in name only (a list where a mapping belongs ...).
+        where = f" at {differ.op}" if differ.op else ""
+        raise SpecError(
+            f"{old_name} or {new_name}: malformed OpenAPI{where} ({type(exc).__name__}: {exc})"
+        ) from None
     return report

@@ -257,6 +257,13 @@ def test_load_spec_refuses_what_is_not_openapi(tmp_path):
         load_spec(tmp_path / "missing.json")
 
 
+def test_a_malformed_document_is_a_spec_error_not_a_crash():
+    new = _spec()
+    new["paths"]["/widgets"]["post"]["responses"] = ["201"]
+    with pytest.raises(SpecError, match="malformed OpenAPI at POST /widgets"):
+        diff_specs(_spec(), new)
+
+
 def test_yaml_documents_load(tmp_path):
     import yaml
 
