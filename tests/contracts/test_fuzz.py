@@ -58,6 +58,7 @@ def test_wrong_credentials_are_one_line(crm_url: str) -> None:
         TokenSource(f"{crm_url}/oauth/token", "golive", "nope").token()
 
 
+@pytest.mark.slow
 def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) -> None:
     seen: Counter[tuple[str, int, bool]] = Counter()  # (phase op, status, token expired)
 
@@ -85,6 +86,7 @@ def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) ->
     assert not [k for k in seen if k[2]]
 
 
+@pytest.mark.slow
 def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
