@@ -236,7 +236,7 @@ def run_fuzz(options: FuzzOptions, on_event: Callable[[Any], None] | None = None
                 for failure in group.failures:
                     result.failures.append(
                         FuzzFailure(
-                            label,
+                            str(getattr(failure, "operation", None) or label),
                             event.phase.value,
                             failure.title,
                             failure.message,
@@ -249,6 +249,8 @@ def run_fuzz(options: FuzzOptions, on_event: Callable[[Any], None] | None = None
             result.errors.append(f"fatal: {type(event.exception).__name__}: {event.exception}")
         elif isinstance(event, events.EngineFinished):
             result.stop_reason = event.stop_reason.value
+            if result.stop_reason == "server_unavailable":
+                result.errors.append(f"{options.base_url} stopped responding during the run")
         if on_event is not None:
             on_event(event)
     result.elapsed_s = time.monotonic() - started

@@ -218,9 +218,10 @@ def _write_junit(path: Path, result: Any) -> None:
             name=key.partition(" ")[2],
             classname=f"fuzz.{result.system}.{key.partition(' ')[0]}",
             failure="\n\n".join(failures.get(key, [])),
-            skipped="not run" if status == "skip" and key not in failures else "",
+            skipped="not run" if result.tested.get(key) == "skip" and key not in failures else "",
         )
-        for key, status in sorted(result.tested.items())
+        # A stateful failure names its operation, not the phase's one scenario label.
+        for key in sorted(set(result.tested) | set(failures))
     ]
     cases += [
         JunitCase(name="engine error", classname=f"fuzz.{result.system}", failure=e)
