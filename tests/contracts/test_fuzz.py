@@ -113,3 +113,15 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
     junit = (tmp_path / "j.xml").read_text()
     assert "<failure" in junit
     assert 'name="POST /accounts"' in junit
+
+
+def test_the_stateful_phase_reaches_what_only_a_link_leads_to(crm_url: str) -> None:
+    # Random ids never find an account; only a create -> read link gets a 200 here.
+    spec = _only("crm", "/accounts", "/accounts/{account_id}")
+    del spec["paths"]["/accounts/{account_id}"]["get"]["responses"]["200"]
+    options = FuzzOptions(system="crm", base_url=crm_url, spec=spec, client_id="golive",
+                          client_secret="golive-secret", max_examples=3, seed=3,
+                          phases=("examples",), stateful=True)  # fmt: skip
+    result = run_fuzz(options)
+    found = {(f.phase, f.operation, f.title) for f in result.failures}
+    assert found == {("stateful", "GET /accounts/{account_id}", "Undocumented status code")}
