@@ -215,7 +215,10 @@ def run_fuzz(options: FuzzOptions, on_event: Callable[[Any], None] | None = None
     phases = [*options.phases, *(["stateful"] if options.stateful else [])]
     config.projects.override.phases.update(phases=phases)
     config.projects.override.checks.update(included_check_names=list(CHECKS))
-    config.projects.override.generation.update(max_examples=options.max_examples)
+    # No example database and no failure cache: the same seed must replay the same run,
+    # whatever earlier runs left behind, and nothing is written into the caller's folder.
+    config.projects.override.generation.update(max_examples=options.max_examples, database="none")
+    config.cache.enabled = False
     schema = schemathesis.openapi.from_dict(
         _in_scope(options.spec, options.control_plane), config=config
     )
