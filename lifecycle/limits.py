@@ -13,9 +13,10 @@ from typing import Any
 
 from lifecycle.systems import SystemName
 
-__all__ = ["LIMIT_FIELDS", "VENDOR_LIMITS", "LimitSettings"]
+__all__ = ["LIMIT_FIELDS", "MIN_RATE_PER_S", "VENDOR_LIMITS", "LimitSettings"]
 
 LIMIT_FIELDS = ("rate_per_s", "burst", "concurrency", "daily_quota")
+MIN_RATE_PER_S = 1e-6  # one request in about 11.6 days: slower is no rate worth modelling
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,12 @@ class LimitSettings:
                 raise ValueError(f"{name} must be a positive number or null, not {value!r}")
             if name != "rate_per_s" and not isinstance(value, int):
                 raise ValueError(f"{name} must be a whole number, not {value!r}")
+        if self.rate_per_s is not None and self.rate_per_s < MIN_RATE_PER_S:
+            # A rate of 5e-324 passed "positive" and then overflowed the refill interval
+            # (a 500 on PUT /_sim/limits, found by golive contracts fuzz).
+            raise ValueError(
+                f"rate_per_s must be at least {MIN_RATE_PER_S:g}, not {self.rate_per_s!r}"
+            )
         if self.burst is not None and self.rate_per_s is None:
             raise ValueError("burst needs rate_per_s (the bucket's refill rate)")
 

@@ -105,7 +105,8 @@ def test_a_refused_request_spends_nothing():
 
 
 def test_settings_refuse_what_does_not_make_sense():
-    for bad in ({"rate_per_s": 0}, {"burst": 5}, {"concurrency": 1.5}, {"daily_quota": True}):
+    for bad in ({"rate_per_s": 0}, {"rate_per_s": 5e-324}, {"burst": 5}, {"concurrency": 1.5},
+                {"daily_quota": True}):  # fmt: skip
         with pytest.raises(ValueError, match=r"must be|needs rate_per_s"):
             LimitSettings(**bad)  # type: ignore[arg-type]
     assert not LimitSettings().active
@@ -175,7 +176,8 @@ async def test_the_control_plane_sets_shows_and_clears_the_limits():
         expected = {**VENDOR_LIMITS["erp"].as_dict(), "concurrency": 3}
         assert vendor.json()["limits"] == expected
         assert (await c.get("/sales-orders")).headers["ratelimit-limit"] == "20"
-        for body in ({"burst": 5}, {"rate_per_s": -1}, {"profile": "fast"}, {"concurency": 2}):
+        for body in ({"burst": 5}, {"rate_per_s": -1}, {"rate_per_s": 5e-324},
+                     {"profile": "fast"}, {"concurency": 2}):  # fmt: skip
             bad = await c.put("/_sim/limits", json=body)
             assert bad.status_code == 422, body
             assert bad.headers["content-type"].startswith("application/problem+json")
