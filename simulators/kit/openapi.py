@@ -120,7 +120,8 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
                 continue
             op["security"] = [{"bearerAuth": []}, {"oauth2": []}]
             params.append(_CORRELATION)
-            statuses: tuple[int, ...] = (400, 401, 429, 503)
+            # 403: the rolling daily quota is spent (request_limit_exceeded, docs/limits.md).
+            statuses: tuple[int, ...] = (400, 401, 403, 429, 503)
             if method in {"post", "put", "patch", "delete"}:
                 params.append(_IDEMPOTENCY)
                 statuses += (409, 422)
