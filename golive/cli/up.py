@@ -67,11 +67,11 @@ def up(
     limits: str | None = typer.Option(
         None,
         "--limits",
-        help="Throttle as the vendors do: vendor, or off (default: [limits] of the config, "
+        help="Throttle as the vendors do: vendor, or off (default: \\[limits] of the config, "
         "else off).",
     ),
     config: Path | None = typer.Option(
-        None, "--config", help="golive.toml to read [limits] from (default: ./golive.toml)."
+        None, "--config", help="golive.toml to read \\[limits] from (default: ./golive.toml)."
     ),
 ) -> None:
     """Run the simulated estate until Ctrl-C.

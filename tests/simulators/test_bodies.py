@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from lifecycle.entities import SYSTEM_TYPES
 from simulators.kit.bodies import MAX_BPS, MAX_MONEY_MINOR, MAX_QUANTITY
+from simulators.kit.webhooks_api import WebhookEndpoint
 from simulators.registry import SYSTEMS
 from simulators.testing import sim_client, state_of
 
@@ -123,7 +124,9 @@ async def test_numbers_and_flags_in_bodies_are_strict_and_bounded(system):
 
 
 def _patch_operations(doc, system):
+    # Every system's own entities, and the kit's (webhook endpoints) beside them.
     models = {m.__name__: m for m in SYSTEM_TYPES[system].values()}
+    models["WebhookEndpoint"] = WebhookEndpoint
     for method, path, op in _business_operations(doc):
         if method != "patch":
             continue
