@@ -168,6 +168,8 @@ async def test_an_export_after_patches_with_nulls_seeds_back(system):
         doc = (await c.get("/openapi.json")).json()
         types = {m.__name__: t for t, m in SYSTEM_TYPES[system].items()}
         for path, schema, model in _patch_operations(doc, system):
+            if model.__name__ not in types:
+                continue  # the kit's webhook endpoints are not exported or seeded
             for obj in (await c.get("/_sim/export")).json()["objects"][types[model.__name__]]:
                 for field in schema["properties"]:
                     url = path.replace("x_1", obj["id"])
