@@ -173,9 +173,7 @@ def restore(connection: sqlite3.Connection, state: SystemState) -> int:
     try:
         for c in collections.values():
             c.enforce_unique = False  # kept as committed, as a seed is loaded as given
-        for object_type, body in connection.execute(
-            "SELECT type, body FROM objects ORDER BY seq"
-        ):
+        for object_type, body in connection.execute("SELECT type, body FROM objects ORDER BY seq"):
             collection = collections.get(object_type)
             if collection is None:
                 continue  # a type this version no longer has
