@@ -269,14 +269,16 @@ def open_durable(state: SystemState) -> Durable:
     folder = check_state_dir(config.state_dir)
     lock_fd = _lock(folder, rt.system)
     path = folder / f"{rt.system}.sqlite3"
+    connection: sqlite3.Connection | None = None
     try:
         connection = connect(path, config.durability)
         next_seq = restore(connection, state)
-    except sqlite3.Error as exc:
+    except BaseException as exc:
+        if connection is not None:
+            connection.close()
         os.close(lock_fd)
-        raise StateDirProblem(f"{rt.system}: {path}: {exc}") from None
-    except BaseException:
-        os.close(lock_fd)
+        if isinstance(exc, sqlite3.Error):  # not a database, or a damaged one
+            raise StateDirProblem(f"{rt.system}: {path}: {exc}") from None
         raise
     durable = Durable(connection, lock_fd, config.event_log_max_events)
     durable.start(next_seq)

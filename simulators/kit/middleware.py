@@ -146,7 +146,7 @@ class SimMiddleware:
         try:
             if durable is not None and durable.failure is not None and path != "/metrics":
                 hold = False
-                raise StorageStopped(type(durable.failure).__name__)
+                raise StorageStopped(f"{type(durable.failure).__name__}: {durable.failure}")
             if correlation is not None:
                 if len(correlation) > MAX_CORRELATION_ID_LENGTH or not is_visible_ascii(
                     correlation
