@@ -273,3 +273,13 @@ def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "not a folder" in done.stderr
+
+
+def test_a_damaged_database_is_refused_in_one_line_and_frees_the_lock(tmp_path: Path) -> None:
+    (tmp_path / "crm.sqlite3").write_bytes(b"not a database, " * 512)
+    with pytest.raises(StateDirProblem, match="not a database") as refused:
+        create_app("crm", SimConfig(state_dir=tmp_path))
+    assert "\n" not in str(refused.value)
+    (tmp_path / "crm.sqlite3").unlink()
+    app = create_app("crm", SimConfig(state_dir=tmp_path))  # the lock was released
+    durable_of(app).close()
