@@ -158,10 +158,14 @@ class Durable:
         target = self.submitted
         if self.done >= target:
             return
-        if self.failure is not None:
-            raise StorageFailed(str(self.failure))
         loop = asyncio.get_running_loop()
         self._loop = loop
+        # Checked again now that the writer can see the loop: a batch it finished before
+        # reading ``_loop`` is counted here, one it finishes after wakes this loop.
+        if self.done >= target:
+            return
+        if self.failure is not None:
+            raise StorageFailed(str(self.failure))
         future = loop.create_future()
         self._waiters.append((target, future))
         await future
