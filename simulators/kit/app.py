@@ -215,8 +215,10 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     app.state.sim = state
     app.state.dispatcher = dispatcher
     if state.rt.config.state_dir is not None:
-        # Loads the state directory (docs/durability.md); refuses a folder in use.
+        # Loads the state directory (docs/durability.md); refuses a folder in use. Then
+        # the deliveries not done with before the restart are queued again (at least once).
         open_durable(state)
+        dispatcher.restore()
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.

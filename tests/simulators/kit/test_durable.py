@@ -159,6 +159,21 @@ async def test_after_seed_rebuilds_what_a_system_derives(open_app: Opener) -> No
     assert state_of(app)._sla_heap  # the case's SLA deadlines, scheduled again
 
 
+async def test_webhook_endpoints_are_kept_and_undelivered_events_queued_again(
+    open_app: Opener,
+) -> None:
+    app = open_app()
+    async with client(app) as c:
+        receiver = {"url": "http://127.0.0.1:9/h", "events": ["*"]}
+        r = await c.post("/webhook-endpoints", json=receiver)
+        assert r.status_code == 201, r.text
+        endpoint = r.json()["id"]
+        await c.post("/accounts", json={"name": "A"})
+    app = restart(app, open_app)
+    assert endpoint in state_of(app).store["webhook_endpoint"]
+    assert app.state.dispatcher.queued() == 1  # the account's event, never delivered
+
+
 async def test_reset_clears_the_database(open_app: Opener, tmp_path: Path) -> None:
     app = open_app()
     async with client(app) as c:
