@@ -1,6 +1,7 @@
 """pytest plugin (entry point ``pytest11``): the simulated estate as fixtures.
 
-``golive_estate`` starts the simulators once per session on free loopback ports;
+``golive_estate`` starts the simulators once per session on free loopback ports
+(state in memory, or on disk with ``golive_state_dir``);
 ``golive`` hands a test that estate emptied first (per-test reset); ``golive_client``
 gives signed-in clients; ``golive_clock`` freezes and advances every simulator's
 clock; ``golive_faults`` adds fault rules and removes them after the test;
@@ -30,16 +31,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Comma-separated systems the golive_estate fixture starts (default: all five).",
         default="",
     )
+    parser.addini(
+        "golive_state_dir",
+        "Folder where the golive_estate fixture keeps each simulator's state on disk "
+        "(SQLite, one file per system); default: in memory.",
+        default="",
+    )
+    parser.addoption(
+        "--golive-state-dir",
+        dest="golive_state_dir",
+        default=None,
+        help="golive: keep the simulators' state on disk in this folder (overrides the ini).",
+    )
 
 
 @pytest.fixture(scope="session")
 def golive_estate(pytestconfig: pytest.Config) -> Iterator[Estate]:
     """The simulators, running for the whole session on free 127.0.0.1 ports (threads)."""
-    from simulators.estate import start_estate
+    from simulators.estate import EstateError, start_estate
     from simulators.registry import SYSTEMS
 
     wanted = [s.strip() for s in str(pytestconfig.getini("golive_systems")).split(",") if s.strip()]
-    estate = start_estate(wanted or SYSTEMS)
+    state_dir = (
+        pytestconfig.getoption("golive_state_dir")
+        or str(pytestconfig.getini("golive_state_dir")).strip()
+    )
+    try:
+        estate = start_estate(wanted or SYSTEMS, state_dir=state_dir or None)
+    except EstateError as exc:  # a state dir that is not a writable folder, or in use
+        raise pytest.UsageError(f"golive_state_dir: {exc}") from None
     try:
         yield estate
     finally:

@@ -29,6 +29,7 @@ import httpx
 from lifecycle.limits import LimitSettings
 from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from simulators.kit.durable import DURABILITY_MODES, StateDirProblem, check_state_dir
 from simulators.loopback import is_loopback
 from simulators.registry import SYSTEMS, default_port
 
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 _HEALTH_TIMEOUT_S = 20.0
+# The state directory of the estate (None: memory) and its durability mode.
+_Storage = tuple[Path | None, Literal["full", "normal"]]
 # A child that has not answered /_sim/health for this long is reported as hung.
 HEALTH_GRACE_S = 15.0
 _HEALTH_PROBE_TIMEOUT_S = 2.0
@@ -65,7 +68,10 @@ def _base_url(host: str, port: int) -> str:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # accepted connections inherit it; without it every keep-alive request waited
+    # ~40 ms (Nagle against delayed ACK) in threads mode.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -205,6 +211,7 @@ def _start_threads(
     admin_token: str | None,
     signing_key: str,
     limits: Mapping[str, LimitSettings],
+    storage: _Storage,
 ) -> Estate:
     import uvicorn
 
@@ -218,9 +225,12 @@ def _start_threads(
             port = sock.getsockname()[1]
             settings = SimConfig(
                 seed=seed, admin_token=admin_token, signing_key=signing_key.encode(),
-                limits=limits.get(system),
+                limits=limits.get(system), state_dir=storage[0], durability=storage[1],
             )  # fmt: skip
-            app = create_app(system, settings)
+            try:
+                app = create_app(system, settings)
+            except StateDirProblem as exc:
+                raise EstateError(str(exc)) from None
             config = uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="on", loop="asyncio",
                 timeout_graceful_shutdown=1,
@@ -232,10 +242,13 @@ def _start_threads(
             thread.start()
 
             def stop(server: uvicorn.Server = server, thread: threading.Thread = thread,
-                     sock: socket.socket = sock) -> None:  # fmt: skip
+                     sock: socket.socket = sock, app: Any = app) -> None:  # fmt: skip
                 server.should_exit = True
                 thread.join(timeout=5)
                 sock.close()
+                durable = app.state.sim.rt.durable
+                if durable is not None:  # writes what is queued, frees the folder's lock
+                    durable.close()
 
             estate._stoppers.append(stop)
             estate.urls[system] = _base_url(host, port)
@@ -306,6 +319,7 @@ def _start_processes(
     log_dir: str | Path | None,
     signing_key: str,
     limits: Mapping[str, LimitSettings],
+    storage: _Storage,
 ) -> Estate:
     from simulators.serve import LIMITS_ENV, PARENT_PID_ENV, bind_problem
 
@@ -339,6 +353,8 @@ def _start_processes(
     env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
         env[ADMIN_TOKEN_ENV] = admin_token
+    disk = [] if storage[0] is None else [
+        "--state-dir", str(storage[0]), "--durability", storage[1]]  # fmt: skip
     try:
         for system in systems:
             # A file never blocks the writer, as an unread pipe does once 64 KiB of
@@ -354,7 +370,7 @@ def _start_processes(
             with log:
                 procs[system] = subprocess.Popen(
                     [sys.executable, "-m", "simulators.serve", system, "--host", host,
-                     "--port", str(ports[system]), "--seed", str(seed)],
+                     "--port", str(ports[system]), "--seed", str(seed), *disk],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
                 )  # fmt: skip
         estate.apps = dict(procs)
@@ -376,6 +392,8 @@ def start_estate(
     log_dir: str | Path | None = None,
     signing_key: str | None = None,
     limits: Mapping[str, LimitSettings] | None = None,
+    state_dir: str | Path | None = None,
+    durability: Literal["full", "normal"] = "full",
 ) -> Estate:
     """Start simulators and wait until each answers its health check.
 
@@ -390,6 +408,10 @@ def start_estate(
     ``GOLIVE_SIGNING_KEY`` or else a new random key.
     ``limits`` throttles the systems it names (docs/limits.md, throttling); the others
     are not throttled.
+    ``state_dir`` keeps each system's state on disk, ``<state_dir>/<system>.sqlite3``
+    (made if missing): acknowledged writes survive a crash and a restart on the same
+    folder carries on (docs/durability.md); ``durability`` is ``"full"`` (survives a
+    power cut) or ``"normal"`` (survives a killed process). Without it, memory only.
     """
     if not host.strip():
         raise EstateError("the host to bind must not be empty (e.g. 127.0.0.1)")
@@ -408,9 +430,17 @@ def start_estate(
     if admin is None and not is_loopback(host):
         admin = new_admin_token()
     throttled = dict(limits or {})
+    storage: _Storage = (None, durability)
+    if state_dir is not None:
+        try:
+            storage = (check_state_dir(state_dir), durability)
+        except StateDirProblem as exc:
+            raise EstateError(str(exc)) from None
+    if durability not in DURABILITY_MODES:
+        raise EstateError(f"durability must be one of {', '.join(DURABILITY_MODES)}")
     if mode == "threads":
-        return _start_threads(chosen, host, ports, seed, admin, key, throttled)
-    return _start_processes(chosen, host, ports, seed, admin, log_dir, key, throttled)
+        return _start_threads(chosen, host, ports, seed, admin, key, throttled, storage)
+    return _start_processes(chosen, host, ports, seed, admin, log_dir, key, throttled, storage)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,10 @@ Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
 ``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
 ``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
 throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
+With ``--state-dir DIR`` the state lives in ``DIR/<system>.sqlite3`` and every
+acknowledged write is on disk before its response (``--durability full``, the default,
+survives a power cut; ``normal`` a killed process); a restart on the same folder
+carries on where it stopped (docs/durability.md).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -21,7 +25,7 @@ import logging
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from lifecycle.limits import LimitSettings
@@ -145,8 +149,13 @@ def serve(
     port: int = 0,
     seed: int = 0,
     admin_token: str | None = None,
+    state_dir: str | None = None,
+    durability: Literal["full", "normal"] = "full",
 ) -> None:
-    """Run one simulator until interrupted (blocking)."""
+    """Run one simulator until interrupted (blocking).
+
+    ``StateDirProblem`` when ``state_dir`` is not a writable folder or is in use.
+    """
     import uvicorn
 
     from simulators.kit.runtime import SimConfig, limits_from_env
@@ -162,6 +171,8 @@ def serve(
         webhook_hosts=tuple(
             h.strip() for h in os.environ.get(WEBHOOK_HOSTS_ENV, "").split(",") if h.strip()
         ),
+        state_dir=state_dir,
+        durability=durability,
         **limits_from_env(os.environ),
     )
     app = create_app(system, config)
@@ -185,6 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--state-dir", default=None, help="keep the state on disk in this folder (default: memory)"
+    )
+    parser.add_argument(
+        "--durability", choices=("full", "normal"), default="full",
+        help="full: survives a power cut (default); normal: survives a killed process",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     parent = os.environ.get(PARENT_PID_ENV, "")
     if parent.isdigit():
@@ -217,7 +235,21 @@ def main(argv: list[str] | None = None) -> None:
             f"X-Sim-Admin-Token: {admin_token}\n"
         )
         sys.stderr.flush()
-    serve(args.system, args.host, args.port, args.seed, admin_token)
+    from simulators.kit.durable import StateDirProblem, check_state_dir
+
+    if args.state_dir is not None:
+        try:
+            check_state_dir(args.state_dir)
+        except StateDirProblem as exc:
+            parser.error(str(exc))
+    try:
+        serve(
+            args.system, args.host, args.port, args.seed, admin_token, args.state_dir,
+            args.durability,
+        )  # fmt: skip
+    except StateDirProblem as exc:  # the folder is in use by another process
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

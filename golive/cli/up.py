@@ -67,11 +67,24 @@ def up(
     limits: str | None = typer.Option(
         None,
         "--limits",
-        help="Throttle as the vendors do: vendor, or off (default: [limits] of the config, "
+        help="Throttle as the vendors do: vendor, or off (default: \\[limits] of the config, "
         "else off).",
     ),
     config: Path | None = typer.Option(
-        None, "--config", help="golive.toml to read [limits] from (default: ./golive.toml)."
+        None, "--config", help="golive.toml to read \\[limits] from (default: ./golive.toml)."
+    ),
+    state_dir: Path | None = typer.Option(
+        None,
+        "--state-dir",
+        help="Keep the state on disk, one <system>.sqlite3 per simulator in this folder "
+        "(made if missing): acknowledged writes survive a crash, and a restart on the same "
+        "folder carries on. Default: in memory.",
+    ),
+    durability: str = typer.Option(
+        "full",
+        "--durability",
+        help="With --state-dir: full (survives a power cut) or normal (survives a killed "
+        "process, faster on slow disks).",
     ),
 ) -> None:
     """Run the simulated estate until Ctrl-C.
@@ -80,6 +93,8 @@ def up(
     its log file, stops the others and exits 1.
 
     Example: golive up --only crm,erp --base-port 9101 --limits vendor
+
+    Example, state kept across restarts: golive up --state-dir ./golive-state
     """
     from golive.config import limits_table, load_config
     from golive.render import console, table
@@ -91,6 +106,8 @@ def up(
     cfg = load_config(config)
     # --limits picks the profile; the file's [limits.<system>] fields still apply over it.
     throttled = limits_table(cfg.raw_limits, str(cfg.source or "golive.toml"), limits)
+    if durability not in ("full", "normal"):
+        raise UsageProblem(f"--durability must be full or normal, not {durability!r}")
     if not host.strip():
         raise UsageProblem("--host must not be empty; e.g. 127.0.0.1 (loopback) or 0.0.0.0")
 
@@ -104,7 +121,8 @@ def up(
         with console.status(f"starting {', '.join(systems)} ..."):
             estate = start_estate(
                 systems, host=host, base_port=base_port, mode="processes", seed=seed,
-                log_dir=log_dir, limits=throttled,
+                log_dir=log_dir, limits=throttled, state_dir=state_dir,
+                durability="normal" if durability == "normal" else "full",
             )  # fmt: skip
         elapsed = time.monotonic() - started
         table(
@@ -126,6 +144,8 @@ def up(
                 "throttled: "
                 + "; ".join(f"{s} {_describe(throttled[s])}" for s in systems if s in throttled)
             )
+        if state_dir is not None:
+            console.print(f"state: {state_dir} (durability {durability})")
         console.print("Press Ctrl-C to stop.")
         while True:
             time.sleep(_CHECK_EVERY_S)

@@ -22,6 +22,7 @@ from lifecycle.events import Event
 from simulators.kit.auth import BadTokenRequest, token_error_response
 from simulators.kit.control import control_router, package_version
 from simulators.kit.dispatcher import Dispatcher
+from simulators.kit.durable import open_durable
 from simulators.kit.errors import (
     PROBLEM_MEDIA_TYPE,
     LastResort,
@@ -168,6 +169,9 @@ def _shared_router(state: SystemState) -> APIRouter:
         gauges["events_first_kept"] = float(rt.events.first_sequence)
         # Monotonic, kept by the store: rendered as the counter it is.
         rt.metrics.counters[("idempotency_keys_evicted", "")] = rt.idempotency.evicted
+        if rt.durable is not None:  # group commit at work: change sets per SQLite commit
+            rt.metrics.counters[("storage_commits", "")] = rt.durable.commits
+            rt.metrics.counters[("storage_change_sets", "")] = rt.durable.done
         return PlainTextResponse(rt.metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     return router
@@ -210,6 +214,11 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     )
     app.state.sim = state
     app.state.dispatcher = dispatcher
+    if state.rt.config.state_dir is not None:
+        # Loads the state directory (docs/durability.md); refuses a folder in use. Then
+        # the deliveries not done with before the restart are queued again (at least once).
+        open_durable(state)
+        dispatcher.restore()
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.

@@ -41,7 +41,7 @@ from simulators.kit.webhooks import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    import aiohttp
 
     from simulators.kit.state import SystemState
 
@@ -189,13 +189,16 @@ class Dispatcher:
                 await runner
 
     async def _run(self) -> None:
-        import httpx
+        import aiohttp
 
         assert self._wake is not None
-        limits = httpx.Limits(
-            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-        )
-        async with httpx.AsyncClient(timeout=self.timeout_s, limits=limits) as client:
+        # aiohttp, not httpx: httpx's async connection pool costs about 2.5 ms of CPU per
+        # request here, which capped deliveries near 300/s (docs/benchmarks.md, target 6).
+        connector = aiohttp.TCPConnector(limit=self.concurrency, enable_cleanup_closed=True)
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False
+        ) as client:
             flushed = time.monotonic()
             try:
                 while True:
@@ -222,8 +225,8 @@ class Dispatcher:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
                 self._flush()
 
-    async def _attempt(self, client: httpx.AsyncClient, due: _Due) -> None:
-        import httpx
+    async def _attempt(self, client: aiohttp.ClientSession, due: _Due) -> None:
+        import aiohttp
 
         try:
             endpoint = self.state.col(ENDPOINTS).find(due.endpoint_id)
@@ -247,11 +250,12 @@ class Dispatcher:
                 error = f"webhook_down fault {rule.id}: the receiver is down"
             else:
                 try:
-                    response = await client.post(endpoint["url"], content=body, headers=headers)
-                    status = response.status_code
-                except httpx.TimeoutException:
+                    async with client.post(endpoint["url"], data=body, headers=headers) as r:
+                        await r.read()
+                        status = r.status
+                except TimeoutError:
                     error = f"no answer within {self.timeout_s:g} s"
-                except httpx.HTTPError as exc:
+                except (aiohttp.ClientError, ValueError, OSError) as exc:
                     error = f"{type(exc).__name__}: {exc}"[:300]
                 # A later event reached the receiver: what a reorder held back follows it.
                 if self._held.get(endpoint["id"]):

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulators.kit import uow
 from simulators.kit.auth import secrets_match
 from simulators.kit.context import EXECUTING, FAULT, current_client_id, current_correlation_id
+from simulators.kit.durable import StorageFailed, StorageStopped
 from simulators.kit.envelope import (
     JOURNAL_PATH_MAX,
     MAX_CORRELATION_ID_LENGTH,
@@ -122,9 +123,16 @@ class SimMiddleware:
         writing = method in _MUTATING
         # A read runs in the read-only unit: any write in it is a bug, and a 500.
         read_token = None if writing else uow.CURRENT.set(uow.READ_ONLY)
+        # On disk (kit/durable.py) a read's answer waits until every commit before it is
+        # durable: a client never sees what a crash could still lose. Writes wait in
+        # _transact. In memory this is one None check.
+        durable = rt.durable
+        hold = durable is not None and not writing
 
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if hold and durable is not None and durable.pending:
+                    await durable.barrier()
                 status_box[0] = message["status"]
                 if correlation_id is not None:
                     message["headers"] = [
@@ -136,6 +144,9 @@ class SimMiddleware:
             await send(message)
 
         try:
+            if durable is not None and durable.failure is not None and path != "/metrics":
+                hold = False
+                raise StorageStopped(f"{type(durable.failure).__name__}: {durable.failure}")
             if correlation is not None:
                 if len(correlation) > MAX_CORRELATION_ID_LENGTH or not is_visible_ascii(
                     correlation
@@ -189,6 +200,14 @@ class SimMiddleware:
             # The client went away before its request ended: nobody to answer, and no
             # fault of the simulator's. Recorded as 499, nginx's "client closed request".
             status_box[0] = CLIENT_CLOSED_REQUEST
+        except StorageFailed as exc:
+            # The commit of this answer (or of one before it) did not reach the disk.
+            hold = False
+            response = problem_response(
+                500, "storage_failed",
+                f"the state directory refused the commit ({exc}); the change may be lost",
+            )  # fmt: skip
+            await response(scope, receive, send_wrapped)
         except SimError as exc:
             response = problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
             if exc.status == 401:
@@ -294,6 +313,9 @@ class SimMiddleware:
                 raise _Reused()
             if saved.in_flight:
                 raise _InProgress()
+            durable = rt.durable
+            if durable is not None and durable.pending:
+                await durable.barrier()  # the saved answer's commit may not be on disk yet
             await send({
                 "type": "http.response.start", "status": saved.status,
                 "headers": [*(saved.headers or []), _REPLAY_HEADERS],
@@ -329,6 +351,9 @@ class SimMiddleware:
             if kind == "http.response.body":
                 held.append(message)
                 self._settle(unit, scope, held, idem)
+                durable = self.rt.durable
+                if durable is not None and durable.pending:
+                    await durable.barrier()  # this commit, and every one before it
                 for part in held:
                     await send(part)
                 held.clear()

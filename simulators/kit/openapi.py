@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from simulators.kit.envelope import MAX_CORRELATION_ID_LENGTH
 from simulators.kit.errors import Problem, problem_responses
 from simulators.kit.idempotency import MAX_KEY_LENGTH
+from simulators.kit.links import add_links
 from simulators.kit.middleware import PUBLIC_PREFIXES
 
 __all__ = ["complete_openapi"]
@@ -119,7 +120,8 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
                 continue
             op["security"] = [{"bearerAuth": []}, {"oauth2": []}]
             params.append(_CORRELATION)
-            statuses: tuple[int, ...] = (400, 401, 429, 503)
+            # 403: the rolling daily quota is spent (request_limit_exceeded, docs/limits.md).
+            statuses: tuple[int, ...] = (400, 401, 403, 429, 503)
             if method in {"post", "put", "patch", "delete"}:
                 params.append(_IDEMPOTENCY)
                 statuses += (409, 422)
@@ -134,5 +136,6 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith("2"):
                     response.setdefault("headers", {}).update(_HEADER_DOCS)
+    add_links(doc)
     app.openapi_schema = doc
     return doc

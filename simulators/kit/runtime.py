@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from lifecycle.limits import LimitSettings
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
@@ -17,6 +18,9 @@ from simulators.kit.journal import Journal
 from simulators.kit.limits import Limiter
 from simulators.kit.metrics import Metrics
 from simulators.kit.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from simulators.kit.durable import Durable
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -69,6 +73,11 @@ class SimConfig:
     webhook_hosts: tuple[str, ...] = ()
     webhook_timeout_s: float = 15.0
     options: dict[str, Any] = field(default_factory=dict)
+    # With a folder, state is kept on disk in <state_dir>/<system>.sqlite3 and every
+    # acknowledged write is there before its response (docs/durability.md); "full"
+    # survives a power cut, "normal" a killed process.
+    state_dir: str | Path | None = None
+    durability: Literal["full", "normal"] = "full"
 
 
 def limits_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -113,6 +122,8 @@ class Runtime:
         self.writer: UnitOfWork | None = None
         # Called by reset() after the kit's own state is emptied (the webhook dispatcher).
         self.reset_hooks: list[Callable[[], None]] = []
+        # The disk behind this state (kit/durable.py), or None: in memory only.
+        self.durable: Durable | None = None
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow); faults too."""

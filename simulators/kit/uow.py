@@ -11,8 +11,9 @@ In memory the store is changed at once and an undo log keeps the inverse of each
 change, so a commit is nearly free and a rollback replays the log backwards. Events
 wait in the transaction and join the feed (``GET /events``) only at the commit, with
 their ids. ``changes()`` is what a commit would make durable: the objects written or
-deleted per collection, the events, the counters, the id stream's position and the
-idempotency record.
+deleted per collection, the events, the counters, the id stream's position, the
+clock when it moved and the idempotency record; with a state directory
+(``kit/durable.py``) the commit hands it to the disk writer.
 
 Isolation comes from the event loop: the shipped rules never await between writes,
 so no other request runs inside a transaction. A transaction that writes while
@@ -22,6 +23,8 @@ allowed to undo the other's work on rollback.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -85,6 +88,10 @@ class ChangeSet:
     keys_cleared: bool = False
     id_position: int | None = None
     idempotency: tuple[str, str, int, list[tuple[bytes, bytes]], bytes] | None = None
+    # The saved key's request fingerprint and expiry (epoch seconds of the simulator clock).
+    idempotency_meta: tuple[bytes, float] | None = None
+    # Set when the clock moved in this unit: (offset from real time in s, frozen instant).
+    clock: tuple[float, float | None] | None = None
 
 
 class UnitOfWork:
@@ -178,8 +185,18 @@ class UnitOfWork:
     # -- ending ------------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Make the changes final: the key's response is saved, events join the feed."""
+        """Make the changes final: the key's response is saved, events join the feed.
+
+        With a durable store (``kit/durable.py``) the change set goes to its writer; the
+        middleware holds the response until the disk has it.
+        """
         rt = self._rt
+        durable = rt.durable
+        changes = None
+        if durable is not None and (
+            self._undo or self._events or self._saved is not None or rt.writer is self
+        ):
+            changes = self._changes(numbered=False)
         if rt.writer is self:
             rt.writer = None
         self._undo = []
@@ -188,6 +205,9 @@ class UnitOfWork:
             rt.idempotency.finish(*self._saved)
         if self._events:
             rt.events.publish(self._events)
+        if changes is not None and durable is not None:
+            changes.events = self._events  # numbered by publish, never changed after
+            durable.submit(changes)
 
     def rollback(self) -> None:
         """Undo every change so far, newest first; the unit stays open for the refusal."""
@@ -216,6 +236,9 @@ class UnitOfWork:
 
     def changes(self) -> ChangeSet:
         """What ``commit()`` would make durable now (for a durable store; not on the hot path)."""
+        return self._changes(numbered=True)
+
+    def _changes(self, numbered: bool) -> ChangeSet:
         rt = self._rt
         out = ChangeSet()
         collections: dict[str, Collection] = {}
@@ -237,15 +260,31 @@ class UnitOfWork:
                 out.events_cleared = True
             elif kind == _KEYS_CLEARED:
                 out.keys_cleared = True
+            elif kind == _CALLBACK:
+                out.clock = _clock_state(rt)
         for name, written in out.objects.items():
             for object_id in written:
                 written[object_id] = collections[name].find(object_id)
         out.counters = {name: store.counter(name) for name, store in stores.items()}
-        out.events = rt.events.numbered(self._events)
+        if numbered:
+            out.events = rt.events.numbered(self._events)
         if rt.writer is self:
             out.id_position = rt.ids.position
-        out.idempotency = self._saved
+        saved = self._saved
+        out.idempotency = saved
+        if saved is not None:
+            entry = rt.idempotency.lookup(saved[0], saved[1], -math.inf)
+            if entry is not None:
+                out.idempotency_meta = (entry.fingerprint, entry.expires_at)
         return out
+
+
+def _clock_state(rt: Runtime) -> tuple[float, float | None]:
+    """The clock as a durable store keeps it: offset from real time, frozen instant."""
+    clock = rt.clock
+    if clock.frozen:
+        return 0.0, clock.timestamp()
+    return clock.timestamp() - time.time(), None
 
 
 class _ReadOnly(UnitOfWork):
@@ -256,7 +295,7 @@ class _ReadOnly(UnitOfWork):
     def __init__(self) -> None:
         # No runtime: the first write finds no claim of its own and calls _claim, which
         # refuses.
-        super().__init__(cast("Runtime", SimpleNamespace(writer=None)))
+        super().__init__(cast("Runtime", SimpleNamespace(writer=None, durable=None)))
         self.closed = True  # nothing to commit or roll back
 
     def _claim(self) -> None:

@@ -11,6 +11,7 @@ with the ``standardwebhooks`` library, so any receiver verifies them with it or 
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +90,12 @@ def done_counter(endpoint_id: str) -> str:
     return f"webhook_done:{endpoint_id}"
 
 
+@functools.lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    """One signer per secret: building it decodes the secret, every delivery signs."""
+    return Webhook(secret)
+
+
 def signed_headers(secret: str, event_id: str, body: str, sent_at: float) -> dict[str, str]:
     """The Standard Webhooks headers of one attempt.
 
@@ -100,6 +107,6 @@ def signed_headers(secret: str, event_id: str, body: str, sent_at: float) -> dic
         "content-type": "application/json",
         "webhook-id": event_id,
         "webhook-timestamp": str(int(sent_at)),
-        "webhook-signature": Webhook(secret).sign(event_id, moment, body),
+        "webhook-signature": _signer(secret).sign(event_id, moment, body),
         "user-agent": "golive-webhooks/1",
     }

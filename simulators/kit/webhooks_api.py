@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from simulators.kit.bodies import PatchBody
 from simulators.kit.dispatcher import Dispatcher, sequence_of
 from simulators.kit.errors import Invalid, NotFound, problem_responses
 from simulators.kit.http import (
@@ -61,15 +62,6 @@ class WebhookEndpointCreate(BaseModel):
     external_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
 
-class WebhookEndpointUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: _Url | None = None
-    events: _Types | None = None
-    status: Literal["enabled", "disabled"] | None = None
-    description: _Text | None = None
-
-
 class WebhookEndpoint(BaseModel):
     id: str
     external_id: str | None
@@ -82,6 +74,17 @@ class WebhookEndpoint(BaseModel):
     created_at: str
     updated_at: str
     correlation_id: str | None
+
+
+class WebhookEndpointUpdate(PatchBody):
+    """A PATCH: fields left out stay; ``description`` may be null (cleared), the others not."""
+
+    ENTITY = WebhookEndpoint
+
+    url: _Url | None = None
+    events: _Types | None = None
+    status: Literal["enabled", "disabled"] | None = None
+    description: _Text | None = None
 
 
 def _check_url(url: str, allowed: tuple[str, ...]) -> str:
@@ -162,7 +165,7 @@ def webhooks_router(state: SystemState) -> APIRouter:
     )
     async def update_endpoint(endpoint_id: str, body: WebhookEndpointUpdate) -> Response:
         endpoint = endpoints.get(endpoint_id)
-        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        changes = body.model_dump(exclude_unset=True)
         if "url" in changes:
             _check_url(changes["url"], allowed)
         if "events" in changes:

@@ -33,8 +33,8 @@ def test_rules_added_in_a_test_are_removed_after_it(golive):
 def test_a_refused_rule_raises_with_the_simulator_s_reason(golive_faults):
     with pytest.raises(FaultRefused, match=r"params\.retry_after"):
         golive_faults.add("erp", "outage", params={"retry_after": 5})
-    with pytest.raises(FaultRefused, match="needs the webhook dispatcher"):
-        golive_faults.add("billing", "webhook_down")
+    with pytest.raises(FaultRefused, match=r"params\.delay"):
+        golive_faults.add("billing", "delay", params={"delay": 5})
 
 
 def test_remove_and_clear_take_rules_away_during_the_test(golive_faults, golive_client):
