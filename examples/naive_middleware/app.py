@@ -51,24 +51,29 @@ async def _closed_won(api: _Api, opp: dict[str, Any]) -> None:
     account = await api("crm", "GET", f"/accounts/{opp['account_id']}")
     acct, cur, term = account["id"], quote["currency"], quote["term_months"]
     base = {"name": account["name"], "crm_account_id": acct}
-    erp_customer = await api("erp", "POST", "/customers", {
-        **base, "currency": cur, "legal_entity": f"{account.get('country', 'US')}01"})
+    erp_customer = await api(
+        "erp",
+        "POST",
+        "/customers",
+        {**base, "currency": cur, "legal_entity": f"{account.get('country', 'US')}01"},
+    )
+    bps = quote.get("discount_bps", 0)
+    amounts = [(ln, ln["net_minor"] * (10_000 - bps) // 10_000) for ln in quote["lines"]]
+    lines = [{"sku": ln["sku"], "quantity": ln["quantity"],
+              "unit_price_minor": a // max(ln["quantity"], 1)} for ln, a in amounts]  # fmt: skip
+    await api("erp", "POST", "/sales-orders", {
+        "customer_id": erp_customer["id"], "opportunity_id": opp["id"], "quote_id": quote["id"],
+        "lines": lines})  # fmt: skip
     customer = await api("billing", "POST", "/customers", {
         **base, "currency": cur, "email": f"billing@{acct.lower()}.example.com",
         "payment_method": "4242424242424242"})  # fmt: skip
-    org = await api("support", "POST", "/organizations", base)
-    bps = quote.get("discount_bps", 0)
-    amounts = [(ln, ln["net_minor"] * (10_000 - bps) // 10_000) for ln in quote["lines"]]
-    await api("erp", "POST", "/sales-orders", {
-        "customer_id": erp_customer["id"], "opportunity_id": opp["id"], "quote_id": quote["id"],
-        "lines": [{"sku": ln["sku"], "quantity": ln["quantity"],
-                   "unit_price_minor": a // max(ln["quantity"], 1)} for ln, a in amounts]})  # fmt: skip
     sub = await api("billing", "POST", "/subscriptions", {
         "customer_id": customer["id"], "quote_id": quote["id"], "term_months": term,
         "items": [{"sku": ln["sku"], "quantity": ln["quantity"],
                    "unit_amount_minor": a // (max(ln["quantity"], 1) * term),
                    "usage_based": ln["billing_type"] == "usage"}
                   for ln, a in amounts if ln["billing_type"] != "one_time"]})  # fmt: skip
+    org = await api("support", "POST", "/organizations", base)  # 409 for a known name
     await api("support", "POST", "/entitlements", {
         "organization_id": org["id"], "subscription_id": sub["id"],
         "sku": quote["lines"][0]["sku"], "status": "active"})  # fmt: skip
@@ -96,9 +101,16 @@ async def _payment(api: _Api, pay: dict[str, Any]) -> None:
         log.warning("no AR invoice for payment %s: skipped", pay["id"])
         return
     ar = ars[-1]["data"][0]  # the order's first AR invoice, whichever period it was for
-    await api("erp", "POST", "/receipts", {
-        "customer_id": ar["customer_id"], "amount_minor": pay["amount_minor"],
-        "applications": [{"ar_invoice_id": ar["id"], "amount_minor": pay["amount_minor"]}]})
+    await api(
+        "erp",
+        "POST",
+        "/receipts",
+        {
+            "customer_id": ar["customer_id"],
+            "amount_minor": pay["amount_minor"],
+            "applications": [{"ar_invoice_id": ar["id"], "amount_minor": pay["amount_minor"]}],
+        },
+    )
 
 
 _FLOWS = {"opportunity.closed_won": _closed_won, "invoice.finalized": _invoice,

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from examples.reference_middleware.clients import Systems
+from examples.reference_middleware.flows import correlation_of
 from examples.reference_middleware.settings import SYSTEMS, Settings
 from examples.reference_middleware.store import Store
 from examples.reference_middleware.worker import Pool
@@ -76,7 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             return _problem(422, "invalid_event", "the body is not an event envelope")
         if event["id"] != request.headers.get("webhook-id"):
             return _problem(422, "invalid_event", "webhook-id is not the event's id")
-        fresh = store.add(system, event)
+        fresh = store.add(system, event, correlation_of(event))
         if fresh:
             holder["pool"].wake()
         return JSONResponse({"received": event["id"], "duplicate": not fresh})

@@ -28,7 +28,7 @@ from typing import Any
 from examples.reference_middleware.clients import Systems
 from examples.reference_middleware.store import Job
 
-__all__ = ["EVENTS", "HANDLERS", "Parked", "handle"]
+__all__ = ["EVENTS", "HANDLERS", "Parked", "correlation_of", "handle"]
 
 _TEST_CARD = "4242424242424242"  # the simulators' card that always pays: a real
 # integration passes the payment method collected at checkout instead.
@@ -53,7 +53,11 @@ def _amounts(quote: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
 
 async def closed_won(sys: Systems, job: Job) -> None:
     opp = job.event["data"]
-    corr, key = opp["id"], lambda step: f"{job.event_id}:{step}"
+    corr = opp["id"]
+
+    def key(step: str) -> str:  # Idempotency-Key: the event and the step, stable on a retry
+        return f"{job.event_id}:{step}"
+
     quote = await sys.call("cpq", "GET", f"/quotes/{opp['primary_quote_id']}", corr=corr)
     if quote["status"] != "accepted":
         raise Parked(f"quote {quote['id']} is {quote['status']}, not accepted yet")
@@ -73,8 +77,12 @@ async def closed_won(sys: Systems, job: Job) -> None:
         key=key("billing-customer"), corr=corr,
     )  # fmt: skip
     org = await sys.upsert(
-        "support", "/organizations", acct, {**links, "domain": domain},
-        key=key("support-organization"), corr=corr,
+        "support",
+        "/organizations",
+        acct,
+        {**links, "domain": domain},
+        key=key("support-organization"),
+        corr=corr,
     )
     term, amounts = quote["term_months"], _amounts(quote)
     order_lines = [
@@ -188,6 +196,14 @@ HANDLERS: dict[tuple[str, str], Callable[[Systems, Job], Awaitable[None]]] = {
 EVENTS: dict[str, list[str]] = {}
 for _system, _type in HANDLERS:
     EVENTS.setdefault(_system, []).append(_type)
+
+
+def correlation_of(event: dict[str, Any]) -> str | None:
+    """The deal an event belongs to: the opportunity id, when the event can tell."""
+    data = event.get("data") or {}
+    if event.get("type", "").startswith("opportunity."):
+        return str(data.get("id"))
+    return event.get("correlation_id") or data.get("correlation_id")
 
 
 async def handle(sys: Systems, job: Job) -> None:

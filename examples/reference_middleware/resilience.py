@@ -71,7 +71,9 @@ def classify(response: httpx.Response) -> None:
         problem = response.json()
     except ValueError:
         problem = {}
-    what = f"{response.request.method} {response.request.url.path}: {code} {problem.get('code', '')}"
+    what = (
+        f"{response.request.method} {response.request.url.path}: {code} {problem.get('code', '')}"
+    )
     if code in (408, 425, 429) or code >= 500 or (code == 409 and "in_flight" in str(problem)):
         raise Transient(what, _retry_after(response))
     raise Permanent(f"{what} {problem.get('detail', '')}".strip())

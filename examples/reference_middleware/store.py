@@ -74,14 +74,13 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, system: str, event: dict[str, Any]) -> bool:
+    def add(self, system: str, event: dict[str, Any], correlation_id: str | None) -> bool:
         """Store a new event as a pending job; False when its id was seen before."""
         now = time.time()
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO jobs (event_id, system, type, body, correlation_id, status,"
             " next_at, received_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (event["id"], system, event["type"], json.dumps(event), event.get("correlation_id"),
-             now, now, now),
+            (event["id"], system, event["type"], json.dumps(event), correlation_id, now, now, now),
         )  # fmt: skip
         return cursor.rowcount == 1
 
@@ -118,7 +117,9 @@ class Store:
 
     def bury(self, event_id: str, error: str) -> None:
         """Into the dead-letter store."""
-        self._set(event_id, "status = 'dead', parked = 0, error = ?", (error,))
+        self._set(
+            event_id, "status = 'dead', parked = 0, error = ?, attempts = attempts + 1", (error,)
+        )
 
     def replay(self, event_id: str | None = None) -> int:
         """Dead jobs (all, or one) back to pending with fresh attempts; how many."""

@@ -16,6 +16,7 @@ Patterns shown:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -59,10 +60,8 @@ class Pool:
             job = self.store.claim()
             if job is None:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.systems.settings.poll_s)
-                except TimeoutError:
-                    pass
                 continue
             self.busy += 1
             try:
@@ -95,7 +94,9 @@ class Pool:
                 self.store.bury(job.event_id, error)
                 log.error("dead letter %s after %d attempts: %s", where, job.attempts + 1, error)
             else:
-                delay = random.uniform(0, min(s.backoff_max_s, s.backoff_initial_s * 2**job.attempts))
+                delay = random.uniform(
+                    0, min(s.backoff_max_s, s.backoff_initial_s * 2**job.attempts)
+                )
                 self.store.retry(job.event_id, delay, error)
                 log.warning("retrying %s in %.1f s: %s", where, delay, error)
         else:

@@ -39,11 +39,19 @@ def seed_catalogue(estate: Estate) -> str:
     return str(book["id"])
 
 
-def close_deal(estate: Estate, book: str, account: dict[str, Any] | None = None,
-               seats: int = 10, discount_bps: int = 1000) -> dict[str, Any]:  # fmt: skip
+def close_deal(
+    estate: Estate, book: str, account: dict[str, Any] | None = None, seats: int = 10,
+    discount_bps: int = 1000, close: bool = True, won: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """An opportunity won with an accepted quote (10 % header discount): the won opportunity,
-    its quote and account."""
+    its quote and account. ``close=False`` stops before closing; ``won=`` closes that one."""
     with estate.client("crm") as crm, estate.client("cpq") as cpq:
+        if won is not None:
+            opp, quote = won["opportunity"], won["quote"]
+            opp = call(crm, "PATCH", f"/opportunities/{opp['id']}",
+                       json={"stage": "closed_won", "primary_quote_id": quote["id"],
+                             "amount_minor": quote["total_minor"]})  # fmt: skip
+            return {**won, "opportunity": opp}
         if account is None:
             account = call(crm, "POST", "/accounts", json={
                 "name": "Acme", "country": "US", "currency": "USD",
@@ -61,6 +69,8 @@ def close_deal(estate: Estate, book: str, account: dict[str, Any] | None = None,
         quote = call(cpq, "POST", f"/quotes/{quote['id']}/accept")
         for stage in ("qualification", "proposal", "negotiation"):
             call(crm, "PATCH", f"/opportunities/{opp['id']}", json={"stage": stage})
+        if not close:
+            return {"opportunity": opp, "quote": quote, "account": account}
         opp = call(crm, "PATCH", f"/opportunities/{opp['id']}",
                    json={"stage": "closed_won", "primary_quote_id": quote["id"],
                          "amount_minor": quote["total_minor"]})  # fmt: skip
