@@ -9,10 +9,13 @@ that emits an event the middleware handles deliver it to ``<url>/webhooks/<syste
 
 from __future__ import annotations
 
+import argparse
 import base64
+import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -23,9 +26,17 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
-from examples.reference_middleware import EVENTS, Settings
+from examples.reference_middleware import EVENTS, ConfigError, Settings
 
-__all__ = ["KINDS", "SutHandle", "new_webhook_secret", "register_webhooks", "start_sut"]
+__all__ = [
+    "KINDS",
+    "SutHandle",
+    "main",
+    "new_webhook_secret",
+    "register_webhooks",
+    "start_sut",
+    "sut_env",
+]
 
 KINDS = ("reference", "naive")
 _ENDPOINT_ID = "golive-sut-{system}"  # the external_id of the endpoints we register
@@ -73,10 +84,11 @@ def build_app(kind: str, settings: Settings) -> Any:
 
 
 def bind(port: int = 0) -> socket.socket:
-    """A listening socket on 127.0.0.1 (port 0: a free one)."""
+    """A listening socket on 127.0.0.1 (port 0: a free one), so the URL can be printed first."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sock.listen(128)  # connections wait in the backlog until the server accepts them
     return sock
 
 
@@ -146,3 +158,31 @@ def register_webhooks(
             created.raise_for_status()
             done[system] = created.json()["id"]
     return done
+
+
+def main(kind: str, argv: list[str] | None = None) -> int:
+    """``python -m examples.<kind>_middleware``: serve in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m examples.{kind}_middleware",
+        description=f"The {kind} quote-to-cash middleware; the GOLIVE_* variables of "
+        "docs/sut-contract.md configure it.",
+    )
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default GOLIVE_SUT_PORT)")
+    parser.add_argument("--state-dir", type=Path, help="folder of its SQLite files")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = replace(settings, state_dir=args.state_dir or settings.state_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        sock = bind(settings.port if args.port is None else args.port)
+    except OSError as exc:
+        print(f"error: cannot listen on 127.0.0.1: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"{kind} middleware listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(build_app(kind, settings), log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

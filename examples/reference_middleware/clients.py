@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from examples.reference_middleware.resilience import (
     Breaker,
+    Permanent,
     Transient,
     classify,
     wait_retry_after,
@@ -120,6 +121,12 @@ class Systems:
         except (Transient, httpx.TransportError) as exc:
             breaker.failure()
             log.warning("%s %s %s failed: %s [corr=%s]", system, method, path, exc, corr)
+            raise
+        except Permanent:
+            breaker.success()  # the system answered: it is up, the request was wrong
+            raise
+        except BaseException:
+            breaker.release()  # cancelled mid-call: another call may be the trial
             raise
         breaker.success()
         return response.json() if response.content else None

@@ -12,7 +12,7 @@ Patterns shown:
 - **A circuit breaker per system.** After ``failures`` transient failures in a row the
   breaker opens: calls to that system fail fast (``BreakerOpen``) for ``reset_s``, then
   one trial call is let through (half-open); its success closes the breaker. Our own,
-  in 40 lines, because pybreaker is synchronous first (its async path needs Tornado)
+  in 50 lines, because pybreaker is synchronous first (its async path needs Tornado)
   and aiobreaker is unmaintained; the state machine is small enough to read whole.
 """
 
@@ -118,6 +118,10 @@ class Breaker:
             return
         left = self.reset_s - (time.monotonic() - self._opened_at)
         raise BreakerOpen(self.system, max(left, 0.1))
+
+    def release(self) -> None:
+        """The call ended with no answer either way (cancelled): free the trial slot."""
+        self._trial = False
 
     def success(self) -> None:
         self._count, self._opened_at, self._trial = 0, None, False
