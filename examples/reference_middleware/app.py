@@ -75,8 +75,8 @@ def create_app(settings: Settings) -> Starlette:
         event = json.loads(body)
         if not isinstance(event, dict) or not {"id", "type"} <= event.keys():
             return _problem(422, "invalid_event", "the body is not an event envelope")
-        if event["id"] != request.headers.get("webhook-id"):
-            return _problem(422, "invalid_event", "webhook-id is not the event's id")
+        if event["id"] != request.headers.get("webhook-id") or event.get("system") != system:
+            return _problem(422, "invalid_event", f"not an event of {system} with the webhook-id")
         fresh = store.add(system, event, correlation_of(event))
         if fresh:
             holder["pool"].wake()

@@ -56,6 +56,26 @@ def test_an_erp_outage_is_ridden_out_by_retries_honouring_retry_after(
     assert sut.status()["dlq"] == 0
 
 
+def test_lost_responses_and_duplicate_deliveries_leave_exactly_one_of_each(
+    golive: Estate, book: str, make_sut: Callable[..., SutHandle]
+) -> None:
+    """A lost response commits the order, then answers 500: the retry carries the same
+    Idempotency-Key, so the ERP replays the first answer instead of making a second order."""
+    make_sut()
+    lost = {"kind": "lost_response", "count": 1}
+    add_fault(golive, "erp", {**lost, "match": _ORDERS})
+    add_fault(golive, "billing", {**lost, "match": {"method": "POST", "path": "/subscriptions"}})
+    add_fault(golive, "crm", {"kind": "duplicate"})
+    acct = close_deal(golive, book)["account"]
+    close_deal(golive, book, account=acct)
+    wait_for(lambda: _settled(golive, 2), what="both deals")
+    counts = _counts(golive)
+    assert (counts["erp/sales-orders"], counts["billing/subscriptions"]) == (2, 2)
+    assert (counts["erp/customers"], counts["support/organizations"]) == (1, 1)
+    fired = call(golive.client("erp"), "GET", "/_sim/faults")["data"]
+    assert [r["fired"] for r in fired] == [1]
+
+
 def test_an_invoice_before_its_order_is_parked_then_posted(
     golive: Estate, book: str, make_sut: Callable[..., SutHandle]
 ) -> None:
