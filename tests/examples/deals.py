@@ -42,6 +42,7 @@ def seed_catalogue(estate: Estate) -> str:
 def close_deal(
     estate: Estate, book: str, account: dict[str, Any] | None = None, seats: int = 10,
     discount_bps: int = 1000, close: bool = True, won: dict[str, Any] | None = None,
+    term_months: int = 12,
 ) -> dict[str, Any]:  # fmt: skip
     """An opportunity won with an accepted quote (10 % header discount): the won opportunity,
     its quote and account. ``close=False`` stops before closing; ``won=`` closes that one."""
@@ -60,7 +61,7 @@ def close_deal(
                                                        "name": "Acme platform"})  # fmt: skip
         quote = call(cpq, "POST", "/quotes", json={
             "price_book_id": book, "account_id": account["id"], "opportunity_id": opp["id"],
-            "currency": "USD", "term_months": 12, "discount_bps": discount_bps,
+            "currency": "USD", "term_months": term_months, "discount_bps": discount_bps,
             "lines": [{"sku": "PLAT-STD", "quantity": seats}, {"sku": "SUP-PRM", "quantity": 1},
                       {"sku": "SVC-ONB", "quantity": 1}]})  # fmt: skip
         quote = call(cpq, "POST", f"/quotes/{quote['id']}/submit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from standardwebhooks import Webhook
@@ -90,6 +91,32 @@ def test_a_cancellation_suspends_the_entitlement(
         call(billing, "POST", f"/subscriptions/{ent['subscription_id']}/cancel", json={})
     wait_for(lambda: listing(golive, "support", "/entitlements", status="suspended"),
              what="the suspended entitlement")  # fmt: skip
+
+
+def _signed(secret: str, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    body, now = json.dumps(event), datetime.now(UTC)
+    return body, {"webhook-id": event["id"], "webhook-timestamp": str(int(now.timestamp())),
+                  "webhook-signature": Webhook(secret).sign(event["id"], now, body)}  # fmt: skip
+
+
+def test_a_renewal_extends_the_entitlement_to_the_new_period_end(
+    golive: Estate, book: str, make_sut: Callable[..., SutHandle], secret: str
+) -> None:
+    """Billing's invoice run is not on the clock yet: the renewal event is sent as the
+    simulator would sign it, with the subscription as it stands after renewing."""
+    sut = make_sut()
+    close_deal(golive, book, term_months=1)
+    ent = wait_for(lambda: listing(golive, "support", "/entitlements"))[0]
+    sub = listing(golive, "billing", "/subscriptions")[0]
+    renewed = {**sub, "current_period_start": ent["end_date"], "current_period_end": "2099-01-01"}
+    event = {"id": "evt_billing_900000000001", "type": "subscription.renewed",
+             "system": "billing", "correlation_id": None, "data": renewed}  # fmt: skip
+    body, headers = _signed(secret, event)
+    assert httpx.post(f"{sut.url}/webhooks/billing", content=body, headers=headers).is_success
+    wait_for(
+        lambda: listing(golive, "support", "/entitlements")[0]["end_date"] == "2099-01-01",
+        what="the entitlement extended to the renewed period's end",
+    )
 
 
 def test_a_forged_or_unsigned_webhook_is_refused_and_not_stored(
