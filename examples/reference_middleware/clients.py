@@ -11,7 +11,8 @@ Patterns shown:
 - **Every call carries X-Correlation-Id** (the opportunity id), so the five systems'
   events and logs of one deal can be followed end to end.
 - **Upsert by external id.** Look the object up by ``external_id`` first; create it (with
-  a key) only when it is not there, under a per-id lock so two workers never race.
+  a key) only when it is not there, under a per-id lock so two workers never race; a
+  409 ``duplicate_external_id`` (another process won the race) returns the winner.
 - **Retries** (tenacity) around each call, through the system's circuit breaker.
 """
 
@@ -146,7 +147,12 @@ class Systems:
             found = await self.find(system, path, corr, external_id=external_id)
             if found is not None:
                 return found
-            return await self.call(
-                system, "POST", path, corr=corr, key=key,
-                json={**body, "external_id": external_id},
-            )  # fmt: skip
+            try:
+                return await self.call(
+                    system, "POST", path, corr=corr, key=key,
+                    json={**body, "external_id": external_id},
+                )  # fmt: skip
+            except Permanent as exc:  # made meanwhile by another process: take that one
+                if exc.code != "duplicate_external_id":
+                    raise
+                return await self.find(system, path, corr, external_id=external_id)

@@ -2,7 +2,7 @@
 
 Patterns shown:
 
-- **Classify failures.** A connection error, a timeout, 408, 409 ``idempotency_in_flight``,
+- **Classify failures.** A connection error, a timeout, 408, 409 ``idempotency_in_progress``,
   429 and 5xx are ``Transient`` (the same request may work later); any other 4xx is
   ``Permanent`` (retrying cannot fix the request: dead-letter it). docs/api.md lists
   the codes; docs/faults.md lists what golive injects.
@@ -38,7 +38,11 @@ class Transient(Exception):
 
 
 class Permanent(Exception):
-    """Trying again cannot help (a 4xx other than 408/409/429): goes to the dead letters."""
+    """Trying again cannot help (a 4xx other than 408/429): goes to the dead letters."""
+
+    def __init__(self, message: str, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 class BreakerOpen(Exception):
@@ -74,9 +78,9 @@ def classify(response: httpx.Response) -> None:
     what = (
         f"{response.request.method} {response.request.url.path}: {code} {problem.get('code', '')}"
     )
-    if code in (408, 425, 429) or code >= 500 or (code == 409 and "in_flight" in str(problem)):
+    if code in (408, 425, 429) or code >= 500 or problem.get("code") == "idempotency_in_progress":
         raise Transient(what, _retry_after(response))
-    raise Permanent(f"{what} {problem.get('detail', '')}".strip())
+    raise Permanent(f"{what} {problem.get('detail', '')}".strip(), code, problem.get("code", ""))
 
 
 def wait_retry_after(initial: float, cap: float) -> Callable[[RetryCallState], float]:

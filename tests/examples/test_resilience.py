@@ -20,9 +20,9 @@ from examples.reference_middleware.resilience import (
 from examples.reference_middleware.store import Store
 
 
-def _answer(status: int, **headers: str) -> httpx.Response:
+def _answer(status: int, code: str = "x", **headers: str) -> httpx.Response:
     request = httpx.Request("POST", "http://erp/sales-orders")
-    return httpx.Response(status, headers=headers, json={"code": "x"}, request=request)
+    return httpx.Response(status, headers=headers, json={"code": code}, request=request)
 
 
 def test_the_breaker_opens_after_failures_in_a_row_and_one_trial_closes_it() -> None:
@@ -52,12 +52,14 @@ def test_a_failed_trial_opens_the_breaker_again() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "error"),
-    [(429, Transient), (503, Transient), (500, Transient), (422, Permanent), (404, Permanent)],
-)
-def test_failures_are_classified(status: int, error: type[Exception]) -> None:
+    ("status", "code", "error"),
+    [(429, "x", Transient), (503, "x", Transient), (500, "x", Transient),
+     (409, "idempotency_in_progress", Transient), (409, "duplicate_external_id", Permanent),
+     (422, "x", Permanent), (404, "x", Permanent)],
+)  # fmt: skip
+def test_failures_are_classified(status: int, code: str, error: type[Exception]) -> None:
     with pytest.raises(error):
-        classify(_answer(status))
+        classify(_answer(status, code))
 
 
 def test_the_wait_honours_retry_after_capped_and_backs_off_with_jitter_otherwise() -> None:
@@ -93,3 +95,41 @@ def test_the_store_dedupes_across_a_reopen_and_replays_dead_letters(tmp_path: Pa
     assert store.replay() == 1
     assert store.counts()["pending"] == 1
     store.close()
+
+
+def test_an_upsert_that_loses_a_race_returns_the_winner() -> None:
+    """Another process created the object between our look-up and our POST: the 409
+    ``duplicate_external_id`` makes the upsert look again instead of dead-lettering."""
+    import asyncio
+
+    from examples.reference_middleware.clients import Systems
+    from examples.reference_middleware.settings import SYSTEMS, Settings
+
+    winner = {"id": "cust_1", "external_id": "acc_1"}
+    lookups: list[int] = []
+
+    def erp(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if request.method == "GET":
+            lookups.append(1)
+            return httpx.Response(200, json={"data": [winner] if len(lookups) > 1 else []})
+        assert request.headers["Idempotency-Key"] == "evt_1:erp-customer"
+        return httpx.Response(409, json={"code": "duplicate_external_id"})
+
+    settings = Settings(urls={s: f"http://{s}" for s in SYSTEMS}, client_id="golive",
+                        client_secret="golive-secret", webhook_secret="whsec_x")  # fmt: skip
+
+    async def run() -> object:
+        systems = Systems(settings)
+        systems._http = httpx.AsyncClient(transport=httpx.MockTransport(erp))
+        systems._tokens._http = systems._http
+        try:
+            return await systems.upsert(
+                "erp", "/customers", "acc_1", {"name": "Acme"}, key="evt_1:erp-customer", corr="o"
+            )
+        finally:
+            await systems.close()
+
+    assert asyncio.run(run()) == winner
+    assert len(lookups) == 2
