@@ -5,9 +5,11 @@ It is what a first integration often looks like, and what golive exists to catch
 - **no dedupe**: a redelivered webhook runs its flow again (a second order, a second
   subscription, a second entitlement);
 - **no idempotency keys and no look-ups**: it creates without asking whether the object
-  exists, and it sends no ``external_id``, so nothing can be found again and the ERP's
-  unique-external-id rule cannot save it (it keeps only the link fields
-  ``crm_account_id``, ``opportunity_id``, ``quote_id``, ``subscription_id``);
+  exists; customers, orders, subscriptions and entitlements carry only the link fields
+  (``crm_account_id``, ``opportunity_id``, ``quote_id``, ``subscription_id``) and no
+  ``external_id``, so the ERP's unique-external-id rule cannot stop a second order
+  (AR invoices and receipts carry the billing invoice and payment ids as ``external_id``,
+  the only field that can name them; a second one is refused and fails the request);
 - **no retries**: a 429, a 503 or a lost response fails the whole flow half-way (the
   objects made before it stay, the rest never come unless the simulator redelivers,
   and then the first half is made twice);

@@ -88,29 +88,19 @@ async def _invoice(api: _Api, inv: dict[str, Any]) -> None:
     order = orders["data"][0]
     await api("erp", "POST", "/invoices", {
         "customer_id": order["customer_id"], "sales_order_id": order["id"],
+        "external_id": inv["id"],  # the only field that can name the billing invoice
         "subtotal_minor": inv["subtotal_minor"], "tax_minor": inv["tax_minor"]})  # fmt: skip
 
 
 async def _payment(api: _Api, pay: dict[str, Any]) -> None:
-    inv = await api("billing", "GET", f"/invoices/{pay['invoice_id']}")
-    sub = await api("billing", "GET", f"/subscriptions/{inv['subscription_id']}")
-    orders = await api("erp", "GET", "/sales-orders", quote_id=sub["quote_id"])
-    ars = [{"data": []}] + [await api("erp", "GET", "/invoices", sales_order_id=o["id"])
-                            for o in orders["data"][:1]]  # fmt: skip
-    if not ars[-1]["data"]:
-        log.warning("no AR invoice for payment %s: skipped", pay["id"])
+    ars = await api("erp", "GET", "/invoices", external_id=pay["invoice_id"])
+    if not ars["data"]:
+        log.warning("no AR invoice for payment %s: skipped", pay["id"])  # dropped for good
         return
-    ar = ars[-1]["data"][0]  # the order's first AR invoice, whichever period it was for
-    await api(
-        "erp",
-        "POST",
-        "/receipts",
-        {
-            "customer_id": ar["customer_id"],
-            "amount_minor": pay["amount_minor"],
-            "applications": [{"ar_invoice_id": ar["id"], "amount_minor": pay["amount_minor"]}],
-        },
-    )
+    ar, amount = ars["data"][0], pay["amount_minor"]
+    await api("erp", "POST", "/receipts", {
+        "customer_id": ar["customer_id"], "amount_minor": amount, "external_id": pay["id"],
+        "applications": [{"ar_invoice_id": ar["id"], "amount_minor": amount}]})  # fmt: skip
 
 
 _FLOWS = {"opportunity.closed_won": _closed_won, "invoice.finalized": _invoice,

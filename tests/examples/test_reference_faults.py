@@ -161,3 +161,30 @@ def test_the_naive_middleware_makes_a_second_order_on_a_redelivery(
                       what="the naive middleware's second order")  # fmt: skip
     assert orders  # the defect the oracle must catch: two orders for one won deal
     wait_for(lambda: len(listing(golive, "billing", "/subscriptions")) == 2, what="a second sub")
+
+
+def test_the_naive_middleware_drops_an_invoice_that_comes_before_its_order(
+    golive: Estate, book: str, make_sut: Callable[..., SutHandle]
+) -> None:
+    make_sut("naive")
+    deal = close_deal(golive, book, close=False)
+    with golive.client("billing") as billing:
+        customer = call(billing, "POST", "/customers", json={
+            "name": "Acme", "email": "billing@acme.example.com", "currency": "USD",
+            "payment_method": "4242424242424242"})  # fmt: skip
+        sub = call(billing, "POST", "/subscriptions", json={
+            "customer_id": customer["id"], "term_months": 12, "quote_id": deal["quote"]["id"],
+            "items": [{"sku": "PLAT-STD", "quantity": 10, "unit_amount_minor": 3600}]})  # fmt: skip
+        inv = call(billing, "POST", f"/subscriptions/{sub['id']}/invoices")
+        inv = call(billing, "POST", f"/invoices/{inv['id']}/finalize")
+    event_id = wait_for(lambda: _latest(golive, "billing", "invoice.finalized"))
+    wait_for(lambda: delivered(golive, "billing", event_id) == 1, what="the invoice delivery")
+    close_deal(golive, book, won=deal)
+    wait_for(lambda: listing(golive, "erp", "/sales-orders"), what="the naive order")
+    assert listing(golive, "erp", "/invoices") == []  # dropped: the defect the oracle must catch
+
+
+def _latest(estate: Estate, system: str, event_type: str) -> str | None:
+    with estate.client(system) as client:
+        events = client.get("/events", params={"type": event_type}).json()["data"]
+    return str(events[-1]["id"]) if events else None
