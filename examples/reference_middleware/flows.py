@@ -33,6 +33,9 @@ __all__ = ["EVENTS", "HANDLERS", "Parked", "correlation_of", "handle"]
 _TEST_CARD = "4242424242424242"  # the simulators' card that always pays: a real
 # integration passes the payment method collected at checkout instead.
 _TIERS = {"STD": "standard", "PRM": "premium", "ENT": "enterprise"}  # SUP-<tier> SKUs
+# A new ERP customer's credit limit by CRM segment (the credit team's policy; golive's
+# generator uses the same table in USD cents): the ERP refuses orders beyond it.
+_CREDIT = {"smb": 5_000_000, "mid_market": 50_000_000, "enterprise": 500_000_000}
 
 
 class Parked(Exception):
@@ -65,8 +68,9 @@ async def closed_won(sys: Systems, job: Job) -> None:
     acct, cur, name = account["id"], quote["currency"], account["name"]
     links = {"name": name, "crm_account_id": acct}
     erp_customer = await sys.upsert(
-        "erp", "/customers", acct, {**links, "currency": cur,
-                                    "legal_entity": f"{account.get('country', 'US')}01"},
+        "erp", "/customers", acct,
+        {**links, "currency": cur, "legal_entity": f"{account.get('country') or 'US'}01",
+         "credit_limit_minor": _CREDIT.get(account.get("segment") or "", _CREDIT["smb"])},
         key=key("erp-customer"), corr=corr,
     )  # fmt: skip
     domain = (account.get("website") or "").removeprefix("https://").removeprefix("http://")
