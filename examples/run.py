@@ -85,7 +85,8 @@ def build_app(kind: str, settings: Settings) -> Any:
 
 def bind(port: int = 0) -> socket.socket:
     """A listening socket on 127.0.0.1 (port 0: a free one), so the URL can be printed first."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say TCP (no Nagle delays).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)  # connections wait in the backlog until the server accepts them
