@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "load",
     "fault",
     "contracts",
+    "sut",
     "reconcile",
 ]
 
