@@ -28,9 +28,9 @@ def check_deals(ctx: Ctx) -> None:
         corr = opp["id"]
         closed = ctx.when(opp, ("opportunity.closed_won",), "closed_at")
         order = _one(ctx, "order_per_deal", "sales_order", "ERP sales order", opp, closed,
-                     ctx.slos.close_to_order_s)  # fmt: skip
+                     opp["id"], "opportunity_id")  # fmt: skip
         sub = _one(ctx, "subscription_per_deal", "subscription", "billing subscription", opp,
-                   closed, ctx.slos.close_to_order_s)  # fmt: skip
+                   closed, opp.get("primary_quote_id") or "", "quote_id")  # fmt: skip
         if order is not None:
             _linked(ctx, "order_per_deal", opp, order, "erp_customer", "customer_id")
         if sub is not None:
@@ -55,15 +55,24 @@ def check_deals(ctx: Ctx) -> None:
 
 def _one(
     ctx: Ctx, invariant: str, object_type: str, label: str, opp: Obj, closed: datetime | None,
-    slo_s: float,
+    source: str, field_name: str,
 ) -> Obj | None:  # fmt: skip
-    """The single object of ``object_type`` the deal caused, or None (after a violation)."""
-    found = ctx.snap.by_external_id(object_type).get(opp["id"], [])
+    """The single object of ``object_type`` the deal caused, or None (after a violation).
+
+    Found by its ``external_id`` (the link) or, for one made without it, ``field_name``;
+    one that lacks the external id is a violation too (nothing could look it up).
+    """
+    found = ctx.snap.linked(object_type, opp["id"], None)
+    found += [o for o in ctx.snap.linked(object_type, source, field_name) if o not in found]
     ctx.checked(invariant)
     if len(found) == 1:
+        if found[0].get("external_id") != opp["id"]:
+            ctx.fail(invariant, f"{label} {found[0]['id']} of opportunity {opp['id']} has "
+                     f"external_id {found[0].get('external_id')}, not the opportunity id",
+                     [opp["id"], found[0]["id"]], opp["id"])  # fmt: skip
         return found[0]
     if not found:
-        if not ctx.pending(closed, slo_s):
+        if not ctx.pending(closed, ctx.slos.close_to_order_s):
             ctx.fail(invariant, f"closed-won opportunity {opp['id']} has no {label}",
                      [opp["id"]], opp["id"])  # fmt: skip
         return None
@@ -75,7 +84,7 @@ def _one(
 
 def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
     corr = opp["id"]
-    found = ctx.snap.by_external_id("entitlement").get(sub["id"], [])
+    found = ctx.snap.linked("entitlement", sub["id"], "subscription_id")
     ctx.checked("entitlement_per_deal")
     started = ctx.when(order, ("order.created",), "created_at") if order else None
     if started is None:
@@ -94,6 +103,9 @@ def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
         return
     ent = found[0]
     ids = [opp["id"], sub["id"], ent["id"]]
+    if ent.get("external_id") != sub["id"]:
+        ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} has external_id "
+                 f"{ent.get('external_id')}, not subscription {sub['id']}", ids, corr)  # fmt: skip
     if sub.get("status") in _ENTITLED and ent.get("status") != "active":
         ctx.fail("entitlement_per_deal", f"entitlement {ent['id']} is {ent.get('status')} "
                  f"while subscription {sub['id']} is {sub.get('status')}", ids, corr)  # fmt: skip

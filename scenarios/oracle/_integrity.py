@@ -12,25 +12,29 @@ from scenarios.oracle._context import Ctx
 
 __all__ = ["LINKED", "check_orphans", "check_unique"]
 
-# object type -> (the field naming its source, the source's type)
-LINKED: dict[str, tuple[str, str]] = {
-    "sales_order": ("external_id", "opportunity"),
-    "subscription": ("external_id", "opportunity"),
-    "entitlement": ("external_id", "subscription"),
-    "ar_invoice": ("external_id", "invoice"),
-    "receipt": ("external_id", "payment"),
+# object type -> (the source's type, a field that names the source besides external_id)
+LINKED: dict[str, tuple[str, str | None]] = {
+    "sales_order": ("opportunity", "opportunity_id"),
+    "subscription": ("opportunity", None),
+    "entitlement": ("subscription", "subscription_id"),
+    "ar_invoice": ("invoice", None),
+    "receipt": ("payment", None),
 }
 
 
 def check_orphans(ctx: Ctx) -> None:
-    for object_type, (field, source_type) in LINKED.items():
+    quotes = ctx.snap.by_id("quote")
+    for object_type, (source_type, field) in LINKED.items():
         sources = ctx.snap.by_id(source_type)
         for obj in ctx.snap.of(object_type):
             ctx.checked("no_orphans")
-            source = obj.get(field)
-            if source and source in sources:
+            named = [obj.get("external_id"), obj.get(field) if field else None]
+            if object_type == "subscription":  # one made without the link: through its quote
+                named.append(quotes.get(str(obj.get("quote_id")), {}).get("opportunity_id"))
+            if any(n and n in sources for n in named):
                 continue
-            what = f"{source_type} {source} does not exist" if source else f"no {field}"
+            source = next((n for n in named if n), None)
+            what = f"{source_type} {source} does not exist" if source else "no source named"
             ctx.fail("no_orphans", f"{object_type} {obj['id']}: its {what}", [obj["id"]],
                      obj.get("correlation_id"))  # fmt: skip
 

@@ -111,6 +111,26 @@ class Snapshot:
             self._by_ext[object_type] = dict(index)
         return self._by_ext[object_type]
 
+    def by_field(self, object_type: str, field_name: str) -> dict[str, list[Obj]]:
+        """Objects of one type by the value of ``field_name`` (ids of other objects)."""
+        key = f"{object_type}.{field_name}"
+        if key not in self._by_ext:
+            index: dict[str, list[Obj]] = defaultdict(list)
+            for o in self.of(object_type):
+                if o.get(field_name):
+                    index[str(o[field_name])].append(o)
+            self._by_ext[key] = dict(index)
+        return self._by_ext[key]
+
+    def linked(self, object_type: str, source_id: str, field_name: str | None) -> list[Obj]:
+        """Objects of ``object_type`` that name ``source_id`` as their ``external_id`` or in
+        ``field_name``, each once, in export order."""
+        found = {id(o): o for o in self.by_external_id(object_type).get(source_id, [])}
+        if field_name:
+            found |= {id(o): o for o in self.by_field(object_type, field_name).get(source_id, [])}
+        order = {id(o): n for n, o in enumerate(self.of(object_type))}
+        return sorted(found.values(), key=lambda o: order[id(o)])
+
     def trail(self, ids: Iterable[str]) -> list[Obj]:
         """The events of these objects, in time order (then commit order)."""
         events = {e["id"]: e for i in ids for e in self._trail.get(i, [])}

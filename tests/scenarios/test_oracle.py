@@ -215,3 +215,14 @@ def test_an_entitlement_ending_before_the_term(clean):
     (v,) = _only(_mutated(clean, change), "entitlement_per_deal")
     assert ent["id"] in v.ids
     assert "term" in v.message
+
+
+def test_an_order_made_without_the_external_id_is_found_and_named(clean):
+    opp, order, _sub, _ent = _won_deal(clean.objects)
+
+    def change(objects, _events):
+        next(o for o in objects["sales_order"] if o["id"] == order["id"])["external_id"] = None
+
+    (v,) = _only(_mutated(clean, change), "order_per_deal")
+    assert v.ids == (opp["id"], order["id"])
+    assert "not the opportunity id" in v.message
