@@ -113,6 +113,10 @@ class SimClock:
         self._check_target(now, at.timestamp())
         self.advance(max(0.0, at.timestamp() - self.timestamp()))
 
+    def check_target(self, target: float) -> None:
+        """ValueError unless the clock may move to ``target`` (epoch seconds)."""
+        self._check_target(self.timestamp(), target)
+
     @staticmethod
     def _check_target(now: float, target: float) -> None:
         if target < now:

@@ -87,6 +87,28 @@ class IdempotencyStore:
         entry.headers = headers
         entry.body = body
 
+    def next_expiry(self) -> float | None:
+        """Epoch seconds of the earliest expiry, None without keys (the key-expiry job).
+
+        Keys enter in the order they began and all live ``KEY_TTL_S`` on a clock that
+        never moves back, so the first entry expires first.
+        """
+        for entry in self._entries.values():
+            return entry.expires_at
+        return None
+
+    def expire(self, now: float) -> int:
+        """Drop the keys expired at ``now``; returns how many."""
+        entries = self._entries
+        expired = []
+        for k, entry in entries.items():
+            if entry.expires_at > now:
+                break
+            expired.append(k)
+        for k in expired:
+            del entries[k]
+        return len(expired)
+
     def abandon(self, client: str, key: str) -> None:
         self._entries.pop((client, key), None)
 

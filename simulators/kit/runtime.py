@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,18 @@ class Runtime:
         )
         # The transaction with uncommitted writes, if any (kit/uow.py): one at a time.
         self.writer: UnitOfWork | None = None
+        # Activity an estate clock waits on before it calls a step settled
+        # (docs/control-plane.md, the estate clock): business requests in flight, when
+        # the last one arrived or ended (time.monotonic()), and webhook deliveries due
+        # but not yet delivered (the dispatcher replaces this hook; it also calls
+        # touch() on each delivery, so a receiver's reaction is waited for).
+        self.in_flight = 0
+        self.last_request_at = time.monotonic()
+        self.pending_deliveries: Callable[[], int] = lambda: 0
+
+    def touch(self) -> None:
+        """Note activity now (a business request, a webhook delivery)."""
+        self.last_request_at = time.monotonic()
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow)."""
