@@ -218,7 +218,7 @@ def _start_threads(
             )
             app = create_app(system, settings)
             config = uvicorn.Config(
-                app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
+                app, log_level="warning", access_log=False, lifespan="on", loop="asyncio",
                 timeout_graceful_shutdown=1,
             )  # fmt: skip
             server = uvicorn.Server(config)

@@ -113,7 +113,7 @@ def serve(
         http=http,
         access_log=False,
         log_level=os.environ.get("GOLIVE_LOG_LEVEL", "warning"),
-        lifespan="off",
+        lifespan="on",
         timeout_graceful_shutdown=3,
     )
 

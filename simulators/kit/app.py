@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -31,6 +33,7 @@ from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
 from simulators.kit.routing import SimRoute
 from simulators.kit.state import SystemState
+from simulators.kit.ticker import Ticker
 from simulators.kit.uow import current_unit
 
 __all__ = ["build_app"]
@@ -175,7 +178,21 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # 10 % of a GET); the simulators export Prometheus metrics instead. GOLIVE_OTEL=1
     # turns it back on for teams that trace through the simulators.
     otel = os.environ.get("GOLIVE_OTEL", "") not in ("", "0")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The background scheduler runs while the server does (kit/ticker.py); in-process
+        # clients that send no lifespan events move time through the control plane only.
+        ticker = Ticker(state)
+        app.state.ticker = ticker
+        ticker.start()
+        try:
+            yield
+        finally:
+            await ticker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=title,
         version=package_version(),
         description=description,

@@ -247,13 +247,15 @@ def control_router(state: SystemState) -> APIRouter:
             rt.clock.unfreeze()
         else:
             try:
-                at = _instant(body.at) if body.at else rt.clock.now()
-                rt.clock.check_target(at.timestamp())
+                target = 0.0  # now, whatever now is when the clock stops
+                if body.at is not None:
+                    target = _instant(body.at).timestamp()
+                    rt.clock.check_target(target)
             except ValueError as exc:
                 raise Invalid("invalid_clock_move", str(exc)) from None
             # A freeze at a later instant is a freeze now, then an advance to it.
             rt.clock.freeze()
-            report = move(at.timestamp())
+            report = move(max(target, rt.clock.timestamp()))
         state.on_clock_moved()
         return json_response({**clock_view(state), "ran": report.as_dict()})
 
