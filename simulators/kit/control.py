@@ -22,6 +22,7 @@ from simulators.kit.http import json_response
 from simulators.kit.scheduler import MoveReport
 from simulators.kit.seeding import problem
 from simulators.kit.state import SystemState
+from simulators.kit.uow import transaction
 
 __all__ = ["clock_view", "control_router", "package_version"]
 
@@ -253,8 +254,10 @@ def control_router(state: SystemState) -> APIRouter:
                     rt.clock.check_target(target)
             except ValueError as exc:
                 raise Invalid("invalid_clock_move", str(exc)) from None
-            # A freeze at a later instant is a freeze now, then an advance to it.
-            rt.clock.freeze()
+            # A freeze at a later instant is a freeze now, then an advance to it; the
+            # freeze commits first, as the jobs of the advance commit each on their own.
+            with transaction(rt, join=False):
+                rt.clock.freeze()
             report = move(max(target, rt.clock.timestamp()))
         state.on_clock_moved()
         return json_response({**clock_view(state), "ran": report.as_dict()})
