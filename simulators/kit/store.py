@@ -232,6 +232,8 @@ class Collection:
         if object_id in self._objects:
             raise Conflict("duplicate_id", f"a {self.spec.noun} with id {object_id!r} exists")
         self.check_unique(obj)
+        # Derived keys first: a key function that raises leaves the collection untouched.
+        derived = [(name, key(obj)) for name, key in self._derived]
         unit = current_unit()
         if unit is not None:
             unit.inserted(self, object_id)
@@ -242,8 +244,7 @@ class Collection:
             value = obj.get(name)
             if value is not None:
                 indexes[name].setdefault(value, []).append(object_id)
-        for name, key in self._derived:
-            value = key(obj)
+        for name, value in derived:
             if value is not None:
                 self._add_derived(name, value, object_id)
         _note_insert()
@@ -258,10 +259,11 @@ class Collection:
             if changed:
                 # Every check before the first index moves: a refused change leaves no trace.
                 self.check_unique(new, object_id, changed)
+        derived = [(name, key(old), key(new)) for name, key in self._derived]
         unit = current_unit()
         if unit is not None:
             unit.replaced(self, old)
-        self._swap(old, new)
+        self._swap(old, new, derived)
         return new
 
     def remove(self, object_id: str) -> None:
@@ -330,7 +332,9 @@ class Collection:
             if value is not None:
                 _unindex(self._indexes[name], value, object_id)
 
-    def _swap(self, old: Obj, new: Obj) -> None:
+    def _swap(
+        self, old: Obj, new: Obj, derived: list[tuple[str, Any, Any]] | None = None
+    ) -> None:
         object_id = new["id"]
         indexes = self._indexes
         for name in self.spec.indexed:
@@ -342,8 +346,9 @@ class Collection:
                 _unindex(index, before, object_id)
             if after is not None:
                 index.setdefault(after, []).append(object_id)
-        for name, key in self._derived:
-            before, after = key(old), key(new)
+        if derived is None:
+            derived = [(name, key(old), key(new)) for name, key in self._derived]
+        for name, before, after in derived:
             if before == after:
                 continue
             if before is not None:
