@@ -76,7 +76,7 @@ async def _arranged(plans: list[dict[str, Any]]) -> tuple[Any, Any]:
     client.headers["Authorization"] = "Bearer " + await fetch_token(client, *DEFAULT_CLIENT)
     for plan in plans:
         customer = (await client.post("/customers", json=_customer(plan))).json()
-        sub = (await client.post("/subscriptions", json=_subscription(plan, customer["id"])))
+        sub = await client.post("/subscriptions", json=_subscription(plan, customer["id"]))
         if plan["kind"] == "cancel":
             await client.post(f"/subscriptions/{sub.json()['id']}/cancel",
                               json={"at_period_end": True})  # fmt: skip

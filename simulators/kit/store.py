@@ -332,9 +332,7 @@ class Collection:
             if value is not None:
                 _unindex(self._indexes[name], value, object_id)
 
-    def _swap(
-        self, old: Obj, new: Obj, derived: list[tuple[str, Any, Any]] | None = None
-    ) -> None:
+    def _swap(self, old: Obj, new: Obj, derived: list[tuple[str, Any, Any]] | None = None) -> None:
         object_id = new["id"]
         indexes = self._indexes
         for name in self.spec.indexed:

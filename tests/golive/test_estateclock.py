@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+
 import pytest
 
 from golive.estateclock import EstateClock
@@ -45,11 +46,17 @@ def test_the_estate_moves_to_one_instant_and_its_jobs_run_on_the_way(estate, clo
             "name": "Acme", "email": "ap@acme.test", "payment_method": "4242424242424242",
         }).json()  # fmt: skip
         clock.freeze("2031-01-01T00:00:00Z")
-        billing.post("/subscriptions", json={"customer_id": customer["id"], "items": [
-            {"sku": "SEAT", "quantity": 1, "unit_amount_minor": 1000}]}).raise_for_status()
+        billing.post(
+            "/subscriptions",
+            json={
+                "customer_id": customer["id"],
+                "items": [{"sku": "SEAT", "quantity": 1, "unit_amount_minor": 1000}],
+            },
+        ).raise_for_status()
         clock.resume()  # running again: the advance freezes it and lets it run afterwards
         result = clock.advance(days=40)
-        assert result.ok and result.failures == []
+        assert result.ok
+        assert result.failures == []
         assert result.runs["billing"]["invoice_run"] == 1
         invoices = billing.get("/invoices").json()["data"]
     assert [i["status"] for i in invoices] == ["paid"]
@@ -57,7 +64,8 @@ def test_the_estate_moves_to_one_instant_and_its_jobs_run_on_the_way(estate, clo
     assert len({v["now"][:16] for v in views.values()}) == 1  # one instant (running since)
     assert all(not v["frozen"] for v in views.values())
     # A quiet estate with little due jumps from due instant to due instant.
-    assert result.steps < 20 and result.jumps >= 1
+    assert result.steps < 20
+    assert result.jumps >= 1
 
 
 def test_every_step_is_taken_without_jumps(clock):
@@ -73,7 +81,8 @@ def test_a_step_waits_for_the_estate_to_be_quiet(estate, clock):
     started = time.monotonic()
     result = clock.advance(hours=2, quiet_s=0.1)
     sut.join()
-    assert result.ok and result.waits > 0
+    assert result.ok
+    assert result.waits > 0
     assert time.monotonic() - started >= 0.6
 
 

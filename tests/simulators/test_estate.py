@@ -48,7 +48,8 @@ def test_clock_fixture_freezes_and_advances_every_simulator(golive, golive_clock
 
     golive_clock.freeze("2027-01-01T00:00:00Z")
     result = golive_clock.advance(days=31)  # the estate clock's stepped advance
-    assert result.ok and result.steps >= 1
+    assert result.ok
+    assert result.steps >= 1
     assert result.runs["erp"] == {"period_close": 1}  # nothing posted: no period to close
     for url in golive.urls.values():
         clock = httpx.get(f"{url}/_sim/clock").json()

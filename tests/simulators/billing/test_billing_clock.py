@@ -68,7 +68,10 @@ async def test_dunning_retries_on_the_schedule_then_marks_the_subscription_unpai
         "2030-07-01", "2030-07-04", "2030-07-09", "2030-07-16"]  # fmt: skip
     states = [(kind, at[:10]) for kind, at in await _events(billing, sub["id"])
               if kind in ("subscription.past_due", "subscription.unpaid")]  # fmt: skip
-    assert states == [("subscription.past_due", "2030-07-01"), ("subscription.unpaid", "2030-07-16")]
+    assert states == [
+        ("subscription.past_due", "2030-07-01"),
+        ("subscription.unpaid", "2030-07-16"),
+    ]
 
 
 async def test_a_term_ends_with_a_renewal_or_with_auto_renew_off_a_cancellation():
@@ -103,10 +106,17 @@ async def test_a_period_past_the_money_bound_flags_its_subscription_and_the_run_
         small = await b.subscription(customer["id"], start_date=TODAY)
         moved = await _advance(b, 31)
         [flag] = moved["ran"]["flagged"]
-        assert (flag["id"], flag["code"], flag["job"]) == (big["id"], "amount_too_large", "invoice_run")
+        assert (flag["id"], flag["code"], flag["job"]) == (
+            big["id"],
+            "amount_too_large",
+            "invoice_run",
+        )
         assert moved["ran"]["failures"] == []
         flagged = await b.get(f"/subscriptions/{big['id']}")
-        assert (flagged["flags"], flagged["current_period_end"]) == (["billing_failed"], "2030-07-01")
+        assert (flagged["flags"], flagged["current_period_end"]) == (
+            ["billing_failed"],
+            "2030-07-01",
+        )
         assert len((await b.get(f"/invoices?subscription_id={small['id']}"))["data"]) == 1
         # The next due instant is the healthy subscription's, not the flagged one's.
         assert moved["next_due_at"] == "2030-08-01T00:00:00.000000Z"

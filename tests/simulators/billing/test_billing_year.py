@@ -84,7 +84,10 @@ def _expected(plan: dict[str, Any], final_action: str) -> dict[str, Any]:
             events += [("payment.failed", at), ("subscription.past_due", at)]
             later = [("payment.failed", _midnight(d)) for d in attempts[1:]]
             last = _midnight(attempts[-1])
-            later += [("invoice.marked_uncollectible", last), (f"subscription.{final_action}", last)]
+            later += [
+                ("invoice.marked_uncollectible", last),
+                (f"subscription.{final_action}", last),
+            ]
         else:
             invoice |= {"status": "paid", "attempts": 0, "payments": [("succeeded", at)]}
             events += [("payment.succeeded", at), ("invoice.paid", at)]
@@ -143,7 +146,8 @@ async def test_a_year_of_1000_subscriptions_follows_the_rules_one_by_one(final_a
         sub_ids = _arrange(state, plans)
         seen = len(state.rt.events)
         moved = await h.call("POST", "/_sim/clock/advance", 200, json={"to": END.isoformat()})
-        assert moved["ran"]["failures"] == [] and moved["ran"]["stalled"] == []
+        assert moved["ran"]["failures"] == []
+        assert moved["ran"]["stalled"] == []
         assert moved["now"] == _midnight(END.date())
 
         invoices = defaultdict(list)
@@ -165,7 +169,9 @@ async def test_a_year_of_1000_subscriptions_follows_the_rules_one_by_one(final_a
             want = _expected(plan, final_action)
             where = f"subscription {plan['n']} ({plan['kind']}, start {plan['start']})"
             sub = state.col("subscription").get(sub_id)
-            assert (sub["status"], sub["canceled_at"]) == (want["status"], want["canceled_at"]), where
+            assert (sub["status"], sub["canceled_at"]) == (want["status"], want["canceled_at"]), (
+                where
+            )
             if want["status"] != "canceled":
                 assert (sub["current_period_start"], sub["current_period_end"]) == want["period"]
             got = sorted(invoices[sub_id], key=lambda i: i["period_start"])

@@ -28,9 +28,7 @@ async def test_months_close_on_the_5th_at_18h_and_a_month_before_the_start_stays
     before, first, second, third = _months(erp)
     await _post_each(erp, [before, first, second])
     await erp.call("POST", "/_sim/clock/freeze", 200, json={})
-    moved = await erp.call(
-        "POST", "/_sim/clock/advance", 200, json={"to": f"{third}-10T00:00:00Z"}
-    )
+    moved = await erp.call("POST", "/_sim/clock/advance", 200, json={"to": f"{third}-10T00:00:00Z"})
     assert moved["ran"]["runs"]["period_close"] == 2
     status = {p["name"]: (p["status"], p["closed_at"])
               for p in (await erp.call("GET", "/periods", 200))["data"]}  # fmt: skip

@@ -70,5 +70,6 @@ def test_a_frozen_clock_fires_nothing_until_it_is_moved(support):
 def test_the_background_scheduler_stops_with_the_server():
     with running_estate(["support"]) as estate:
         ticker = estate.apps["support"].state.ticker
-        assert ticker._task is not None and not ticker._task.done()
+        assert ticker._task is not None
+        assert not ticker._task.done()
     assert ticker._task is None  # awaited to its end by the lifespan's shutdown

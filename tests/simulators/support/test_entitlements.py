@@ -71,7 +71,7 @@ async def test_renewal_extends_an_entitlement_and_ended_ones_expire_on_their_end
     assert "entitlement.updated" in await support.event_types(ent["id"])
     await support.advance(2 * 24 * 60)
     assert support.state.expire_ended_entitlements() == []  # the clock's job did it
-    events = (await support.call("GET", "/events", 200, params={"type": "entitlement.expired"}))
+    events = await support.call("GET", "/events", 200, params={"type": "entitlement.expired"})
     assert [(e["data"]["id"], e["occurred_at"]) for e in events["data"]] == [
         (short["id"], f"{_plus_days(today, 2)}T00:00:00.000000Z")
     ]
