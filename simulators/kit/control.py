@@ -228,11 +228,12 @@ def control_router(state: SystemState) -> APIRouter:
         if (body.seconds is None) == (body.to is None):
             raise Invalid("invalid_clock_move", "give exactly one of seconds or to")
         try:
+            now = rt.clock.timestamp()
             if body.to is not None:
                 target = _instant(body.to).timestamp()
             else:
-                target = rt.clock.timestamp() + (body.seconds or 0.0)
-            rt.clock.check_target(target)
+                target = now + (body.seconds or 0.0)
+            rt.clock.check_target(target, now)
         except ValueError as exc:
             raise Invalid("invalid_clock_move", str(exc)) from None
         report = move(target)

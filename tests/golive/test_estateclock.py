@@ -26,17 +26,20 @@ def clock(estate: Estate) -> Iterator[EstateClock]:
 
 
 def _busy(estate: Estate, seconds: float, every_s: float = 0.02) -> threading.Thread:
-    """A stand-in SUT that keeps calling the CRM for ``seconds``."""
+    """A stand-in SUT that keeps calling the CRM for ``seconds`` (returns once it has begun)."""
+    begun = threading.Event()
 
     def work() -> None:
         with estate.client("crm") as crm:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 crm.get("/accounts")
+                begun.set()
                 time.sleep(every_s)
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
+    assert begun.wait(10)
     return thread
 
 
@@ -77,8 +80,8 @@ def test_every_step_is_taken_without_jumps(clock):
 
 def test_a_step_waits_for_the_estate_to_be_quiet(estate, clock):
     clock.freeze("2031-03-10T00:00:00Z")
-    sut = _busy(estate, seconds=0.6)
     started = time.monotonic()
+    sut = _busy(estate, seconds=0.6)
     result = clock.advance(hours=2, quiet_s=0.1)
     sut.join()
     assert result.ok

@@ -84,14 +84,18 @@ def test_bad_input_is_one_line_and_exit_2(estate, config, capsys, argv, words):
 def test_a_step_that_does_not_settle_exits_1_and_names_it(estate, config, capsys):
     assert _run(["clock", "freeze", "--at", "2031-05-01T00:00:00Z", *config]) == 0
 
+    begun = threading.Event()
+
     def busy() -> None:
         with estate.client("cpq") as cpq:
             end = time.monotonic() + 2
             while time.monotonic() < end:
                 cpq.get("/products")
+                begun.set()
 
     sut = threading.Thread(target=busy, daemon=True)
     sut.start()
+    assert begun.wait(10)
     code = _run(["clock", "advance", "--by", "2h", "--quiet", "300ms",
                  "--settle-limit", "400ms", *config])  # fmt: skip
     sut.join()
