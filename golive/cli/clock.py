@@ -53,14 +53,20 @@ def parse_span(text: str, option: str) -> float:
     return seconds
 
 
-def _clock(target: str, config: Path | None) -> Any:
+def _clock(target: str, config: Path | None, moves: bool = True) -> Any:
     from golive.config import load_config
     from golive.estateclock import EstateClock
     from simulators.kit.auth import ADMIN_TOKEN_ENV
 
     if config is not None and not config.is_file():
         raise UsageProblem(f"--config {config}: no such file")
-    urls = load_config(config).target(target)
+    cfg = load_config(config)
+    urls = cfg.target(target)
+    if moves and not cfg.target_owned(target):
+        raise UsageProblem(
+            f"target {target!r} is not owned (owned = false, or not on loopback): golive "
+            "never moves its clock; set owned = true in golive.toml if it is yours"
+        )
     token = os.environ.get(ADMIN_TOKEN_ENV)
     return EstateClock(urls, {"X-Sim-Admin-Token": token} if token else {})
 
@@ -86,7 +92,7 @@ def show(
     """
     from golive.render import table
 
-    with _clock(target, config) as clock:
+    with _clock(target, config, moves=False) as clock:
         views = _calling(clock.show)
     rows = [
         (system, v["now"], "frozen" if v["frozen"] else "running", v["next_due_at"] or "-",

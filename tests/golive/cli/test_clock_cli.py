@@ -33,7 +33,9 @@ def estate() -> Iterator[Estate]:
 def config(estate: Estate, tmp_path: Path) -> list[str]:
     estate.reset()
     lines = "\n".join(f'{system} = "{url}"' for system, url in estate.urls.items())
-    (tmp_path / "golive.toml").write_text(f"[targets.sims]\n{lines}\n")
+    (tmp_path / "golive.toml").write_text(
+        f"[targets.sims]\n{lines}\n[targets.shared]\n{lines}\nowned = false\n"
+    )
     return ["--target", "sims", "--config", str(tmp_path / "golive.toml")]
 
 
@@ -71,6 +73,7 @@ def test_freeze_advance_show_and_resume(estate, config, capsys):
         (["clock", "advance", "--by", "1d", "--step", "1fortnight"], "--step"),
         (["clock", "freeze", "--at", "2000-01-01T00:00:00Z"], "only moves forward"),
         (["clock", "show", "--target", "nowhere"], "unknown target"),
+        (["clock", "advance", "--by", "1d", "--target", "shared"], "not owned"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(estate, config, capsys, argv, words):
