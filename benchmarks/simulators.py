@@ -467,6 +467,7 @@ def run_http_targets(bench: Bench, selected: set[str], skip_100k: bool) -> dict[
         big = sim_server(SIM100K_PORT)
         with running(big):
             tok = token(SIM100K_PORT)
+            rss_empty = big.rss_mb()
             _say(f"target3: seeding {SEED_OBJECTS:,} accounts in batches of {SEED_BATCH:,}")
             seeded = seed_accounts(SIM100K_PORT, SEED_OBJECTS, SEED_BATCH)
             rss_seeded = big.rss_mb()
@@ -478,7 +479,8 @@ def run_http_targets(bench: Bench, selected: set[str], skip_100k: bool) -> dict[
                 "crm_post_100k": Load("POST", SIM100K_PORT, "/accounts", tok),
             })  # fmt: skip
             out["target3"] = {k: summary(v) for k, v in res.items()}
-            out["target3"].update(seed=seeded, rss_after_seed_mb=rss_seeded,
+            out["target3"].update(seed=seeded, rss_empty_mb=rss_empty,
+                                  rss_after_seed_mb=rss_seeded,
                                   rss_end_mb=big.rss_mb(), server=big.command,
                                   counts_end=gauges(SIM100K_PORT))  # fmt: skip
     return out
@@ -644,8 +646,15 @@ def table_rows(res: dict[str, Any]) -> list[list[str]]:
         # (each with its event, idempotency key and journal entry), so the end figure
         # is reported beside it for the cost per created object, not judged.
         seeded_rss = t3["rss_after_seed_mb"]["VmRSS"]
+        empty_rss = t3.get("rss_empty_mb", {}).get("VmRSS")
+        per_object = (
+            f" ({(seeded_rss - empty_rss) * 2**20 / SEED_OBJECTS:,.0f} bytes per object over "
+            f"the empty simulator's {empty_rss:.0f} MB)"
+            if empty_rss
+            else ""
+        )
         rows.append(_row(
-            "3: server RSS", f"{seeded_rss:.0f} MB with the {SEED_OBJECTS:,} objects; "
+            "3: server RSS", f"{seeded_rss:.0f} MB with the {SEED_OBJECTS:,} objects{per_object}; "
             f"{rss:.0f} MB peak at the end, holding {held}", "-",
             seeded_rss <= 400, "<= 400 MB at 100k objects",
         ))  # fmt: skip

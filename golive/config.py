@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.errors import UsageProblem
+from lifecycle.limits import LIMIT_FIELDS, VENDOR_LIMITS, LimitSettings
 from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.loopback import is_loopback_url
@@ -50,9 +51,9 @@ DEFAULT_BASE_PORT = 8101
 DEFAULT_HOST = "127.0.0.1"
 LOCAL_TARGET = "local"
 _TARGET_KEYS = frozenset({"host", "base_port", "owned", *SYSTEMS})
-# Top-level tables, and the keys of those golive reads key by key. [slos], [rate_limits]
-# and [faults] are free-form tables (read, not yet used by a command).
-_TABLES = ("targets", "sut", "slos", "rate_limits", "faults", "load")
+# Top-level tables, and the keys of those golive reads key by key. [slos] and [faults]
+# are free-form tables (read, not yet used by a command).
+_TABLES = ("targets", "sut", "slos", "limits", "faults", "load")
 _TABLE_KEYS = {"sut": ("url", "command"), "load": ("slos",)}
 
 
@@ -117,7 +118,10 @@ class Config:
     sut_command: str | None = None
     slos: dict[str, Any] = field(default_factory=dict)
     load_slos: dict[str, Any] = field(default_factory=dict)
-    rate_limits: dict[str, Any] = field(default_factory=dict)
+    # Throttling per system for `golive up` ([limits]; docs/limits.md): only systems
+    # with at least one limit are listed.
+    limits: dict[str, LimitSettings] = field(default_factory=dict)
+    raw_limits: dict[str, Any] = field(default_factory=dict)  # the [limits] table as written
     fault_presets: dict[str, Any] = field(default_factory=dict)
     named_targets: dict[str, TargetSpec] = field(default_factory=dict)
     source: Path | None = None
@@ -228,6 +232,40 @@ def _check_keys(file: Path, raw: dict[str, Any]) -> None:
                 )
 
 
+def limits_table(table: Any, where: str, profile: str | None = None) -> dict[str, LimitSettings]:
+    """Limits per system from a ``[limits]`` table: ``profile`` (vendor or off) and
+    ``[limits.<system>]`` fields over it; ``profile`` given here wins over the table's."""
+    if not isinstance(table, dict):
+        raise UsageProblem(f"{where}: [limits] must be a table")
+    unknown = [k for k in table if k != "profile" and k not in SYSTEMS]
+    if unknown:
+        raise UsageProblem(
+            f"{where}: [limits] has unknown key(s) {unknown} (known: profile, {', '.join(SYSTEMS)})"
+        )
+    chosen = profile or table.get("profile", "off")
+    if chosen not in ("vendor", "off"):
+        raise UsageProblem(f"{where}: limits profile must be vendor or off, not {chosen!r}")
+    out: dict[str, LimitSettings] = {}
+    for system in SYSTEMS:
+        over = table.get(system, {})
+        if not isinstance(over, dict):
+            raise UsageProblem(f"{where}: [limits.{system}] must be a table")
+        bad = [k for k in over if k not in LIMIT_FIELDS]
+        if bad:
+            raise UsageProblem(
+                f"{where}: [limits.{system}] has unknown key(s) {bad} "
+                f"(known: {', '.join(LIMIT_FIELDS)})"
+            )
+        base = VENDOR_LIMITS[system].as_dict() if chosen == "vendor" else {}
+        try:
+            settings = LimitSettings(**{**base, **over})
+        except (TypeError, ValueError) as exc:
+            raise UsageProblem(f"{where}: [limits.{system}] {exc}") from None
+        if settings.active:
+            out[system] = settings
+    return out
+
+
 def load_config(path: Path | None = None) -> Config:
     """Read ``golive.toml`` (default: in the working directory) and the environment."""
     cfg = Config()
@@ -263,7 +301,8 @@ def load_config(path: Path | None = None) -> Config:
         if not isinstance(load, dict) or not isinstance(load.get("slos", {}), dict):
             raise UsageProblem(f"{file}: [load.slos] must be a table")
         cfg.load_slos = dict(load.get("slos", {}))
-        cfg.rate_limits = dict(raw.get("rate_limits", {}))
+        cfg.limits = limits_table(raw.get("limits", {}), str(file))
+        cfg.raw_limits = dict(raw.get("limits", {}))
         cfg.fault_presets = dict(raw.get("faults", {}))
     elif path is not None:
         raise UsageProblem(f"config file {path} does not exist")

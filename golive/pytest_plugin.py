@@ -3,7 +3,8 @@
 ``golive_estate`` starts the simulators once per session on free loopback ports;
 ``golive`` hands a test that estate emptied first (per-test reset); ``golive_client``
 gives signed-in clients; ``golive_clock`` freezes and advances every simulator's
-clock. Cheap to import: the simulators load only when a fixture is used.
+clock; ``golive_faults`` adds fault rules and removes them after the test.
+Cheap to import: the simulators load only when a fixture is used.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from simulators.estate import Estate
 
-__all__ = ["EstateClock"]
+__all__ = ["EstateClock", "EstateFaults"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -142,3 +143,74 @@ def golive_clock(golive: Estate) -> Iterator[EstateClock]:
     clock = EstateClock(golive)
     yield clock
     clock.close()
+
+
+class EstateFaults:
+    """Fault rules on the estate's simulators (docs/faults.md), removed after the test."""
+
+    def __init__(self, estate: Estate) -> None:
+        from golive.faults import FaultClient
+
+        self._client = FaultClient(estate.urls, estate.admin_headers)
+        self._added: list[tuple[str, str]] = []
+
+    def add(
+        self,
+        system: str,
+        kind: str,
+        *,
+        for_s: float | None = None,
+        match: dict[str, str] | None = None,
+        **rule: Any,
+    ) -> dict[str, Any]:
+        """Add a rule to ``system``; returns it as the simulator holds it (``id``, ...).
+
+        ``match`` is the rule's ``{method, path, client_id}`` (each optional; those
+        may be given as keywords too); ``rule`` takes the other keywords of
+        ``golive.faults.rule_for``: ``probability``, ``params``, ``start``, ``end``,
+        ``count``, ``seed``; ``for_s`` is the window's length from now on the
+        simulator's clock. A refused rule raises ``golive.faults.FaultRefused`` with
+        the simulator's reason.
+        """
+        from golive.faults import rule_for
+
+        body = rule_for(kind, duration_s=for_s, **{**(match or {}), **rule})
+        added = self._client.add(system, body)
+        self._added.append((system, str(added["id"])))
+        return added
+
+    def list(self, system: str) -> list[dict[str, Any]]:
+        """The rules of ``system``, each with how often it fired (``fired``)."""
+        return self._client.list(system)
+
+    def remove(self, system: str, rule_id: str) -> None:
+        self._client.clear(system, rule_id)
+        self._added = [a for a in self._added if a != (system, rule_id)]
+
+    def clear(self, system: str | None = None) -> None:
+        """Remove every rule of ``system``, or of every simulator of the estate."""
+        for name in [system] if system else list(self._client.urls):
+            self._client.clear(name)
+
+    def _teardown(self) -> None:
+        import contextlib
+
+        from golive.faults import FaultRefused
+
+        try:
+            for system, rule_id in self._added:
+                with contextlib.suppress(FaultRefused):  # removed already (test or reset)
+                    self._client.clear(system, rule_id)
+        finally:
+            self._client.close()
+
+
+@pytest.fixture
+def golive_faults(golive: Estate) -> Iterator[EstateFaults]:
+    """Add fault rules to the estate (``golive_faults.add("erp", "outage", for_s=60)``);
+    each rule added is removed after the test."""
+    faults = EstateFaults(golive)
+    try:
+        yield faults
+    finally:
+        faults._teardown()

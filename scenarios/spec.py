@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lifecycle.faults import FAULT_KINDS, FaultKind, check_params
+from lifecycle.limits import VENDOR_LIMITS
 from lifecycle.systems import SYSTEMS, SystemName
 
 __all__ = [
@@ -44,11 +46,6 @@ SLO_UNITS: dict[str, str] = {
 FlowName = Literal[
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice"
 ]
-# The fault-rule vocabulary (docs/faults.md), shared with live mode.
-FAULT_KINDS: tuple[str, ...] = (
-    "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
-    "duplicate", "reorder", "delay", "webhook_down",
-)  # fmt: skip
 # The four integration flows the model follows, in the order they happen for a deal.
 FLOWS: tuple[FlowName, ...] = (
     "close_to_order", "order_to_subscription", "order_to_entitlement", "invoice_to_ar_invoice",
@@ -58,10 +55,6 @@ SLO_METRICS: tuple[str, ...] = (
     "drain_minutes", "dead_letters", "duplicates_reached", "retries_per_deal",
 )  # fmt: skip
 
-FaultKind = Literal[
-    "latency", "error", "rate_limit", "outage", "drop", "lost_response", "slow_body",
-    "duplicate", "reorder", "delay", "webhook_down",
-]  # fmt: skip
 Probability = Annotated[float, Field(ge=0, le=1)]
 # Upper bounds: generous for any real estate, small enough that a typo (1e8 hours, a
 # million workers) is refused with the field's name instead of exhausting memory.
@@ -105,22 +98,26 @@ class SystemSpec(_Strict):
     operations: dict[str, OperationSpec] = Field(default_factory=dict)
 
 
+def _vendor(system: SystemName, **operations: OperationSpec) -> SystemSpec:
+    """The system's limits as its vendor class enforces them (``lifecycle.limits``)."""
+    limits = VENDOR_LIMITS[system]
+    assert limits.concurrency is not None
+    assert limits.burst is not None
+    return SystemSpec(concurrency_limit=limits.concurrency, rate_limit_per_s=limits.rate_per_s,
+                      rate_limit_burst=limits.burst, operations=operations)  # fmt: skip
+
+
 def _default_systems() -> dict[SystemName, SystemSpec]:
-    # Defaults follow the vendor classes of the README: Salesforce-, Stripe-, Zendesk- and
-    # NetSuite-like limits (NetSuite's small concurrency limit is the usual bottleneck).
+    # Salesforce-, Stripe-, Zendesk- and NetSuite-like limits, the same table the
+    # simulators throttle by (NetSuite's small concurrency limit is the usual bottleneck).
     op = OperationSpec
     return {
-        "crm": SystemSpec(concurrency_limit=25, rate_limit_per_s=100, rate_limit_burst=100,
-                          operations={"update_opportunity": op(p50_ms=150, p99_ms=800)}),
-        "cpq": SystemSpec(concurrency_limit=20, rate_limit_per_s=50, rate_limit_burst=50,
-                          operations={"get_quote": op(p50_ms=80, p99_ms=400)}),
-        "billing": SystemSpec(concurrency_limit=50, rate_limit_per_s=100, rate_limit_burst=100,
-                              operations={"create_subscription": op(p50_ms=250, p99_ms=1200)}),
-        "support": SystemSpec(concurrency_limit=20, rate_limit_per_s=11, rate_limit_burst=20,
-                              operations={"create_entitlement": op(p50_ms=150, p99_ms=700)}),
-        "erp": SystemSpec(concurrency_limit=10, rate_limit_per_s=10, rate_limit_burst=20,
-                          operations={"create_order": op(p50_ms=600, p99_ms=3000),
-                                      "create_ar_invoice": op(p50_ms=400, p99_ms=2000)}),
+        "crm": _vendor("crm", update_opportunity=op(p50_ms=150, p99_ms=800)),
+        "cpq": _vendor("cpq", get_quote=op(p50_ms=80, p99_ms=400)),
+        "billing": _vendor("billing", create_subscription=op(p50_ms=250, p99_ms=1200)),
+        "support": _vendor("support", create_entitlement=op(p50_ms=150, p99_ms=700)),
+        "erp": _vendor("erp", create_order=op(p50_ms=600, p99_ms=3000),
+                       create_ar_invoice=op(p50_ms=400, p99_ms=2000)),
     }  # fmt: skip
 
 
@@ -248,49 +245,8 @@ class FaultRule(_Strict):
 
     @model_validator(mode="after")
     def _check_params(self) -> FaultRule:
-        takes = _PARAMS_BY_KIND[self.kind]
-        for key in self.params:
-            if key not in takes:
-                known = ", ".join(sorted(takes)) or "none"
-                raise ValueError(
-                    f"params.{key}: not a param of kind {self.kind} (it takes: {known})"
-                )
-        for key, value in self.params.items():
-            bounds = _PARAM_BOUNDS.get(key)
-            if bounds is None:
-                continue
-            low, high = bounds
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"params.{key}: must be a number, not {value!r}")
-            if not low <= value <= high:
-                raise ValueError(f"params.{key}: must be between {low:g} and {high:g}")
+        check_params(self.kind, self.params)  # the shared vocabulary, lifecycle/faults.py
         return self
-
-
-# The params each kind takes: what the model reads plus the wire params of docs/faults.md.
-_PARAMS_BY_KIND: dict[str, frozenset[str]] = {
-    "latency": frozenset({"extra_ms", "fixed_ms", "min_ms", "max_ms", "p50_ms", "p99_ms"}),
-    "error": frozenset({"status", "code"}),
-    "rate_limit": frozenset({"requests_per_s", "burst"}),
-    "outage": frozenset({"retry_after_s"}),
-    "drop": frozenset(),
-    "lost_response": frozenset(),
-    "slow_body": frozenset({"extra_ms"}),
-    "duplicate": frozenset(),
-    "reorder": frozenset(),
-    "delay": frozenset({"delay_s"}),
-    "webhook_down": frozenset(),
-}
-
-# The numeric params the model reads, and their sensible range.
-_PARAM_BOUNDS: dict[str, tuple[float, float]] = {
-    "status": (400, 599),
-    "extra_ms": (0, 3_600_000),
-    "requests_per_s": (0.001, 100_000),
-    "burst": (1, 1_000_000),
-    "retry_after_s": (0, _DAY_S),
-    "delay_s": (0, _DAY_S),
-}
 
 
 class Slo(_Strict):

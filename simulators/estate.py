@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import socket
 import subprocess
@@ -18,13 +19,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from lifecycle.limits import LimitSettings
 from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from simulators.loopback import is_loopback
@@ -202,6 +204,7 @@ def _start_threads(
     seed: int,
     admin_token: str | None,
     signing_key: str,
+    limits: Mapping[str, LimitSettings],
 ) -> Estate:
     import uvicorn
 
@@ -214,8 +217,9 @@ def _start_threads(
             sock = _bind(host, ports.get(system, 0))
             port = sock.getsockname()[1]
             settings = SimConfig(
-                seed=seed, admin_token=admin_token, signing_key=signing_key.encode()
-            )
+                seed=seed, admin_token=admin_token, signing_key=signing_key.encode(),
+                limits=limits.get(system),
+            )  # fmt: skip
             app = create_app(system, settings)
             config = uvicorn.Config(
                 app, log_level="warning", access_log=False, lifespan="on", loop="asyncio",
@@ -301,8 +305,9 @@ def _start_processes(
     admin_token: str | None,
     log_dir: str | Path | None,
     signing_key: str,
+    limits: Mapping[str, LimitSettings],
 ) -> Estate:
-    from simulators.serve import PARENT_PID_ENV, bind_problem
+    from simulators.serve import LIMITS_ENV, PARENT_PID_ENV, bind_problem
 
     for system in systems:
         problem = bind_problem(host, ports[system])
@@ -342,11 +347,15 @@ def _start_processes(
                 log = estate.log_files[system].open("ab")
             except OSError as exc:
                 raise EstateError(f"{estate.log_files[system]}: {exc.strerror}") from None
+            child_env = dict(env)
+            child_env.pop(LIMITS_ENV, None)
+            if system in limits:
+                child_env[LIMITS_ENV] = json.dumps(limits[system].as_dict())
             with log:
                 procs[system] = subprocess.Popen(
                     [sys.executable, "-m", "simulators.serve", system, "--host", host,
                      "--port", str(ports[system]), "--seed", str(seed)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
                 )  # fmt: skip
         estate.apps = dict(procs)
         _wait_healthy(estate)
@@ -366,6 +375,7 @@ def start_estate(
     admin_token: str | None = None,
     log_dir: str | Path | None = None,
     signing_key: str | None = None,
+    limits: Mapping[str, LimitSettings] | None = None,
 ) -> Estate:
     """Start simulators and wait until each answers its health check.
 
@@ -378,6 +388,8 @@ def start_estate(
     the logs go to a new temporary folder, ``estate.log_dir``.
     ``signing_key`` signs the tokens of every system of this estate; without it,
     ``GOLIVE_SIGNING_KEY`` or else a new random key.
+    ``limits`` throttles the systems it names (docs/limits.md, throttling); the others
+    are not throttled.
     """
     if not host.strip():
         raise EstateError("the host to bind must not be empty (e.g. 127.0.0.1)")
@@ -395,9 +407,10 @@ def start_estate(
     admin = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
     if admin is None and not is_loopback(host):
         admin = new_admin_token()
+    throttled = dict(limits or {})
     if mode == "threads":
-        return _start_threads(chosen, host, ports, seed, admin, key)
-    return _start_processes(chosen, host, ports, seed, admin, log_dir, key)
+        return _start_threads(chosen, host, ports, seed, admin, key, throttled)
+    return _start_processes(chosen, host, ports, seed, admin, log_dir, key, throttled)
 
 
 @contextlib.contextmanager

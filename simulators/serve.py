@@ -5,7 +5,10 @@ httptools when they are installed, and no access log (the journal keeps one).
 The control plane takes ``GOLIVE_SIM_ADMIN_TOKEN``; bound beyond loopback without
 it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_KEY``
 (``golive up`` sets one per estate), else a random key.
-Request body limits come from ``GOLIVE_MAX_BODY_BYTES`` and ``GOLIVE_MAX_SEED_BODY_BYTES``.
+Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
+``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
+``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
+throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
 Started by an estate (``golive up``), the process gets ``GOLIVE_PARENT_PID``: on Linux it
 then asks the kernel for SIGTERM when that parent dies, even by SIGKILL, so no simulator
 is left holding its port.
@@ -18,12 +21,27 @@ import logging
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["PARENT_PID_ENV", "bind_problem", "die_with_parent", "main", "port_is_free", "serve"]
+if TYPE_CHECKING:
+    from lifecycle.limits import LimitSettings
+
+__all__ = [
+    "FAULT_ENGINE_ENV",
+    "LIMITS_ENV",
+    "PARENT_PID_ENV",
+    "bind_problem",
+    "die_with_parent",
+    "main",
+    "port_is_free",
+    "serve",
+    "throttling_from_env",
+]
 
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "GOLIVE_PARENT_PID"  # set by the estate that starts this process
+FAULT_ENGINE_ENV = "GOLIVE_FAULT_ENGINE"
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -89,6 +107,35 @@ def _loop_and_http() -> tuple[str, str]:
     return loop, http
 
 
+LIMITS_ENV = "GOLIVE_LIMITS"
+
+
+def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str]) -> LimitSettings:
+    """The throttling ``GOLIVE_LIMITS`` asks for: ``vendor``, ``off`` or a JSON object of
+    limits (``{"concurrency": 5}``, ``{"profile": "vendor", "burst": 10}``).
+
+    ValueError names the variable and what is wrong with it.
+    """
+    from pydantic import ValidationError
+
+    from lifecycle.limits import LimitSettings
+    from simulators.kit.errors import Invalid
+    from simulators.kit.limits_api import LimitsBody, settings_from
+
+    raw = environ.get(LIMITS_ENV, "").strip()
+    if raw in ("", "off"):
+        return LimitSettings()
+    text = '{"profile": "vendor"}' if raw == "vendor" else raw
+    try:
+        return settings_from(LimitsBody.model_validate_json(text), system)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise ValueError(f"{LIMITS_ENV}: {where}: {first['msg']}") from None
+    except Invalid as exc:
+        raise ValueError(f"{LIMITS_ENV}: {exc.detail}") from None
+
+
 def serve(
     system: str,
     host: str = "127.0.0.1",
@@ -99,10 +146,18 @@ def serve(
     """Run one simulator until interrupted (blocking)."""
     import uvicorn
 
-    from simulators.kit.runtime import SimConfig, body_limits_from_env
+    from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
-    config = SimConfig(seed=seed, admin_token=admin_token, **body_limits_from_env(os.environ))
+    # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares).
+    engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
+    config = SimConfig(
+        seed=seed,
+        admin_token=admin_token,
+        fault_engine=engine,
+        limits=throttling_from_env(system, os.environ),
+        **limits_from_env(os.environ),
+    )
     app = create_app(system, config)
     loop, http = _loop_and_http()
     uvicorn.run(
@@ -128,13 +183,14 @@ def main(argv: list[str] | None = None) -> None:
     parent = os.environ.get(PARENT_PID_ENV, "")
     if parent.isdigit():
         die_with_parent(int(parent))
-    from simulators.kit.runtime import body_limits_from_env
+    from simulators.kit.runtime import limits_from_env
     from simulators.registry import SYSTEMS
 
     if args.system not in SYSTEMS:
         parser.error(f"unknown system {args.system!r}; known: {', '.join(SYSTEMS)}")
     try:
-        body_limits_from_env(os.environ)
+        limits_from_env(os.environ)
+        throttling_from_env(args.system, os.environ)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

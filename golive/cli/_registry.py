@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "scenario",
     "data",
     "load",
+    "fault",
     "clock",
 ]
 

@@ -16,6 +16,7 @@ import typer
 
 from golive.config import DEFAULT_BASE_PORT
 from golive.errors import GoliveError, UsageProblem
+from lifecycle.limits import LimitSettings
 from lifecycle.systems import SYSTEMS
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -63,18 +64,33 @@ def up(
         "--log-dir",
         help="Folder for one <system>.log per simulator (default: a new temporary folder).",
     ),
+    limits: str | None = typer.Option(
+        None,
+        "--limits",
+        help="Throttle as the vendors do: vendor, or off (default: [limits] of the config, "
+        "else off).",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="golive.toml to read [limits] from (default: ./golive.toml)."
+    ),
 ) -> None:
     """Run the simulated estate until Ctrl-C.
 
     When a simulator exits or stops answering /_sim/health, golive up names it and
     its log file, stops the others and exits 1.
 
-    Example: golive up --only crm,erp --base-port 9101
+    Example: golive up --only crm,erp --base-port 9101 --limits vendor
     """
+    from golive.config import limits_table, load_config
     from golive.render import console, table
     from simulators.estate import EstateError, start_estate
 
     systems = parse_only(only)
+    if limits not in (None, "vendor", "off"):
+        raise UsageProblem(f"--limits must be vendor or off, not {limits!r}")
+    cfg = load_config(config)
+    # --limits picks the profile; the file's [limits.<system>] fields still apply over it.
+    throttled = limits_table(cfg.raw_limits, str(cfg.source or "golive.toml"), limits)
     if not host.strip():
         raise UsageProblem("--host must not be empty; e.g. 127.0.0.1 (loopback) or 0.0.0.0")
 
@@ -88,7 +104,7 @@ def up(
         with console.status(f"starting {', '.join(systems)} ..."):
             estate = start_estate(
                 systems, host=host, base_port=base_port, mode="processes", seed=seed,
-                log_dir=log_dir,
+                log_dir=log_dir, limits=throttled,
             )  # fmt: skip
         elapsed = time.monotonic() - started
         table(
@@ -105,6 +121,11 @@ def up(
                 f"control plane admin token (X-Sim-Admin-Token): [bold]{estate.admin_token}[/]"
             )
         console.print(f"logs: {estate.log_dir}")
+        if throttled:
+            console.print(
+                "throttled: "
+                + "; ".join(f"{s} {_describe(throttled[s])}" for s in systems if s in throttled)
+            )
         console.print("Press Ctrl-C to stop.")
         while True:
             time.sleep(_CHECK_EVERY_S)
@@ -125,6 +146,17 @@ def up(
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
     console.print("all simulators stopped")
+
+
+def _describe(settings: LimitSettings) -> str:
+    parts = []
+    if settings.rate_per_s is not None:
+        parts.append(f"{settings.rate_per_s:g}/s per client (burst {settings.bucket_size})")
+    if settings.concurrency is not None:
+        parts.append(f"{settings.concurrency} in flight")
+    if settings.daily_quota is not None:
+        parts.append(f"{settings.daily_quota:,}/24 h")
+    return ", ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

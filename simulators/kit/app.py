@@ -28,7 +28,10 @@ from simulators.kit.errors import (
     problem_response,
     problem_responses,
 )
+from simulators.kit.fault_routes import fault_router
+from simulators.kit.faults import FaultEngine
 from simulators.kit.http import LIMIT, json_response
+from simulators.kit.limits_api import limits_router
 from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
 from simulators.kit.routing import SimRoute
@@ -139,7 +142,7 @@ def _shared_router(state: SystemState) -> APIRouter:
         "/events",
         tags=["events"],
         response_model=EventPage,
-        responses=problem_responses(422),
+        responses=problem_responses(410, 422),
         summary="The ordered, replayable event feed",
     )
     async def events(
@@ -161,6 +164,9 @@ def _shared_router(state: SystemState) -> APIRouter:
         gauges = {f"objects_{n}": float(len(c)) for n, c in state.store.collections.items()}
         gauges["events_stored"] = float(len(rt.events))
         gauges["idempotency_keys"] = float(len(rt.idempotency))
+        gauges["events_first_kept"] = float(rt.events.first_sequence)
+        # Monotonic, kept by the store: rendered as the counter it is.
+        rt.metrics.counters[("idempotency_keys_evicted", "")] = rt.idempotency.evicted
         return PlainTextResponse(rt.metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     return router
@@ -205,7 +211,8 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.
-    for router in (routes, _shared_router(state), control_router(state)):
+    for router in (routes, _shared_router(state), control_router(state), limits_router(state),
+                   fault_router(state)):  # fmt: skip
         app.router.routes.extend(router.routes)
 
     # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it
@@ -236,6 +243,10 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         )
 
     app.add_middleware(SimMiddleware, runtime=state.rt)
+    # Outside the unit of work, so it sees a write's response after the commit and can
+    # delay or withhold it (docs/faults.md); left out when the config turns it off.
+    if state.rt.config.fault_engine:
+        app.add_middleware(FaultEngine, runtime=state.rt)
     # Added last, so outermost: it also catches what the middleware above raises.
     # Middleware added after this line would sit outside the net.
     app.add_middleware(LastResort)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,7 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "Conflict",
     "FieldProblem",
+    "Gone",
     "Invalid",
     "LastResort",
     "NotFound",
@@ -42,6 +44,7 @@ _TITLES: dict[int, str] = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    410: "Gone",
     412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
@@ -115,12 +118,28 @@ class Invalid(SimError):
     status = 422
 
 
+class Gone(SimError):
+    """What the request names existed once and is no longer kept (410)."""
+
+    status = 410
+
+
 class PreconditionFailed(SimError):
     status = 412
 
 
 class Unauthorized(SimError):
     status = 401
+
+
+def _title(status: int) -> str:
+    title = _TITLES.get(status)
+    if title is None:
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+    return title
 
 
 def problem_response(
@@ -132,7 +151,7 @@ def problem_response(
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"https://golive.dev/problems/{code.replace('_', '-')}",
-        "title": _TITLES.get(status, "Error"),
+        "title": _title(status),
         "status": status,
         "detail": detail,
         "code": code,

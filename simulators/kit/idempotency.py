@@ -17,14 +17,18 @@ lock, not a change, and belongs to no transaction.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from simulators.kit.uow import current_unit
 
-__all__ = ["KEY_TTL_S", "MAX_KEY_LENGTH", "IdempotencyStore", "SavedResponse"]
+__all__ = ["DEFAULT_MAX_KEYS", "KEY_TTL_S", "MAX_KEY_LENGTH", "IdempotencyStore", "SavedResponse"]
 
 KEY_TTL_S = 24 * 3600
 MAX_KEY_LENGTH = 255
+# Saved keys a simulator keeps at most (GOLIVE_IDEMPOTENCY_MAX_KEYS); past it the oldest
+# are forgotten first, expired ones before any other (docs/limits.md).
+DEFAULT_MAX_KEYS = 100_000
 _NOT_SAVED = frozenset({401, 412, 429, 503})
 
 
@@ -41,12 +45,24 @@ class SavedResponse:
         return self.headers is None
 
 
-class IdempotencyStore:
-    """Keys by (client, key) → the saved response, or an in-flight marker."""
+_Key = tuple[str, str]
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], SavedResponse] = {}
-        self._next_sweep = 0.0
+
+class IdempotencyStore:
+    """Keys by (client, key) → the saved response, or an in-flight marker.
+
+    Keys live ``KEY_TTL_S`` of simulator time, and the clock never goes back, so the
+    order keys begin in is the order they expire in: ``_order`` keeps it, and expiry
+    and the cap both drop from its front in O(1) per key.
+    """
+
+    def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        if max_keys < 1:
+            raise ValueError("an idempotency store keeps at least one key")
+        self.max_keys = max_keys
+        self._entries: dict[_Key, SavedResponse] = {}
+        self._order: deque[tuple[float, _Key]] = deque()
+        self.evicted = 0  # unexpired keys forgotten because of the cap (a metric)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,9 +75,61 @@ class IdempotencyStore:
         return entry
 
     def begin(self, client: str, key: str, fingerprint: bytes, now: float) -> None:
-        self._entries[(client, key)] = SavedResponse(fingerprint, now + KEY_TTL_S)
-        if now >= self._next_sweep:
-            self._sweep(now)
+        expires_at = now + KEY_TTL_S
+        self._entries[(client, key)] = SavedResponse(fingerprint, expires_at)
+        self._order.append((expires_at, (client, key)))
+        if self._order[0][0] <= now:
+            self.expire(now)
+        if len(self._entries) > self.max_keys:
+            self._evict()
+        elif len(self._order) > 2 * len(self._entries) + 1024:
+            self._compact()
+
+    def next_expiry(self) -> float | None:
+        """When the earliest key kept expires (epoch seconds of the simulator clock)."""
+        order, entries = self._order, self._entries
+        while order:
+            expires_at, k = order[0]
+            entry = entries.get(k)
+            if entry is not None and entry.expires_at == expires_at:
+                return expires_at
+            order.popleft()  # the key was replaced, finished as not saved, or dropped
+        return None
+
+    def expire(self, now: float) -> int:
+        """Forget every key whose 24 h have passed; returns how many."""
+        order, entries = self._order, self._entries
+        dropped = 0
+        while order and order[0][0] <= now:
+            expires_at, k = order.popleft()
+            entry = entries.get(k)
+            if entry is not None and entry.expires_at == expires_at:
+                del entries[k]
+                dropped += 1
+        return dropped
+
+    def _evict(self) -> None:
+        """Forget the oldest saved keys until the cap holds (none in flight)."""
+        order, entries = self._order, self._entries
+        while len(entries) > self.max_keys and order:
+            expires_at, k = order[0]
+            entry = entries.get(k)
+            if entry is None or entry.expires_at != expires_at:
+                order.popleft()
+            elif entry.in_flight:
+                return  # a request still running under it; the next begin tries again
+            else:
+                order.popleft()
+                del entries[k]
+                self.evicted += 1
+
+    def _compact(self) -> None:
+        """Drop the order's stale entries (keys abandoned or not saved), O(n) now and then.
+
+        The dict keeps insertion order and a key is only inserted by ``begin``, at the
+        latest expiry so far: its order is the expiry order.
+        """
+        self._order = deque((e.expires_at, k) for k, e in self._entries.items())
 
     @staticmethod
     def saves(status: int) -> bool:
@@ -87,43 +155,16 @@ class IdempotencyStore:
         entry.headers = headers
         entry.body = body
 
-    def next_expiry(self) -> float | None:
-        """Epoch seconds of the earliest expiry, None without keys (the key-expiry job).
-
-        Keys enter in the order they began and all live ``KEY_TTL_S`` on a clock that
-        never moves back, so the first entry expires first.
-        """
-        for entry in self._entries.values():
-            return entry.expires_at
-        return None
-
-    def expire(self, now: float) -> int:
-        """Drop the keys expired at ``now``; returns how many."""
-        entries = self._entries
-        expired = []
-        for k, entry in entries.items():
-            if entry.expires_at > now:
-                break
-            expired.append(k)
-        for k in expired:
-            del entries[k]
-        return len(expired)
-
     def abandon(self, client: str, key: str) -> None:
         self._entries.pop((client, key), None)
-
-    def _sweep(self, now: float) -> None:
-        expired = [k for k, e in self._entries.items() if e.expires_at <= now]
-        for k in expired:
-            del self._entries[k]
-        self._next_sweep = now + 600
 
     def clear(self) -> None:
         unit = current_unit()
         if unit is not None:
-            unit.keys_cleared(self, self._entries)
-        self._entries = {}  # a fresh dict: a rollback puts the old one back
+            unit.keys_cleared(self, (self._entries, self._order))
+        # Fresh containers: a rollback puts the old ones back.
+        self._entries, self._order = {}, deque()
 
-    def refill(self, entries: dict[tuple[str, str], SavedResponse]) -> None:
+    def refill(self, before: tuple[dict[_Key, SavedResponse], deque[tuple[float, _Key]]]) -> None:
         """Undo ``clear``."""
-        self._entries = entries
+        self._entries, self._order = before

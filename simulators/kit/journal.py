@@ -23,6 +23,7 @@ JOURNAL_FIELDS = (
     "correlation_id",
     "idempotency_key",
     "replayed",
+    "fault",  # the id of the fault rule that fired for the request, if one did
 )
 
 

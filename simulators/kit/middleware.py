@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.kit import uow
 from simulators.kit.auth import secrets_match
-from simulators.kit.context import EXECUTING, current_client_id, current_correlation_id
+from simulators.kit.context import EXECUTING, FAULT, current_client_id, current_correlation_id
 from simulators.kit.envelope import (
     JOURNAL_PATH_MAX,
     MAX_CORRELATION_ID_LENGTH,
@@ -117,6 +117,8 @@ class SimMiddleware:
         if idem is not None and method in _MUTATING:
             idem_key = idem[: MAX_KEY_LENGTH + 1].decode("latin-1")
         status_box = [500]
+        # Headers the limits answer with (RateLimit-*, Sforce-Limit-Info), once admitted.
+        limit_headers: list[tuple[bytes, bytes]] | None = None
         replayed = False
         client_id: str | None = None
         writing = method in _MUTATING
@@ -136,6 +138,8 @@ class SimMiddleware:
                         *message.get("headers", []),
                         (b"x-correlation-id", correlation),
                     ]
+                if limit_headers:
+                    message["headers"] = [*message.get("headers", []), *limit_headers]
             await send(message)
 
         try:
@@ -170,6 +174,8 @@ class SimMiddleware:
                 authorization.decode("latin-1") if authorization is not None else None,
                 time.time(),
             )
+            if rt.limits.active:
+                limit_headers = rt.limits.admit(client_id)  # 429/403 when over a limit
             corr_token = current_correlation_id.set(correlation_id)
             client_token = current_client_id.set(client_id)
             try:
@@ -184,6 +190,8 @@ class SimMiddleware:
             finally:
                 current_correlation_id.reset(corr_token)
                 current_client_id.reset(client_token)
+                if limit_headers is not None:
+                    rt.limits.release()
         except ClientDisconnect:
             # The client went away before its request ended: nobody to answer, and no
             # fault of the simulator's. Recorded as 499, nginx's "client closed request".
@@ -211,7 +219,7 @@ class SimMiddleware:
                 path = path[:JOURNAL_PATH_MAX] + "…"
             rt.journal.record((
                 rt.clock.timestamp(), client_id, method, path, status_box[0],
-                round(elapsed * 1000, 3), journal_cid, idem_key, replayed,
+                round(elapsed * 1000, 3), journal_cid, idem_key, replayed, scope.get(FAULT),
             ))  # fmt: skip
 
     def _check_body(

@@ -7,31 +7,37 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.limits import LimitSettings
 from simulators.kit.auth import DEFAULT_CLIENTS, TokenIssuer, default_signing_key
 from simulators.kit.clock import SimClock
-from simulators.kit.events import EventLog
-from simulators.kit.idempotency import IdempotencyStore
+from simulators.kit.events import DEFAULT_MAX_EVENTS, EventLog
+from simulators.kit.fault_rules import FaultBook
+from simulators.kit.idempotency import DEFAULT_MAX_KEYS, IdempotencyStore
 from simulators.kit.ids import IdSequence
 from simulators.kit.journal import Journal
+from simulators.kit.limits import Limiter
 from simulators.kit.metrics import Metrics
 from simulators.kit.uow import UnitOfWork
 
 __all__ = [
-    "BODY_LIMIT_ENV",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_SEED_BODY_BYTES",
+    "LIMIT_ENV",
     "Runtime",
     "SimConfig",
-    "body_limits_from_env",
+    "limits_from_env",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_SEED_BODY_BYTES = 64 * 1024 * 1024
 # Environment variables a served simulator (python -m simulators.serve) reads its
-# body limits from, by SimConfig field.
-BODY_LIMIT_ENV = {
+# limits from, by SimConfig field: each a positive whole number (docs/limits.md).
+LIMIT_ENV = {
     "max_body_bytes": "GOLIVE_MAX_BODY_BYTES",
     "max_seed_body_bytes": "GOLIVE_MAX_SEED_BODY_BYTES",
+    "journal_max_entries": "GOLIVE_JOURNAL_MAX_ENTRIES",
+    "event_log_max_events": "GOLIVE_EVENT_LOG_MAX_EVENTS",
+    "idempotency_max_keys": "GOLIVE_IDEMPOTENCY_MAX_KEYS",
 }
 
 
@@ -44,27 +50,37 @@ class SimConfig:
     admin_token: str | None = None
     # None: GOLIVE_SIGNING_KEY, else a random key per process (see kit/auth.py).
     signing_key: bytes | None = field(default=None, repr=False)
+    # What the simulator keeps in memory (docs/limits.md): the newest requests, the newest
+    # events (GET /events?after= older ones is 410), and at most this many saved keys.
     journal_max_entries: int = 100_000
     journal_enabled: bool = True
+    event_log_max_events: int = DEFAULT_MAX_EVENTS
+    idempotency_max_keys: int = DEFAULT_MAX_KEYS
     # Request bodies larger than these get 413 before they are read (docs/limits.md):
     # business endpoints take single objects, /_sim/seed takes whole generated data sets.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_seed_body_bytes: int = DEFAULT_MAX_SEED_BODY_BYTES
+    # False builds the app without its fault engine layer (GOLIVE_FAULT_ENGINE=0): for
+    # measuring what the engine costs (docs/benchmarks.md, target 4); rules are refused.
+    fault_engine: bool = True
+    # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
+    limits: LimitSettings | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def body_limits_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The SimConfig body limits set in ``environ`` (keyword arguments of SimConfig).
+def limits_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The SimConfig limits set in ``environ`` (keyword arguments of SimConfig).
 
-    ValueError names a variable whose value is not a positive number of bytes.
+    ValueError names a variable whose value is not a positive whole number.
     """
     limits: dict[str, Any] = {}
-    for name, variable in BODY_LIMIT_ENV.items():
+    for name, variable in LIMIT_ENV.items():
         raw = environ.get(variable, "").strip()
         if not raw:
             continue
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"{variable} must be a positive number of bytes, not {raw!r}")
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            unit = "number of bytes" if name.endswith("_bytes") else "whole number"
+            raise ValueError(f"{variable} must be a positive {unit}, not {raw!r}")
         limits[name] = int(raw)
     return limits
 
@@ -77,11 +93,14 @@ class Runtime:
         self.config = config or SimConfig()
         self.clock = SimClock()
         self.ids = IdSequence(self.config.seed)
-        self.events = EventLog(system, self.clock)
+        self.events = EventLog(system, self.clock, self.config.event_log_max_events)
         self.journal = Journal(self.config.journal_max_entries)
         self.journal.enabled = self.config.journal_enabled
         self.metrics = Metrics(system)
-        self.idempotency = IdempotencyStore()
+        self.faults = FaultBook(self.config.seed, self.clock, self.metrics)
+        self.faults.enabled = self.config.fault_engine
+        self.idempotency = IdempotencyStore(self.config.idempotency_max_keys)
+        self.limits = Limiter(self.clock, self.config.limits)
         self.tokens = TokenIssuer(
             system,
             clients=dict(self.config.clients),
@@ -103,9 +122,11 @@ class Runtime:
         self.last_request_at = time.monotonic()
 
     def reset(self) -> None:
-        """Forget everything but metrics (Prometheus counters only ever grow)."""
+        """Forget everything but metrics (Prometheus counters only ever grow); faults too."""
         self.ids.reset()
         self.events.clear()
         self.journal.clear()
         self.idempotency.clear()
         self.clock.reset()
+        self.faults.clear()
+        self.limits.configure(self.config.limits or LimitSettings())

@@ -142,7 +142,7 @@ class UnitOfWork:
             self._claim()
         self._undo.append((_COUNTED, store, (name, before)))
 
-    def events_cleared(self, log: EventLog, before: list[Obj]) -> None:
+    def events_cleared(self, log: EventLog, before: tuple[list[Obj], int]) -> None:
         if self._rt.writer is not self:
             self._claim()
         self._undo.append((_EVENTS_CLEARED, log, before))

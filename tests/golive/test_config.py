@@ -123,8 +123,7 @@ def test_an_unknown_target_names_the_known_ones(tmp_path):
     [
         (
             '[target]\ncrm = "http://127.0.0.1:1"\n',
-            "unknown table or key 'target' \\(known: "
-            "targets, sut, slos, rate_limits, faults, load\\)",
+            "unknown table or key 'target' \\(known: targets, sut, slos, limits, faults, load\\)",
         ),
         ("[zzz]\n", "unknown table or key 'zzz'"),
         ("[load]\nzzz = 1\n", r"\[load\] has unknown key 'zzz' \(known: slos\)"),
@@ -148,3 +147,33 @@ def test_an_unreadable_golive_toml_is_one_line_naming_it(tmp_path, kind):
         file.write_bytes(b"\xff\xfe")
     with pytest.raises(UsageProblem, match=r"golive\.toml"):
         load_config(file)
+
+
+def test_limits_take_the_vendor_profile_with_fields_over_it(tmp_path):
+    from lifecycle.limits import VENDOR_LIMITS, LimitSettings
+
+    cfg = _config(tmp_path, '[limits]\nprofile = "vendor"\n[limits.erp]\nconcurrency = 5\n')
+    assert set(cfg.limits) == set(VENDOR_LIMITS)
+    assert cfg.limits["erp"] == LimitSettings(
+        **{**VENDOR_LIMITS["erp"].as_dict(), "concurrency": 5}
+    )
+    assert cfg.limits["crm"] == VENDOR_LIMITS["crm"]
+    only = _config(tmp_path, "[limits.billing]\nrate_per_s = 25\n")
+    assert only.limits == {"billing": LimitSettings(rate_per_s=25)}
+    assert _config(tmp_path, "").limits == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[limits]\nprofile = "fast"\n', "limits profile must be vendor or off"),
+        ("[limits.hr]\nconcurrency = 1\n", r"\[limits\] has unknown key\(s\) \['hr'\]"),
+        ("[limits.erp]\nconcurency = 1\n", r"\[limits.erp\] has unknown key\(s\)"),
+        ("[limits.erp]\nconcurrency = 0\n", r"\[limits.erp\] concurrency must be a positive"),
+        ("[limits.erp]\nburst = 3\n", r"\[limits.erp\] burst needs rate_per_s"),
+        ('[limits.erp]\nconcurrency = "5"\n', r"\[limits.erp\] concurrency must be a positive"),
+    ],
+)
+def test_bad_limits_are_refused_in_one_line_naming_the_table(tmp_path, text, message):
+    with pytest.raises(UsageProblem, match=message):
+        _config(tmp_path, text)

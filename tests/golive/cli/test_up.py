@@ -162,3 +162,33 @@ def test_up_off_loopback_starts_and_prints_the_admin_token(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_up_refuses_an_unknown_limits_profile_in_one_line():
+    result = subprocess.run([*GOLIVE, "up", "--limits", "fast"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "golive: --limits must be vendor or off, not 'fast'"
+    ]
+
+
+@pytest.mark.live
+def test_up_with_vendor_limits_throttles_each_child_and_says_so(tmp_path):
+    base = free_base_port()
+    (tmp_path / "golive.toml").write_text("[limits.erp]\nconcurrency = 3\n", encoding="utf-8")
+    proc = subprocess.Popen(
+        [*GOLIVE, "up", "--only", "crm,erp", "--base-port", str(base), "--limits", "vendor"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C")
+        assert "throttled: crm 100/s per client (burst 100), 25 in flight, 100,000/24 h" in out
+        crm = httpx.get(f"http://127.0.0.1:{base}/_sim/limits").json()["limits"]
+        erp = httpx.get(f"http://127.0.0.1:{base + 4}/_sim/limits").json()["limits"]
+        assert crm["daily_quota"] == 100_000
+        assert erp["concurrency"] == 3  # the file's field over the vendor profile
+        assert erp["rate_per_s"] == 10.0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
