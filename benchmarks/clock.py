@@ -10,8 +10,9 @@
    (``run_invoice_cycle``, ``run_dunning``) once per simulated day in a transaction,
    with no scheduler: the ratio advance / baseline is the engine's overhead.
 3. ``estate``: the five simulators as processes (``golive up``'s way, ports 19300+),
-   the same subscriptions created through the API, then the estate clock's stepped
-   advance of a year with settle at the default step (1 h) and quiet period (100 ms).
+   the same subscriptions made in process and loaded through ``POST /_sim/seed``, then
+   the estate clock's stepped advance of a year with settle at the default step (1 h)
+   and quiet period (100 ms).
 
 Writes ``benchmarks/results/clock.json`` and ``clock.md``.
 """
@@ -124,8 +125,6 @@ async def _baseline(plans: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _estate(plans: list[dict[str, Any]]) -> dict[str, Any]:
-    import httpx
-
     from golive.estateclock import EstateClock
     from simulators.estate import running_estate
     from simulators.serve import port_is_free
@@ -135,13 +134,11 @@ def _estate(plans: list[dict[str, Any]]) -> dict[str, Any]:
     with running_estate(base_port=base, mode="processes") as estate:
         clock = EstateClock(estate.urls, estate.admin_headers)
         clock.freeze(T0)
+        app, client = asyncio.run(_arranged(plans))
+        asyncio.run(client.aclose())
         with estate.client("billing") as billing:
-            for plan in plans:
-                customer = billing.post("/customers", json=_customer(plan)).json()
-                sub = billing.post("/subscriptions", json=_subscription(plan, customer["id"]))
-                if plan["kind"] == "cancel":
-                    billing.post(f"/subscriptions/{sub.json()['id']}/cancel",
-                                 json={"at_period_end": True})  # fmt: skip
+            seeded = billing.post("/_sim/seed", json={"objects": app.state.sim.export()})
+            assert seeded.status_code == 200, seeded.text
         time.sleep(0.2)  # the quiet period after the set-up's requests
         result = clock.advance(to=YEAR_END)
         clock.close()
@@ -149,7 +146,6 @@ def _estate(plans: list[dict[str, Any]]) -> dict[str, Any]:
             metrics = billing.get("/metrics").text
         invoices = int(float(next(line.split()[-1] for line in metrics.splitlines()
                                   if line.startswith("golive_objects_invoice{"))))  # fmt: skip
-        httpx.Client().close()
     return {"wall_s": round(result.seconds, 3), "ok": result.ok, "steps": result.steps,
             "jumps": result.jumps, "waits": result.waits, "invoices": invoices,
             "job_runs": result.runs.get("billing", {}), "unsettled": result.unsettled,
@@ -175,7 +171,9 @@ def _markdown(out: dict[str, Any]) -> str:
         "", "| what | wall s | cpu s | made |", "|---|---|---|---|", *rows, "",
         f"Engine overhead (advance / baseline, CPU): {out['ratio_cpu']}.",
         f"Machine: {out['machine']['cpu']}, nproc {out['machine']['nproc']}, "
-        f"Python {out['machine']['python']}. Command: `{out['command']}`.", "",
+        f"Python {out['machine']['python']}, load average at the end "
+        f"{out['machine']['load_average']} (a shared machine: wall times move with it). "
+        f"Command: `{out['command']}`.", "",
     ])  # fmt: skip
 
 
@@ -194,7 +192,8 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
-    out["machine"] = {"cpu": cpu, "nproc": os.cpu_count(), "python": platform.python_version()}
+    out["machine"] = {"cpu": cpu, "nproc": os.cpu_count(), "python": platform.python_version(),
+                      "load_average": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     out["command"] = "python " + " ".join(["benchmarks/clock.py", *sys.argv[1:]])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "clock.json").write_text(json.dumps(out, indent=2) + "\n")
