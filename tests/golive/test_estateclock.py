@@ -105,3 +105,25 @@ def test_a_target_in_the_past_is_refused(clock):
     clock.freeze("2031-03-10T00:00:00Z")
     with pytest.raises(ValueError, match="in the past"):
         clock.advance(to="2031-03-01T00:00:00Z")
+
+
+def test_work_a_reaction_made_due_within_the_step_runs_before_the_step_settles(estate, clock):
+    from golive.estateclock import AdvanceResult, parse_utc
+
+    clock.freeze("2031-03-10T00:00:00Z")
+    with estate.client("billing") as billing:  # a reaction that backdates a subscription
+        customer = billing.post("/customers", json={
+            "name": "Acme", "email": "ap@acme.test", "payment_method": "4242424242424242",
+        }).json()  # fmt: skip
+        billing.post("/subscriptions", json={
+            "customer_id": customer["id"], "start_date": "2031-01-15",
+            "items": [{"sku": "SEAT", "quantity": 1, "unit_amount_minor": 1000}],
+        }).raise_for_status()  # fmt: skip
+    views = clock.show()
+    assert views["billing"]["next_due_at"] == "2031-02-15T00:00:00.000000Z"
+    end = parse_utc("2031-03-10T00:00:00Z").timestamp()
+    result = AdvanceResult("", "")
+    views = clock._settle(end, views, quiet_s=0.0, limit_s=10, result=result)
+    assert result.ok
+    assert result.runs["billing"] == {"invoice_run": 1}
+    assert views["billing"]["next_due_at"] == "2031-03-15T00:00:00.000000Z"
