@@ -241,8 +241,9 @@ class EstateClock:
 
     @staticmethod
     def _next_due(views: Mapping[str, Mapping[str, Any]]) -> float | None:
-        dues = [parse_utc(v["next_due_at"]).timestamp() for v in views.values()
-                if v.get("next_due_at")]  # fmt: skip
+        """The next instant anything falls due: a job, or a webhook delivery (a retry)."""
+        dues = [parse_utc(v[k]).timestamp() for v in views.values()
+                for k in ("next_due_at", "next_delivery_at") if v.get(k)]  # fmt: skip
         return min(dues, default=None)
 
     @staticmethod

@@ -102,6 +102,7 @@ class LoadPlan:
     master_port: int = 5557
     master_bind_host: str = "*"
     expect_workers: int = 1
+    paced: bool = False  # users start flows at their pace whatever responses take
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -159,6 +160,8 @@ def locust_env(plan: LoadPlan) -> dict[str, str]:
     env["GOLIVE_LOAD_RESULT"] = str(plan.result_file.resolve())
     env["GOLIVE_LOAD_USERS"] = str(plan.users)
     env["GOLIVE_LOAD_DURATION_S"] = f"{plan.duration_s:g}"
+    if plan.paced:
+        env["GOLIVE_LOAD_PACING"] = "1"  # loadtests/pacing.py
     return env
 
 

@@ -9,7 +9,6 @@ rules (a 4xx from a system is a bug in the flow, or a finding about the system).
 from __future__ import annotations
 
 import logging
-import os
 import random
 import sys
 import uuid
@@ -30,6 +29,7 @@ from loadtests.data import (
     load_data,
     system_urls,
 )
+from loadtests.pacing import WaitTime, paced_between, pacing_from_env, think_scale_from_env
 
 __all__ = [
     "GoliveUser",
@@ -41,10 +41,24 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# Think time of every user is multiplied by this: 1 is people and pipelines at their usual
-# pace; a benchmark looking for the systems' ceiling shrinks it and keeps the mix.
-THINK_SCALE = float(os.environ.get("GOLIVE_LOAD_THINK_SCALE", "1"))
 Obj = dict[str, Any]
+
+# Think time of every user is multiplied by GOLIVE_LOAD_THINK_SCALE: 1 is people and
+# pipelines at their usual pace; a benchmark shrinks it and keeps the mix. With
+# GOLIVE_LOAD_PACING=1 the think time runs from each flow's start (a fixed offered rate).
+_settings_problem = ""
+try:
+    THINK_SCALE = think_scale_from_env()
+    PACING = pacing_from_env()
+except ValueError as _exc:
+    THINK_SCALE, PACING, _settings_problem = 1.0, False, str(_exc)
+
+
+def think(low_s: float, high_s: float) -> WaitTime:
+    """The wait between two flows of one user: ``low_s..high_s`` seconds, scaled, paced or not."""
+    low_s, high_s = low_s * THINK_SCALE, high_s * THINK_SCALE
+    return paced_between(low_s, high_s) if PACING else between(low_s, high_s)
+
 
 _data: LoadData | None = None
 
@@ -80,7 +94,7 @@ class SalesRepUser(GoliveUser):
     """A rep working deals: open, qualify, quote (with deal-desk approval), close."""
 
     weight = 3
-    wait_time = between(1 * THINK_SCALE, 4 * THINK_SCALE)
+    wait_time = think(1, 4)
     systems = ("crm", "cpq")
 
     def _open_deal(self, corr: str) -> tuple[Obj, Obj]:
@@ -156,7 +170,7 @@ class QuotePricingUser(GoliveUser):
     """CPQ pricing traffic: draft quotes priced and re-priced (the "Calculate" button)."""
 
     weight = 3
-    wait_time = between(0.5 * THINK_SCALE, 2 * THINK_SCALE)
+    wait_time = think(0.5, 2)
     systems = ("cpq",)
 
     @task(3)
@@ -202,7 +216,7 @@ class OrderDeskUser(GoliveUser):
     """ERP order entry: book, approve, fulfil, invoice and collect; look orders up."""
 
     weight = 2
-    wait_time = between(1 * THINK_SCALE, 3 * THINK_SCALE)
+    wait_time = think(1, 3)
     systems = ("erp",)
 
     def on_start(self) -> None:
@@ -258,7 +272,7 @@ class UsageMeterUser(GoliveUser):
     """A metering pipeline posting usage to billing for the current period."""
 
     weight = 4
-    wait_time = between(0.2 * THINK_SCALE, 1 * THINK_SCALE)
+    wait_time = think(0.2, 1)
     systems = ("billing",)
 
     def on_start(self) -> None:
@@ -324,7 +338,7 @@ class SupportAgentUser(GoliveUser):
     """Agents taking cases through new → open → pending → solved, and triaging queues."""
 
     weight = 2
-    wait_time = between(1 * THINK_SCALE, 3 * THINK_SCALE)
+    wait_time = think(1, 3)
     systems = ("support",)
 
     @task(3)
@@ -375,6 +389,9 @@ class SupportAgentUser(GoliveUser):
 
 def _check_data(environment: Environment, **_kwargs: Any) -> None:
     """Fail at start, with one line, when the data the users pick from is missing."""
+    if _settings_problem:
+        sys.stderr.write(f"golive load: {_settings_problem}\n")
+        raise SystemExit(2)
     if isinstance(environment.runner, MasterRunner):
         return  # the master runs no users; over several machines it may hold no data
     try:

@@ -30,6 +30,7 @@ __all__ = [
     "FAULT_ENGINE_ENV",
     "LIMITS_ENV",
     "PARENT_PID_ENV",
+    "WEBHOOK_HOSTS_ENV",
     "bind_problem",
     "die_with_parent",
     "main",
@@ -108,6 +109,8 @@ def _loop_and_http() -> tuple[str, str]:
 
 
 LIMITS_ENV = "GOLIVE_LIMITS"
+# Hosts beyond loopback that webhook receivers may be on, comma-separated ("*": any).
+WEBHOOK_HOSTS_ENV = "GOLIVE_WEBHOOK_HOSTS"
 
 
 def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str]) -> LimitSettings:
@@ -156,6 +159,9 @@ def serve(
         admin_token=admin_token,
         fault_engine=engine,
         limits=throttling_from_env(system, os.environ),
+        webhook_hosts=tuple(
+            h.strip() for h in os.environ.get(WEBHOOK_HOSTS_ENV, "").split(",") if h.strip()
+        ),
         **limits_from_env(os.environ),
     )
     app = create_app(system, config)

@@ -20,7 +20,10 @@ fault_app = typer.Typer(
 )
 
 _SYSTEM_HELP = "crm, cpq, billing, support or erp."
-_KINDS_HELP = "latency, error, rate_limit, outage, drop, lost_response or slow_body."
+_KINDS_HELP = (
+    "Wire: latency, error, rate_limit, outage, drop, lost_response, slow_body; "
+    "webhook deliveries: duplicate, reorder, delay, webhook_down."
+)
 _TARGET = typer.Option("local", "--target", help="A target of golive.toml.")
 _BASE_PORT = typer.Option(
     None, "--base-port", min=1, max=65531, help="Port of the first simulator (golive up's)."
@@ -39,9 +42,10 @@ _PARAM_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "--burst": (("rate_limit",), "burst"),
     "--retry-after": (("outage",), "retry_after_s"),
     "--mode": (("lost_response",), "mode"),
+    "--delay": (("delay",), "delay_s"),
 }
 _MS_PARAMS = {"fixed_ms", "min_ms", "max_ms", "p50_ms", "p99_ms", "extra_ms"}
-_S_PARAMS = {"retry_after_s"}
+_S_PARAMS = {"retry_after_s", "delay_s"}
 
 
 def _seconds(option: str, text: str) -> float:
@@ -160,6 +164,7 @@ def add(
     burst: int | None = typer.Option(None, "--burst", min=1, help="rate_limit: bucket size."),
     retry_after: str | None = typer.Option(None, "--retry-after", help="outage: Retry-After."),
     mode: str | None = typer.Option(None, "--mode", help="lost_response: error or timeout."),
+    delay: str | None = typer.Option(None, "--delay", help="delay: simulated time (10m)."),
     target: str = _TARGET,
     base_port: int | None = _BASE_PORT,
 ) -> None:
@@ -170,6 +175,8 @@ def add(
       golive fault add latency --system erp --p50 200ms --p99 2s
       golive fault add error --system erp --status 500 --code boom --probability 0.2
       golive fault add lost_response --system erp --method POST --path '/sales-orders' --count 1
+      golive fault add webhook_down --system billing --for 2h
+      golive fault add duplicate --system crm --probability 0.1 --path '/webhooks/*'
     """
     from golive.faults import rule_for
     from golive.render import console, table
@@ -177,7 +184,8 @@ def add(
     [name] = _systems(system)
     given = {"--fixed": fixed, "--min": min_, "--max": max_, "--p50": p50, "--p99": p99,
              "--extra": extra, "--status": status, "--code": code, "--rps": rps,
-             "--burst": burst, "--retry-after": retry_after, "--mode": mode}  # fmt: skip
+             "--burst": burst, "--retry-after": retry_after, "--mode": mode,
+             "--delay": delay}  # fmt: skip
     try:
         rule = rule_for(
             kind, method=method, path=path, client_id=client_id, probability=probability,

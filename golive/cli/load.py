@@ -61,6 +61,12 @@ def load(
     master_port: int = typer.Option(
         5557, "--master-port", min=1, max=65535, help="The master's port."
     ),
+    paced: bool = typer.Option(
+        False,
+        "--paced",
+        help="Users start flows at their pace whatever responses take: "
+        "the users fix the offered rate (a slow system does not slow its load).",
+    ),
     data: Path | None = typer.Option(
         None, "--data", help="Reference data folder (golive data generate); staging needs it."
     ),
@@ -118,6 +124,7 @@ def load(
         out=_out_dir(out, target, shape), data=data, client_id=client_id, client_secret=secret,
         processes=processes, master=master, worker=worker, master_host=master_host or "",
         master_port=master_port, master_bind_host=master_bind_host, expect_workers=expect_workers,
+        paced=paced,
     )  # fmt: skip
     _announce(plan)  # before anything at all is sent
     if reset_simulators and not spec.simulated:
@@ -267,7 +274,8 @@ def _finish(
     summary = {
         "target": plan.target, "urls": plan.urls, "shape": plan.shape,
         "duration_s": plan.duration_s, "users": plan.users, "mode": plan.mode,
-        "data": str(plan.data), **summary, "workers_seen": len(result.get("workers_seen", [])),
+        "paced": plan.paced, "data": str(plan.data), **summary,
+        "workers_seen": len(result.get("workers_seen", [])),
         "locust_exit_code": code, "interrupted": interrupted or None,
         "files": {"locust_html": "locust.html", "locust_csv": "locust_stats.csv",
                   "locust_log": "locust.log", "junit": "junit.xml"},

@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from lifecycle.events import Event
 from simulators.kit.auth import BadTokenRequest, token_error_response
 from simulators.kit.control import control_router, package_version
+from simulators.kit.dispatcher import Dispatcher
 from simulators.kit.errors import (
     PROBLEM_MEDIA_TYPE,
     LastResort,
@@ -38,6 +39,7 @@ from simulators.kit.routing import SimRoute
 from simulators.kit.state import SystemState
 from simulators.kit.ticker import Ticker
 from simulators.kit.uow import current_unit
+from simulators.kit.webhooks_api import control_deliveries_router, webhooks_router
 
 __all__ = ["build_app"]
 
@@ -184,18 +186,26 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # 10 % of a GET); the simulators export Prometheus metrics instead. GOLIVE_OTEL=1
     # turns it back on for teams that trace through the simulators.
     otel = os.environ.get("GOLIVE_OTEL", "") not in ("", "0")
+    rt = state.rt
+    dispatcher = Dispatcher(state, timeout_s=rt.config.webhook_timeout_s, seed=rt.config.seed)
+    rt.reset_hooks.append(dispatcher.clear)
+    rt.pending_deliveries = dispatcher.pending
+    rt.next_delivery_at = dispatcher.next_due
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # The background scheduler runs while the server does (kit/ticker.py); in-process
-        # clients that send no lifespan events move time through the control plane only.
+        # Background work runs while the server does: the webhook dispatcher, and the
+        # clock's jobs (kit/ticker.py); in-process clients that send no lifespan events
+        # move time through the control plane only.
         ticker = Ticker(state)
         app.state.ticker = ticker
+        dispatcher.start()
         ticker.start()
         try:
             yield
         finally:
             await ticker.stop()
+            await dispatcher.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -208,11 +218,19 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         telemetry=None if otel else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.sim = state
+    app.state.dispatcher = dispatcher
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.
-    for router in (routes, _shared_router(state), control_router(state), limits_router(state),
-                   fault_router(state)):  # fmt: skip
+    for router in (
+        routes,
+        webhooks_router(state),
+        _shared_router(state),
+        control_router(state),
+        limits_router(state),
+        fault_router(state),
+        control_deliveries_router(state, dispatcher),
+    ):
         app.router.routes.extend(router.routes)
 
     # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it

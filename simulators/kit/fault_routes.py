@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from lifecycle.faults import EVENT_KINDS, FaultSpec
+from lifecycle.faults import FaultSpec
 from simulators.kit.errors import Conflict, Invalid, NotFound, problem_responses
 from simulators.kit.http import json_response
 from simulators.kit.state import SystemState
@@ -102,13 +102,6 @@ def fault_router(state: SystemState) -> APIRouter:
     )
     async def add_fault(request: Request) -> Response:
         spec = _parse(await request.body())
-        if spec.kind in EVENT_KINDS:
-            raise Invalid(
-                "not_supported_yet",
-                f"kind {spec.kind} acts on webhook deliveries and needs the webhook "
-                "dispatcher, which this simulator does not run yet",
-                [{"field": "kind", "message": "needs the webhook dispatcher"}],
-            )
         if not book.enabled:
             raise Conflict(
                 "fault_engine_off",

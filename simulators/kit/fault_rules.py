@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle.faults import FaultSpec, default_error_code
+from lifecycle.faults import EVENT_KINDS, FaultSpec, default_error_code
 from simulators.kit.clock import SimClock, format_instant
 from simulators.kit.metrics import Metrics
 
@@ -195,11 +195,17 @@ class FaultBook:
         now = self._clock.timestamp()
         return [rule.as_json(now) for rule in self.rules]
 
-    def pick(self, method: str, path: str, client_id: str | None) -> ActiveRule | None:
-        """The rule that fires for this request, counted and measured; None if none does."""
+    def pick(
+        self, method: str, path: str, client_id: str | None, *, delivery: bool = False
+    ) -> ActiveRule | None:
+        """The rule that fires for this request, counted and measured; None if none does.
+
+        ``delivery``: a webhook delivery (method POST, the receiver URL's path) meets the
+        event kinds; a request meets the wire kinds.
+        """
         now = self._clock.timestamp()
         for rule in self.rules:
-            if not rule.live(now):
+            if (rule.kind in EVENT_KINDS) is not delivery or not rule.live(now):
                 continue
             if rule.method is not None and rule.method != method:
                 continue

@@ -65,6 +65,10 @@ class SimConfig:
     fault_engine: bool = True
     # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
     limits: LimitSettings | None = None
+    # Webhooks (docs/webhooks.md): hosts beyond loopback receivers may be on ("*": any),
+    # and how long a receiver has to answer an attempt.
+    webhook_hosts: tuple[str, ...] = ()
+    webhook_timeout_s: float = 15.0
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,14 +112,18 @@ class Runtime:
         )
         # The transaction with uncommitted writes, if any (kit/uow.py): one at a time.
         self.writer: UnitOfWork | None = None
+        # Called by reset() after the kit's own state is emptied (the webhook dispatcher).
+        self.reset_hooks: list[Callable[[], None]] = []
         # Activity an estate clock waits on before it calls a step settled
         # (docs/control-plane.md, the estate clock): business requests in flight, when
-        # the last one arrived or ended (time.monotonic()), and webhook deliveries due
-        # but not yet delivered (the dispatcher replaces this hook; it also calls
-        # touch() on each delivery, so a receiver's reaction is waited for).
+        # the last one arrived or ended (time.monotonic()), webhook deliveries due but
+        # not yet delivered and when the next one falls due (epoch seconds of the
+        # simulator clock); the app wires the last two to its dispatcher, which calls
+        # touch() after each delivery, so a receiver's reaction is waited for too.
         self.in_flight = 0
         self.last_request_at = time.monotonic()
         self.pending_deliveries: Callable[[], int] = lambda: 0
+        self.next_delivery_at: Callable[[], float | None] = lambda: None
 
     def touch(self) -> None:
         """Note activity now (a business request, a webhook delivery)."""
@@ -130,3 +138,5 @@ class Runtime:
         self.clock.reset()
         self.faults.clear()
         self.limits.configure(self.config.limits or LimitSettings())
+        for hook in self.reset_hooks:
+            hook()

@@ -30,6 +30,7 @@ from simulators.kit.seeding import (
 )
 from simulators.kit.store import Collection, CollectionSpec, Store
 from simulators.kit.uow import transaction
+from simulators.kit.webhooks import KIT_COLLECTIONS
 
 __all__ = ["Obj", "SeedRejected", "SystemState", "Versions", "check_move", "provider_state"]
 
@@ -115,7 +116,8 @@ class SystemState:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.clock = runtime.clock
-        self.store = Store(self.COLLECTIONS)
+        # The kit's own collections (webhook endpoints) sit beside the system's.
+        self.store = Store((*self.COLLECTIONS, *KIT_COLLECTIONS))
         self.options = runtime.config.options
         jobs = [Job(s.name, getattr(self, s.due), getattr(self, s.run)) for s in self.JOBS]
         self.scheduler = Scheduler(runtime, [*jobs, key_expiry_job(runtime)])
@@ -230,7 +232,9 @@ class SystemState:
         """
 
     def export(self) -> dict[str, list[Obj]]:
-        return self.store.export()
+        """The system's objects by type (not the kit's own: they do not seed back)."""
+        kit = {spec.object_type for spec in KIT_COLLECTIONS}
+        return {name: objs for name, objs in self.store.export().items() if name not in kit}
 
     def seed(
         self,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import gc
 import hashlib
 import heapq
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,7 @@ def decode_cursor(cursor: str, object_type: str = "", scope: str = "") -> int:
 
 
 # What a collection holds: objects by id, their order, the indexes (for undoing a clear).
-_Contents = tuple[dict[str, Obj], list[str], dict[str, dict[Any, list[str]]]]
+_Contents = tuple[dict[str, Obj], list[str], dict[str, dict[Any, list[str]]], dict[str, int]]
 
 
 def _unindex(index: dict[Any, list[str]], value: Any, object_id: str) -> None:
@@ -131,6 +132,15 @@ class Collection:
     _objects: dict[str, Obj] = field(default_factory=dict)
     _order: list[str] = field(default_factory=list)
     _indexes: dict[str, dict[Any, list[str]]] = field(default_factory=dict)
+    # Bumped by every change but an insert's append to the indexes: while it stands, an
+    # index entry has only grown at its end, which is what ``sum_by`` builds on.
+    _generation: int = 0
+    _sums: dict[Hashable, tuple[int, int, int]] = field(default_factory=dict)
+    # A number per stored id, rising in insertion order: ``_order`` is always sorted by
+    # it (an undone remove goes back to its place), so a page drawn from an index finds
+    # where its objects stand in the order by bisection.
+    _seq: dict[str, int] = field(default_factory=dict)
+    _next_seq: int = 0
     _derived: tuple[tuple[str, Callable[[Obj], Any]], ...] = ()
     # The keys of each derived index as a heap (stale keys dropped when met), so the
     # lowest key and the keys up to a bound come without a pass over every key.
@@ -184,6 +194,29 @@ class Collection:
     def by(self, index: str, value: Any) -> list[Obj]:
         """Objects whose indexed field ``index`` equals ``value``."""
         return [self._objects[i] for i in self._indexes[index].get(value, ())]
+
+    def sum_by(self, index: str, value: Any, term: Callable[[Obj], int], name: Hashable) -> int:
+        """``sum(term(obj) for obj in self.by(index, value))``, in time for the new objects.
+
+        The sum is kept under ``(index, value, name)``: the next call adds the terms of
+        the objects inserted since, and any other change to the collection (replace,
+        remove, clear, a rollback) makes it start over. ``name`` must stand for one
+        ``term``: the same name with another function would add up two different sums.
+        """
+        ids = self._indexes[index].get(value, ())
+        key = (index, value, name)
+        kept = self._sums.get(key)
+        objects = self._objects
+        if kept is not None and kept[0] == self._generation and kept[1] <= len(ids):
+            total = kept[2] + sum(term(objects[i]) for i in ids[kept[1] :])
+        else:
+            total = sum(term(objects[i]) for i in ids)
+        self._sums[key] = (self._generation, len(ids), total)
+        return total
+
+    def count_by(self, index: str, value: Any) -> int:
+        """How many objects have the indexed field ``index`` equal to ``value``."""
+        return len(self._indexes[index].get(value, ()))
 
     def first_by(self, index: str, value: Any) -> Obj | None:
         ids = self._indexes[index].get(value)
@@ -239,6 +272,8 @@ class Collection:
             unit.inserted(self, object_id)
         self._objects[object_id] = obj
         self._order.append(object_id)
+        self._seq[object_id] = self._next_seq
+        self._next_seq += 1
         indexes = self._indexes
         for name in self.spec.indexed:  # _index_all, inlined: every create
             value = obj.get(name)
@@ -298,6 +333,7 @@ class Collection:
 
     def reinsert(self, obj: Obj, position: int) -> None:
         """Undo ``remove``: back in its place in the order."""
+        self._generation += 1
         objects, order = self._objects, self._order
         objects[obj["id"]] = obj
         order.insert(position, obj["id"])
@@ -307,7 +343,8 @@ class Collection:
 
     def refill(self, contents: _Contents) -> None:
         """Undo ``clear``."""
-        self._objects, self._order, self._indexes = contents
+        self._generation += 1
+        self._objects, self._order, self._indexes, self._seq = contents
         self._rebuild_heaps()
 
     def _index_all(self, obj: Obj) -> None:
@@ -322,6 +359,7 @@ class Collection:
                 self._add_derived(name, value, object_id)
 
     def _unindex_all(self, obj: Obj) -> None:
+        self._generation += 1
         object_id = obj["id"]
         for name in self.spec.indexed:
             value = obj.get(name)
@@ -333,6 +371,7 @@ class Collection:
                 _unindex(self._indexes[name], value, object_id)
 
     def _swap(self, old: Obj, new: Obj, derived: list[tuple[str, Any, Any]] | None = None) -> None:
+        self._generation += 1
         object_id = new["id"]
         indexes = self._indexes
         for name in self.spec.indexed:
@@ -361,14 +400,20 @@ class Collection:
         cursor: str | None = None,
         where: Callable[[Obj], bool] | None = None,
         scope: str = "",
+        index: tuple[str, Any] | None = None,
     ) -> Page:
         """One page in insertion order; ``next_cursor`` is None on the last page.
 
         ``scope`` names the filter ``where`` applies (any text that differs when the filter
         does): a cursor is only accepted by the collection and scope that issued it.
+        ``index`` is ``(field, value)`` of an indexed field that every object ``where``
+        keeps has equal to ``value``: the page then looks at that index entry only, not
+        at the whole collection, and is the same page.
         """
         object_type = self.spec.object_type
         start = decode_cursor(cursor, object_type, scope) if cursor else 0
+        if index is not None and where is not None and index[0] in self._indexes:
+            return self._indexed_page(limit, start, where, index, object_type, scope)
         data: list[Obj] = []
         order = self._order
         position = start
@@ -382,14 +427,38 @@ class Collection:
             more = any(where(self._objects[i]) for i in order[position:])
         return Page(data, encode_cursor(position, object_type, scope) if more else None)
 
+    def _indexed_page(
+        self, limit: int, start: int, where: Callable[[Obj], bool], index: tuple[str, Any],
+        object_type: str, scope: str,
+    ) -> Page:  # fmt: skip
+        """``page`` over the ids of one index entry, in the order's order: the same page."""
+        order, seq, objects = self._order, self._seq, self._objects
+        if start >= len(order):
+            return Page([], None)
+        first = seq[order[start]]
+        ids = sorted(self._indexes[index[0]].get(index[1], ()), key=seq.__getitem__)
+        data: list[Obj] = []
+        for n in range(bisect.bisect_left(ids, first, key=seq.__getitem__), len(ids)):
+            obj = objects[ids[n]]
+            if not where(obj):
+                continue
+            if len(data) == limit:  # one more match after a full page: there is a next
+                last = seq[data[-1]["id"]]
+                position = bisect.bisect_left(order, last, key=seq.__getitem__) + 1
+                return Page(data, encode_cursor(position, object_type, scope))
+            data.append(obj)
+        return Page(data, None)
+
     def clear(self) -> None:
         unit = current_unit()
         if unit is not None:
-            unit.cleared(self, (self._objects, self._order, self._indexes))
+            unit.cleared(self, (self._objects, self._order, self._indexes, self._seq))
         # Fresh containers rather than emptied ones: a rollback puts the old ones back.
-        self._objects, self._order = {}, []
+        self._objects, self._order, self._seq = {}, [], {}
         self._indexes = self._empty_indexes()
         self._rebuild_heaps()
+        self._generation += 1
+        self._sums = {}
 
 
 class Store:

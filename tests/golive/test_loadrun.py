@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from golive.errors import UsageProblem
-from golive.loadrun import LoadPlan, check_ownership, locust_command, parse_duration
+from golive.loadrun import LoadPlan, check_ownership, locust_command, locust_env, parse_duration
 from simulators.loopback import is_loopback_url
 
 URLS = {s: f"http://127.0.0.1:{8101 + i}" for i, s in enumerate(["crm", "cpq", "billing",
@@ -59,6 +59,12 @@ def test_locust_runs_headless_with_reports_in_the_folder():
     assert cmd[cmd.index("--run-time") + 1] == "30s"
     assert cmd[cmd.index("--csv") + 1] == "/tmp/r/locust"
     assert cmd[cmd.index("--html") + 1] == "/tmp/r/locust.html"
+
+
+def test_a_paced_run_tells_the_users_to_pace(monkeypatch):
+    monkeypatch.delenv("GOLIVE_LOAD_PACING", raising=False)
+    assert locust_env(_plan(paced=True))["GOLIVE_LOAD_PACING"] == "1"
+    assert "GOLIVE_LOAD_PACING" not in locust_env(_plan())
 
 
 def test_locust_distributed_modes():

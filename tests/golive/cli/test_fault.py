@@ -76,6 +76,11 @@ def test_add_presets_become_the_params_of_their_kind(estate: Any, erp: list[str]
     assert (error["probability"], error["match"], error["seed"]) == (
         0.2, {"path": "/sales-orders/*"}, 5
     )  # fmt: skip
+    assert _run(["fault", "add", "delay", "--system", "erp", "--delay", "10m", *erp]) == 0
+    assert _run(["fault", "add", "webhook_down", "--system", "erp", "--for", "2h", *erp]) == 0
+    delay, down = _rules(estate)[2:]
+    assert delay["params"] == {"delay_s": 600.0}
+    assert down["kind"] == "webhook_down"
 
 
 def test_list_shows_every_rule_with_how_often_it_fired(
@@ -108,7 +113,7 @@ def test_clear_one_rule_by_id_or_all_of_them(estate: Any, erp: list[str]) -> Non
         (["add", "latency", "--system", "erp", "--p50", "200"], "--p50: '200' is not a duration"),
         (["add", "outage", "--system", "erp", "--status", "500"], "--status applies to kind error"),
         (["add", "outage", "--system", "mainframe"], "unknown system 'mainframe'"),
-        (["add", "webhook_down", "--system", "erp"], "needs the webhook dispatcher"),
+        (["add", "duplicate", "--system", "erp", "--delay", "1m"], "--delay applies to kind delay"),
         (["add", "latency", "--system", "erp"], "latency takes one shape"),
         (["clear", "--system", "erp", "--id", "flt_999999"], "no fault rule 'flt_999999'"),
         (["clear", "--id", "flt_000001"], "--id needs --system"),

@@ -57,12 +57,14 @@ async def test_a_bad_rule_is_refused_with_problem_json_naming_the_field(body, fi
 
 
 @pytest.mark.parametrize("kind", ["duplicate", "reorder", "delay", "webhook_down"])
-async def test_event_kinds_are_refused_until_the_webhook_dispatcher_exists(kind):
+async def test_event_kinds_are_taken_and_never_touch_a_request(kind):
     async with sim_client("erp") as c:
-        problem = _problem(
-            await c.post("/_sim/faults", json={"kind": kind}), 422, "not_supported_yet"
-        )
-        assert "dispatcher" in problem["detail"]
+        added = await c.post("/_sim/faults", json={"kind": kind})
+        assert added.status_code == 201, added.text
+        r = await c.get("/sales-orders")
+        assert r.status_code == 200
+        assert "x-golive-fault" not in r.headers
+        assert (await c.get("/_sim/faults")).json()["data"][0]["fired"] == 0
 
 
 async def test_reset_clears_the_rules():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from simulators.kit.errors import Conflict, Invalid, NotFound
-from simulators.kit.store import Collection, CollectionSpec
+from simulators.kit.store import Collection, CollectionSpec, encode_cursor
 
 # As support declares organizations: crm_account_id is indexed before the unique name.
 ORGS = CollectionSpec(
@@ -122,6 +122,95 @@ def test_a_cursor_the_store_did_not_issue_is_refused(cursor):
 
 # -- any sequence of changes keeps the indexes whole ---------------------------------------
 
+
+def _name_length(obj: dict[str, Any]) -> int:
+    return len(obj["name"] or "")
+
+
+def test_a_kept_sum_adds_new_objects_and_starts_over_after_any_other_change():
+    orgs = Collection(ORGS)
+
+    def total() -> int:
+        return orgs.sum_by("crm_account_id", "acc_1", _name_length, "len")
+
+    assert total() == 0
+    orgs.insert(_org("org_a", "Acme", "acc_1"))
+    orgs.insert(_org("org_b", "Beta Ltd", "acc_1"))
+    orgs.insert(_org("org_c", "Gamma", "acc_2"))
+    assert total() == 4 + 8
+    orgs.insert(_org("org_d", "Delta", "acc_1"))
+    assert total() == 4 + 8 + 5
+    old = orgs.get("org_b")
+    orgs.replace(_org("org_b", "B", "acc_1"))  # same index value, another term
+    assert total() == 4 + 1 + 5
+    orgs.restore(old)  # the undo operations of a rolled-back transaction (kit/uow.py)
+    assert total() == 4 + 8 + 5
+    removed = orgs.get("org_a")
+    orgs.remove("org_a")
+    assert total() == 8 + 5
+    orgs.reinsert(removed, 0)
+    assert total() == 4 + 8 + 5
+    orgs.unstore("org_d")
+    orgs.insert(_org("org_e", "Epsilon", "acc_1"))  # as many objects as before, others
+    assert total() == 4 + 8 + 7
+    contents = (orgs._objects, orgs._order, orgs._indexes, orgs._seq)
+    orgs.clear()
+    assert total() == 0
+    orgs.refill(contents)
+    assert total() == 4 + 8 + 7
+    # Another name keeps its own sum over the same index entry.
+    assert orgs.sum_by("crm_account_id", "acc_1", lambda o: 1, "count") == 3
+
+
+def _walk(orgs: Collection, limit: int, account: str, indexed: bool) -> list[Any]:
+    """Every page of the account's organizations, cursor by cursor."""
+    pages: list[Any] = []
+    cursor = None
+    while True:
+        page = orgs.page(limit, cursor, lambda o: o["crm_account_id"] == account, account,
+                         ("crm_account_id", account) if indexed else None)  # fmt: skip
+        pages.append(([o["id"] for o in page.data], page.next_cursor))
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def _assert_indexed_pages_match(orgs: Collection) -> None:
+    for account in ("acc_1", "acc_2", "acc_none"):
+        for limit in (1, 2, 5):
+            assert _walk(orgs, limit, account, True) == _walk(orgs, limit, account, False)
+
+
+def test_a_page_drawn_from_an_index_is_the_page_of_the_whole_order_after_any_change():
+    orgs = Collection(ORGS)
+    for n in range(8):
+        orgs.insert(_org(f"org_{n}", f"Org {n}", "acc_1" if n % 3 else "acc_2"))
+    _assert_indexed_pages_match(orgs)
+    # Moved to another account: last in that index entry, still in its place in the order.
+    orgs.replace(_org("org_1", "Org 1", "acc_2"))
+    _assert_indexed_pages_match(orgs)
+    removed = orgs.get("org_4")
+    orgs.remove("org_4")
+    _assert_indexed_pages_match(orgs)
+    orgs.reinsert(removed, 4)  # undone: back in its place, and last in its index entry
+    _assert_indexed_pages_match(orgs)
+    assert [o["id"] for o in orgs.page(3, None, lambda o: o["crm_account_id"] == "acc_2",
+                                       "s", ("crm_account_id", "acc_2")).data] == [
+        "org_0", "org_1", "org_3"]  # fmt: skip
+    assert [o["id"] for o in orgs.page(9, None, lambda o: o["crm_account_id"] == "acc_1",
+                                       "s", ("crm_account_id", "acc_1")).data] == [
+        "org_2", "org_4", "org_5", "org_7"]  # fmt: skip
+    contents = (orgs._objects, orgs._order, orgs._indexes, orgs._seq)
+    orgs.clear()
+    orgs.insert(_org("org_3", "Org 3 again", "acc_1"))  # an id of before the clear
+    orgs.unstore("org_3")
+    orgs.refill(contents)
+    _assert_indexed_pages_match(orgs)
+    # A cursor past the end, and a filter no object matches, are empty last pages.
+    assert orgs.page(5, encode_cursor(99, "organization", "s"), lambda o: True, "s",
+                     ("crm_account_id", "acc_1")).data == []  # fmt: skip
+
+
 _IDS = st.sampled_from([f"org_{n}" for n in range(6)])
 _NAMES = st.sampled_from(["Acme", "Beta", "Gamma", None])
 _ACCOUNTS = st.sampled_from(["acc_1", "acc_2", None])
@@ -176,6 +265,17 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def indexes_equal_indexes_rebuilt_from_the_objects(self) -> None:
         assert _indexes(self.orgs) == _rebuilt(self.orgs)
+
+    @invariant()
+    def pages_drawn_from_an_index_equal_pages_of_the_whole_order(self) -> None:
+        _assert_indexed_pages_match(self.orgs)
+
+    @invariant()
+    def kept_sums_equal_sums_from_scratch(self) -> None:
+        for account in ("acc_1", "acc_2"):
+            expected = sum(_name_length(o) for o in self.model.values()
+                           if o["crm_account_id"] == account)  # fmt: skip
+            assert self.orgs.sum_by("crm_account_id", account, _name_length, "len") == expected
 
     @invariant()
     def objects_and_order_match_the_model(self) -> None:
