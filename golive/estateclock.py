@@ -220,6 +220,9 @@ class EstateClock:
                     if due is None or due > end:
                         end = target if due is None else min(due, target)
                         result.jumps += 1
+                retry = self._next_delivery(views)
+                if retry is not None and now < retry < end:
+                    end = retry  # a webhook retry goes at its own instant, not a step later
                 views = self._step(end, result)
                 views = self._settle(end, views, quiet_s, settle_limit_s, result)
                 now = end
@@ -240,11 +243,19 @@ class EstateClock:
         return views
 
     @staticmethod
-    def _next_due(views: Mapping[str, Mapping[str, Any]]) -> float | None:
-        """The next instant anything falls due: a job, or a webhook delivery (a retry)."""
-        dues = [parse_utc(v[k]).timestamp() for v in views.values()
-                for k in ("next_due_at", "next_delivery_at") if v.get(k)]  # fmt: skip
+    def _next_delivery(views: Mapping[str, Mapping[str, Any]]) -> float | None:
+        """When the next webhook delivery falls due anywhere (one microsecond later: the
+        instant is shown rounded, and the dispatcher sends what is due at or before now)."""
+        dues = [parse_utc(v["next_delivery_at"]).timestamp() + 1e-6 for v in views.values()
+                if v.get("next_delivery_at")]  # fmt: skip
         return min(dues, default=None)
+
+    def _next_due(self, views: Mapping[str, Mapping[str, Any]]) -> float | None:
+        """The next instant anything falls due: a job, or a webhook delivery (a retry)."""
+        dues = [parse_utc(v["next_due_at"]).timestamp() for v in views.values()
+                if v.get("next_due_at")]  # fmt: skip
+        delivery = self._next_delivery(views)
+        return min([*dues, *([] if delivery is None else [delivery])], default=None)
 
     @staticmethod
     def _quiet(views: Mapping[str, Mapping[str, Any]], quiet_s: float) -> bool:

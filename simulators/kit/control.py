@@ -218,8 +218,12 @@ def control_router(state: SystemState) -> APIRouter:
         return json_response({"data": entries[-limit:], "total": len(entries)})
 
     def move(target: float) -> MoveReport:
-        """Run the jobs due up to ``target``, each at its due time, then move there."""
-        report = state.scheduler.run_due(target)
+        """Run the jobs due up to ``target``, each at its due time, then move there.
+
+        Instants are shown to the microsecond: a job due within half of one after
+        ``target`` is due at ``target`` as shown (and runs at its own instant).
+        """
+        report = state.scheduler.run_due(target + 0.5e-6)
         rt.clock.advance(max(0.0, target - rt.clock.timestamp()))
         return report
 

@@ -169,9 +169,10 @@ class Scheduler:
             if due > clock.timestamp():
                 with transaction(self.rt, join=False):
                     clock.advance(due - clock.timestamp())
-            self._run(job, clock.now(), report)
+            self._run(job, clock.now(), max(due, clock.timestamp()), report)
 
-    def _run(self, job: Job, at: datetime, report: MoveReport) -> None:
+    def _run(self, job: Job, at: datetime, now: float, report: MoveReport) -> None:
+        """Run ``job`` at ``at`` (the clock's now, to the microsecond; ``now`` unrounded)."""
         rt, name = self.rt, job.name
         try:
             with transaction(rt, join=False):
@@ -199,8 +200,8 @@ class Scheduler:
             rt.metrics.inc("job_flagged", name)
             report.flagged.append({"job": name, "at": format_instant(at), **flag})
         after = job.due()
-        # Microsecond instants round-trip through floats: allow for their rounding.
-        if after is not None and after <= at.timestamp() + 1e-7 and not math.isnan(after):
+        # Still due at the instant it ran for: it did not move its due time (a bug).
+        if after is not None and (after <= now or math.isnan(after)):
             log.error("%s: job %s is still due after its run at %s", rt.system, name, at)
             rt.metrics.inc("job_stalls", name)
             report.stalled.append({"job": name, "at": format_instant(at)})
@@ -221,6 +222,8 @@ def key_expiry_job(runtime: Runtime) -> Job:
     keys = runtime.idempotency
 
     def run(at: datetime) -> int:
-        return keys.expire(at.timestamp())
+        # The clock unrounded: a key expires at a fraction of a microsecond when it was
+        # used on a running clock.
+        return keys.expire(max(at.timestamp(), runtime.clock.timestamp()))
 
     return Job(KEY_EXPIRY_JOB, keys.next_expiry, run)

@@ -201,3 +201,18 @@ def test_a_derived_index_follows_changes_and_rollbacks():
     assert [x["name"] for x in col.upto("ring", START.timestamp() + 5 * 3600)] == ["b", "a"]
     state.update("account", a, {"ring_at": "2030-01-01T01:00:00Z"})
     assert [x["name"] for x in col.upto("ring", START.timestamp() + 4 * 3600)] == ["a", "b"]
+
+
+async def test_a_move_to_a_due_instant_as_shown_runs_a_job_due_within_its_microsecond(alarms):
+    # A key used while the clock stood between two microseconds expires there too; the
+    # clock shows that instant rounded down, and a move to it must still run the job.
+    alarms.state.clock._frozen_at = START.timestamp() + 3e-7
+    await alarms.call(
+        "POST", "/alarms/k", 201, params={"hours": 99}, headers={"Idempotency-Key": "k"}
+    )
+    AlarmState.stuck = False
+    due = alarms.state.rt.idempotency.next_expiry()
+    shown = format_instant(datetime.fromtimestamp(due, UTC))
+    assert parse_instant(shown).timestamp() < due  # shown rounded down
+    moved = await alarms.call("POST", "/_sim/clock/advance", 200, json={"to": shown})
+    assert moved["ran"]["runs"]["idempotency_key_expiry"] == 1
