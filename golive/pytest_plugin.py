@@ -89,39 +89,57 @@ def golive_client(golive: Estate) -> Iterator[Callable[..., httpx.Client]]:
 
 
 class EstateClock:
-    """Every simulator's clock at once, through the control plane."""
+    """Every simulator's clock at once: golive's estate clock (``golive.estateclock``).
+
+    ``advance`` moves the estate in steps that settle, as ``golive clock advance`` does,
+    and raises ``NotSettled`` (naming the step) when one does not settle in time.
+    """
 
     def __init__(self, estate: Estate) -> None:
         self._estate = estate
+        self._clock: Any = None
 
-    def _post(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-        import httpx
+    def _lib(self) -> Any:
+        if self._clock is None:
+            from golive.estateclock import EstateClock as _Clock
 
-        out = []
-        for url in self._estate.urls.values():
-            response = httpx.post(
-                f"{url}/_sim/clock/{path}",
-                json=body,
-                headers=self._estate.admin_headers,
-                timeout=10,
-            )
-            response.raise_for_status()
-            out.append(response.json())
-        return out
+            self._clock = _Clock(self._estate.urls, self._estate.admin_headers)
+        return self._clock
+
+    def show(self) -> dict[str, dict[str, Any]]:
+        """Each system's clock: now, frozen, next_due_at, activity."""
+        views: dict[str, dict[str, Any]] = self._lib().show()
+        return views
 
     def freeze(self, at: datetime | str | None = None) -> None:
         """Stop every clock at ``at`` (a datetime or an ISO 8601 string), or now.
 
         A naive datetime, or a string without an offset, is taken as UTC.
         """
-        self._post("freeze", {"at": _instant(at)} if at is not None else {})
+        self._lib().freeze(_instant(at) if at is not None else None)
 
-    def advance(self, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
-        """Move every clock forward."""
-        self._post("advance", {"seconds": days * 86400 + hours * 3600 + seconds})
+    def advance(
+        self, *, days: float = 0, hours: float = 0, seconds: float = 0, **options: Any
+    ) -> Any:
+        """Move every clock forward in settled steps; returns the ``AdvanceResult``.
+
+        ``options`` are those of ``golive.estateclock.EstateClock.advance`` (``step_s``,
+        ``quiet_s``, ``settle_limit_s``, ``jump``).
+        """
+        from golive.estateclock import NotSettled
+
+        result = self._lib().advance(days=days, hours=hours, seconds=seconds, **options)
+        if not result.ok:
+            raise NotSettled(result)
+        return result
 
     def resume(self) -> None:
-        self._post("freeze", {"frozen": False})
+        self._lib().resume()
+
+    def close(self) -> None:
+        if self._clock is not None:
+            self._clock.close()
+            self._clock = None
 
 
 def _instant(at: datetime | str) -> str:
@@ -141,9 +159,11 @@ def _instant(at: datetime | str) -> str:
 
 
 @pytest.fixture
-def golive_clock(golive: Estate) -> EstateClock:
+def golive_clock(golive: Estate) -> Iterator[EstateClock]:
     """Freeze and advance the simulators' clocks (reset with the estate after each test)."""
-    return EstateClock(golive)
+    clock = EstateClock(golive)
+    yield clock
+    clock.close()
 
 
 class EstateFaults:

@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "fault",
     "contracts",
     "sut",
+    "clock",
     "reconcile",
 ]
 

@@ -54,6 +54,11 @@ class Subscription(Entity):
     trial_end: Date | None = None
     cancel_at_period_end: bool = False
     canceled_at: Timestamp | None = None
+    flags: list[str] = Field(
+        default_factory=list,
+        description="billing_failed when an invoice run could not bill a period "
+        "(amount_too_large); cleared when the items change.",
+    )
 
 
 class UsageRecord(Entity):

@@ -18,13 +18,13 @@ the current period only; one invoice per subscription and period (Zuora bill run
 LIMITATIONS: the recurring and usage charges of a period are billed together when
 the period is invoiced (bill in arrears, Zuora-style), not licensed-in-advance as
 Stripe does; no proration on item changes or cancellation; trial periods are not
-invoiced; ``term_months`` is recorded, not enforced (subscriptions renew monthly
-until canceled); one payment method per customer, no partial payments, refunds or
-customer balance (a credit note on a paid invoice only records the credit); tax is
-one flat rate (``tax_rate_bps``); no Stripe-shaped URLs (``/v1/...``). Invoice runs
-and dunning retries happen when ``run_invoice_cycle(now)`` and ``run_dunning(now)``
-are called (the clock will call them); ``POST /subscriptions/{id}/invoices`` and
-``POST /invoices/{id}/retry-payment`` do the same by hand.
+invoiced; at the end of each term of ``term_months`` a subscription renews for
+another term (``auto_renew`` off: it is canceled); one payment method per
+customer, no partial payments, refunds or customer balance (a credit note on a
+paid invoice only records the credit); tax is one flat rate (``tax_rate_bps``);
+no Stripe-shaped URLs (``/v1/...``). Invoice runs and dunning retries are jobs of
+the clock (``cycle.py``, docs/control-plane.md); ``POST /subscriptions/{id}/invoices``
+and ``POST /invoices/{id}/retry-payment`` do the same by hand.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from lifecycle.money import apply_bps
 from lifecycle.states import MACHINES
 from simulators.billing.rules import DUNNING_FINAL_ACTIONS, DUNNING_RETRY_DAYS, resolve_card
 from simulators.kit.bodies import check_money_total
-from simulators.kit.clock import format_instant, parse_instant
+from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.state import Obj, SystemState, check_move
 
@@ -319,28 +319,6 @@ class InvoicingState(SystemState):
         sub = self.move_subscription(sub, "past_due")
         self.move_subscription(sub, self._final_action(), format_instant(at))
         return invoice
-
-    def run_dunning(self, now: datetime | None = None) -> list[str]:
-        """Retry every open invoice whose ``next_payment_attempt`` has come; the clock's hook.
-
-        Returns the ids of the invoices retried. A customer left without a usable
-        payment method counts as a failed attempt, with no Payment object.
-        """
-        at = aware(now, self.clock.now())
-        due = [
-            invoice
-            for invoice in self.col("invoice").by("status", "open")
-            if invoice["next_payment_attempt"] is not None
-            and parse_instant(invoice["next_payment_attempt"]) <= at
-        ]
-        for invoice in due:
-            customer = self.col("billing_customer").find(invoice["customer_id"]) or {}
-            method = customer.get("payment_method")
-            if method is not None and resolve_card(method) is not None:
-                self._attempt(invoice, method, at)
-            else:
-                self._record_failure(invoice, at)
-        return [invoice["id"] for invoice in due]
 
     # -- credit notes ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import date
 from lifecycle.dates import add_months
 
 __all__ = [
+    "BILLING_FAILED",
     "DUNNING_FINAL_ACTIONS",
     "DUNNING_RETRY_DAYS",
     "PAYMENT_METHOD_ALIASES",
@@ -93,6 +94,11 @@ DUNNING_RETRY_DAYS: tuple[int, ...] = (3, 5, 7)
 # What happens to the subscription when the last retry fails (Stripe's "subscription
 # status" setting under "Manage failed payments"): mark it unpaid, or cancel it.
 DUNNING_FINAL_ACTIONS: tuple[str, ...] = ("unpaid", "canceled")
+
+
+# The flag an invoice run puts on a subscription whose period it could not bill (its
+# total past the money bound): the run skips it until its items change.
+BILLING_FAILED = "billing_failed"
 
 
 def next_period_end(anchor: date, period_end: date) -> date:

@@ -7,14 +7,15 @@ this class adds the objects invoices are computed from and the clock's hooks.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
+from simulators.billing.cycle import PERIOD_DUE, RETRY_DUE, CycleState, period_due, retry_due
 from simulators.billing.errors import CardError
-from simulators.billing.invoicing import INVOICE_NUMBERS, SUBSCRIPTION, InvoicingState, aware
+from simulators.billing.invoicing import INVOICE_NUMBERS, SUBSCRIPTION
 from simulators.billing.models import PaymentMethod
-from simulators.billing.rules import add_months, next_period_end, resolve_card
+from simulators.billing.rules import BILLING_FAILED, add_months, resolve_card
 from simulators.kit.bodies import check_currency, check_money_total, check_quantity_total
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
@@ -40,7 +41,7 @@ def _check_items_total(items: list[dict[str, Any]]) -> None:
     )
 
 
-class BillingState(InvoicingState):
+class BillingState(CycleState):
     SYSTEM = "billing"
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
         CollectionSpec(
@@ -50,6 +51,7 @@ class BillingState(InvoicingState):
             "subscription",
             indexed=("external_id", "customer_id", "status"),
             references={"customer_id": "billing_customer"},
+            derived={PERIOD_DUE: period_due},
         ),
         CollectionSpec(
             "usage_record",
@@ -60,6 +62,7 @@ class BillingState(InvoicingState):
             "invoice",
             indexed=("external_id", "customer_id", "subscription_id", "status"),
             references={"customer_id": "billing_customer", "subscription_id": "subscription"},
+            derived={RETRY_DUE: retry_due},
         ),
         CollectionSpec(
             "payment",
@@ -163,6 +166,7 @@ class BillingState(InvoicingState):
                 "trial_end": trial_end.isoformat() if trial_end else None,
                 "cancel_at_period_end": False,
                 "canceled_at": None,
+                "flags": [],
             },
         )
         self.emit("subscription.created", subscription)
@@ -232,6 +236,9 @@ class BillingState(InvoicingState):
         self._require_live(sub)
         if "items" in changes:
             changes["items"] = self._apply_item_changes(sub["items"], changes["items"])
+            if BILLING_FAILED in sub.get("flags", ()):
+                # New items: the invoice run may try the period it could not bill again.
+                changes["flags"] = [f for f in sub["flags"] if f != BILLING_FAILED]
         if changes.pop("trial_end", None) is None:
             sub = self.update("subscription", sub, changes, version)
             self.emit("subscription.updated", sub)
@@ -341,78 +348,6 @@ class BillingState(InvoicingState):
                 [{"field": "status", "message": "trialing"}],
             )
         return self.build_invoice(sub, fields.get("tax_rate_bps"), fields.get("external_id"))
-
-    def run_invoice_cycle(self, now: datetime | None = None) -> dict[str, list[str]]:
-        """Bill every period that has ended by ``now`` and start the next; the clock's hook.
-
-        Trials that ended become active; each ended period gets its invoice (unless
-        one exists), finalized and charged to the default card when the
-        ``invoice_auto_advance`` option is on (Stripe's default); subscriptions set to
-        cancel at period end are canceled, the others renew (``subscription.renewed``).
-        """
-        moment = aware(now, self.clock.now())
-        today, at = moment.date(), format_instant(moment)
-        done: dict[str, list[str]] = {
-            "invoices": [],
-            "renewed": [],
-            "activated": [],
-            "canceled": [],
-        }
-        for sub_id in [s["id"] for s in self.col("subscription") if s["status"] != "canceled"]:
-            while True:
-                sub = self.col("subscription").get(sub_id)
-                end = date.fromisoformat(sub["current_period_end"])
-                if sub["status"] == "canceled" or end > today:
-                    break
-                if sub["status"] == "trialing" and not sub["cancel_at_period_end"]:
-                    self.move(
-                        "subscription",
-                        sub,
-                        SUBSCRIPTION,
-                        "active",
-                        {
-                            "current_period_start": end.isoformat(),
-                            "current_period_end": add_months(end, 1).isoformat(),
-                        },
-                    )
-                    self.emit("subscription.activated", self.col("subscription").get(sub_id))
-                    done["activated"].append(sub_id)
-                    continue
-                if (
-                    sub["status"] != "trialing"
-                    and self.invoice_for_period(sub, sub["current_period_start"]) is None
-                ):
-                    done["invoices"].append(self._bill_period(sub, moment)["id"])
-                    sub = self.col("subscription").get(sub_id)
-                if sub["cancel_at_period_end"]:
-                    self.move_subscription(sub, "canceled", at)
-                    done["canceled"].append(sub_id)
-                    break
-                anchor = date.fromisoformat(sub["trial_end"] or sub["start_date"])
-                renewed = self.update(
-                    "subscription",
-                    sub,
-                    {
-                        "current_period_start": end.isoformat(),
-                        "current_period_end": next_period_end(anchor, end).isoformat(),
-                    },
-                )
-                self.emit("subscription.renewed", renewed)
-                done["renewed"].append(sub_id)
-        return done
-
-    def _bill_period(self, sub: Obj, now: datetime) -> Obj:
-        invoice = self.build_invoice(sub)
-        if not self.options.get("invoice_auto_advance", True):
-            return invoice
-        invoice = self.finalize_invoice(invoice["id"])
-        customer = self.col("billing_customer").find(sub["customer_id"]) or {}
-        method = customer.get("payment_method")
-        # Stripe keeps invoicing an unpaid subscription but stops charging it.
-        chargeable = sub["status"] != "unpaid" and resolve_card(method or "") is not None
-        if invoice["status"] == "open" and method is not None and chargeable:
-            invoice, _ = self._attempt(invoice, method, now)
-        return invoice
 
     # -- Pact provider states --------------------------------------------------------------
 

@@ -14,9 +14,9 @@ products cannot be quoted; quotes expire 30 days after creation by default
 
 LIMITATIONS: no bundles, options or product rules; no multi-level or parallel
 approval chains (one approver); no proration, co-terming or amendments; no
-currency conversion (one book per currency); overdue quotes are refused but only
-move to ``expired`` when ``expire_overdue_quotes()`` runs (the clock, next
-issue) or on ``POST /quotes/{id}/expire``; no Salesforce-shaped URLs.
+currency conversion (one book per currency); overdue quotes are refused, and move
+to ``expired`` at 00:00 UTC after their ``valid_until`` (the clock's
+``quote_expiry`` job) or on ``POST /quotes/{id}/expire``; no Salesforce-shaped URLs.
 """
 
 from __future__ import annotations

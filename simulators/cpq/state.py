@@ -6,7 +6,7 @@ quantity and discounts a client sends; clients never send prices or totals.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
@@ -25,6 +25,7 @@ from simulators.cpq import errors
 from simulators.kit.bodies import Quantity, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
+from simulators.kit.scheduler import JobResult, JobSpec, day_start
 from simulators.kit.state import Obj, SystemState, Versions, provider_state
 from simulators.kit.store import CollectionSpec
 
@@ -35,6 +36,15 @@ DEFAULT_VALIDITY_DAYS = 30  # Salesforce CPQ's default quote expiration: 30 days
 # A quote can still be priced, moved or accepted while it is in one of these.
 _LIVE = (QuoteStatus.DRAFT.value, QuoteStatus.IN_REVIEW.value, QuoteStatus.APPROVED.value)
 _REPRICE_ON = ("lines", "discount_bps", "term_months")
+VALID_UNTIL = "valid_until"
+
+
+def live_until(quote: Obj) -> str | None:
+    """The last day a live quote is valid (the key of the ``valid_until`` index)."""
+    if quote["status"] not in _LIVE:
+        return None
+    last: str | None = quote["valid_until"] or None
+    return last
 
 
 def _spec(entry: Obj) -> PriceSpec:
@@ -63,7 +73,11 @@ class CpqState(SystemState):
             "quote",
             indexed=("external_id", "status", "opportunity_id", "account_id"),
             references={"price_book_id": "price_book", "lines.product_id": "product"},
+            derived={VALID_UNTIL: live_until},
         ),
+    )
+    JOBS: ClassVar[tuple[JobSpec, ...]] = (
+        JobSpec("quote_expiry", due="next_quote_expiry", run="run_quote_expiry"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -359,14 +373,18 @@ class CpqState(SystemState):
         self.emit("quote.expired", quote)
         return quote
 
+    def next_quote_expiry(self) -> float | None:
+        """A quote valid until day D expires at 00:00 UTC the day after."""
+        last = self.col("quote").lowest(VALID_UNTIL)
+        return None if last is None else day_start(last) + 86_400
+
+    def run_quote_expiry(self, at: datetime) -> JobResult:
+        return JobResult(len(self.expire_overdue_quotes()))
+
     def expire_overdue_quotes(self) -> list[str]:
-        """Expire every live quote past its ``valid_until``; for the clock to call."""
-        today = self.today()
-        quotes = self.col("quote")
-        overdue = [
-            q["id"] for status in _LIVE for q in quotes.by("status", status)
-            if q["valid_until"] and q["valid_until"] < today
-        ]  # fmt: skip
+        """Expire every live quote past its ``valid_until``; the clock's ``quote_expiry`` job."""
+        yesterday = (date.fromisoformat(self.today()) - timedelta(days=1)).isoformat()
+        overdue = [q["id"] for q in self.col("quote").upto(VALID_UNTIL, yesterday)]
         for quote_id in overdue:
             self.expire_quote(quote_id)
         return overdue

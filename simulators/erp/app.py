@@ -21,7 +21,8 @@ recognised at invoicing); tax is one rate per legal entity on the subtotal (no
 nexus, no per-line tax codes, US sales tax is 0); no credit memos, refunds or
 unapplying payments; receipts cannot be applied after entry; voiding an invoice
 leaves its order invoiced; no SuiteTalk/OData-shaped URLs; period close has no
-checklist and no year-end close.
+checklist and no year-end close (the clock closes each month on the 5th at 18:00
+UTC, option ``period_close_hours``, see ``closing.py``).
 """
 
 from __future__ import annotations

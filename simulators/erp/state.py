@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
 from lifecycle.states import SalesOrderStatus
+from simulators.erp.closing import ClosingState
 from simulators.erp.errors import credit_limit_exceeded, currency_mismatch, unknown
 from simulators.erp.ledger import (
     REVENUE_ACCOUNT,
@@ -20,7 +21,7 @@ from simulators.erp.ledger import (
     period_of,
 )
 from simulators.erp.models import LegalEntityCode, PeriodName
-from simulators.erp.receivables import SALES_ORDER, ReceivablesState
+from simulators.erp.receivables import SALES_ORDER
 from simulators.kit.bodies import Money, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.params import Id
@@ -45,7 +46,7 @@ _UNIQUE_EXTERNAL_ID = ("erp_customer", "item", "sales_order", "ar_invoice", "rec
                        "journal_entry")  # fmt: skip
 
 
-class ErpState(ReceivablesState):
+class ErpState(ClosingState):
     SYSTEM = "erp"
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (
         CollectionSpec("erp_customer", unique=("external_id",), label="customer",

@@ -38,6 +38,7 @@ from simulators.kit.middleware import SimMiddleware
 from simulators.kit.openapi import complete_openapi
 from simulators.kit.routing import SimRoute
 from simulators.kit.state import SystemState
+from simulators.kit.ticker import Ticker
 from simulators.kit.uow import current_unit
 from simulators.kit.webhooks_api import control_deliveries_router, webhooks_router
 
@@ -192,14 +193,22 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     rt = state.rt
     dispatcher = Dispatcher(state, timeout_s=rt.config.webhook_timeout_s, seed=rt.config.seed)
     rt.reset_hooks.append(dispatcher.clear)
+    rt.pending_deliveries = dispatcher.pending
+    rt.next_delivery_at = dispatcher.next_due
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Background work runs while the server does: the webhook dispatcher.
+        # Background work runs while the server does: the webhook dispatcher, and the
+        # clock's jobs (kit/ticker.py); in-process clients that send no lifespan events
+        # move time through the control plane only.
+        ticker = Ticker(state)
+        app.state.ticker = ticker
         dispatcher.start()
+        ticker.start()
         try:
             yield
         finally:
+            await ticker.stop()
             await dispatcher.stop()
 
     app = FastAPI(

@@ -19,6 +19,7 @@ __all__ = ["CLOCK_LIMIT", "SimClock", "format_instant", "parse_instant"]
 # millennia short keeps every due date they compute formattable (docs/control-plane.md).
 CLOCK_LIMIT = datetime(3000, 1, 1, tzinfo=UTC)
 _LIMIT_S = CLOCK_LIMIT.timestamp()
+_HALF_US = 0.5e-6
 
 
 def format_instant(moment: datetime) -> str:
@@ -85,7 +86,7 @@ class SimClock:
         now = self.timestamp()
         if at is not None:
             self._check_target(now, at.timestamp())
-            now = at.timestamp()
+            now = max(now, at.timestamp())
         self._moving()
         self._frozen_at = now
 
@@ -113,9 +114,15 @@ class SimClock:
         self._check_target(now, at.timestamp())
         self.advance(max(0.0, at.timestamp() - self.timestamp()))
 
+    def check_target(self, target: float, now: float | None = None) -> None:
+        """ValueError unless the clock may move from ``now`` (default: now) to ``target``."""
+        self._check_target(self.timestamp() if now is None else now, target)
+
     @staticmethod
     def _check_target(now: float, target: float) -> None:
-        if target < now:
+        # Instants are shown to the microsecond: a target within half of one of the
+        # clock is its own instant as shown (the move then leaves the clock where it is).
+        if target < now - _HALF_US:
             raise ValueError(
                 f"the clock only moves forward: it is at {format_instant(_at(now))} already"
             )

@@ -7,7 +7,8 @@ harness needs to arrange a system and inspect it, never what the SUT should call
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -15,13 +16,15 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from simulators.kit.clock import parse_instant
+from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Invalid, problem_responses
 from simulators.kit.http import json_response
+from simulators.kit.scheduler import MoveReport
 from simulators.kit.seeding import problem
 from simulators.kit.state import SystemState
+from simulators.kit.uow import transaction
 
-__all__ = ["control_router", "package_version"]
+__all__ = ["clock_view", "control_router", "package_version"]
 
 
 def package_version() -> str:
@@ -151,6 +154,25 @@ def _instant(text: str) -> datetime:
     return moment
 
 
+def clock_view(state: SystemState) -> dict[str, Any]:
+    """``GET /_sim/clock``: the clock, what falls due next, and the activity an estate
+    clock waits on before it calls a step settled (docs/control-plane.md)."""
+    rt = state.rt
+    delivery = rt.next_delivery_at()
+    return {
+        **rt.clock.state(),
+        **state.scheduler.status(),
+        "next_delivery_at": None
+        if delivery is None
+        else format_instant(datetime.fromtimestamp(delivery, UTC)),
+        "activity": {
+            "in_flight": rt.in_flight,
+            "idle_s": round(max(0.0, time.monotonic() - rt.last_request_at), 6),
+            "pending_deliveries": rt.pending_deliveries(),
+        },
+    }
+
+
 def control_router(state: SystemState) -> APIRouter:
     rt = state.rt
     router = APIRouter(prefix="/_sim", tags=["control plane"])
@@ -166,6 +188,7 @@ def control_router(state: SystemState) -> APIRouter:
     async def reset() -> Response:
         state.reset()
         rt.reset()
+        state.on_start()
         return json_response({"system": rt.system, "reset": True})
 
     @router.post(
@@ -220,37 +243,59 @@ def control_router(state: SystemState) -> APIRouter:
             entries = [e for e in entries if e["method"] == method.upper()]
         return json_response({"data": entries[-limit:], "total": len(entries)})
 
+    def move(target: float) -> MoveReport:
+        """Run the jobs due up to ``target``, each at its due time, then move there.
+
+        Instants are shown to the microsecond: a job due within half of one after
+        ``target`` is due at ``target`` as shown (and runs at its own instant).
+        """
+        report = state.scheduler.run_due(target + 0.5e-6)
+        rt.clock.advance(max(0.0, target - rt.clock.timestamp()))
+        return report
+
     @router.get("/clock")
     async def clock() -> Response:
-        return json_response(rt.clock.state())
+        return json_response(clock_view(state))
 
     @router.post("/clock/advance", responses=problem_responses(422))
     async def clock_advance(body: ClockAdvance) -> Response:
         if (body.seconds is None) == (body.to is None):
             raise Invalid("invalid_clock_move", "give exactly one of seconds or to")
         try:
+            now = rt.clock.timestamp()
             if body.to is not None:
-                rt.clock.advance_to(_instant(body.to))
+                target = _instant(body.to).timestamp()
             else:
-                rt.clock.advance(body.seconds or 0.0)
+                target = now + (body.seconds or 0.0)
+            rt.clock.check_target(target, now)
         except ValueError as exc:
             raise Invalid("invalid_clock_move", str(exc)) from None
+        report = move(target)
         state.on_clock_moved()
-        return json_response(rt.clock.state())
+        return json_response({**clock_view(state), "ran": report.as_dict()})
 
     @router.post("/clock/freeze", responses=problem_responses(422))
     async def clock_freeze(body: ClockFreeze) -> Response:
+        report = MoveReport()
         if not body.frozen:
             if body.at is not None:
                 raise Invalid("invalid_clock_move", "at is for freezing; leave it out to resume")
             rt.clock.unfreeze()
         else:
             try:
-                rt.clock.freeze(_instant(body.at) if body.at else None)
+                target = 0.0  # now, whatever now is when the clock stops
+                if body.at is not None:
+                    target = _instant(body.at).timestamp()
+                    rt.clock.check_target(target)
             except ValueError as exc:
                 raise Invalid("invalid_clock_move", str(exc)) from None
+            # A freeze at a later instant is a freeze now, then an advance to it; the
+            # freeze commits first, as the jobs of the advance commit each on their own.
+            with transaction(rt, join=False):
+                rt.clock.freeze()
+            report = move(max(target, rt.clock.timestamp()))
         state.on_clock_moved()
-        return json_response(rt.clock.state())
+        return json_response({**clock_view(state), "ran": report.as_dict()})
 
     @router.post("/provider-states", responses=problem_responses(404, 422))
     async def provider_states(body: ProviderState) -> Response:

@@ -151,6 +151,10 @@ class Dispatcher:
         held = sum(len(h) for h in self._held.values())
         return self._in_flight + held + sum(1 for due in self._heap if due.due_s <= now)
 
+    def next_due(self) -> float | None:
+        """When the next queued delivery falls due (simulator clock), None: none queued."""
+        return self._heap[0].due_s if self._heap else None
+
     def queued(self) -> int:
         return len(self._heap) + self._in_flight + sum(len(h) for h in self._held.values())
 
@@ -270,6 +274,7 @@ class Dispatcher:
             self._close(due)
         finally:
             self._in_flight -= 1
+            self.rt.touch()  # activity: the estate clock's quiet period starts again
             if self._wake is not None:
                 self._wake.set()
 

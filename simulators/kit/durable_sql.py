@@ -165,7 +165,9 @@ def restore(connection: sqlite3.Connection, state: SystemState) -> int:
     rt.ids.position = int(meta.get(_IDS, 0))
     for name, value in meta.items():
         if name.startswith(_COUNTER):
-            store.raise_counter(name[len(_COUNTER) :], int(value))
+            # Set outright, not raised: a counter a system set at start-up (the ERP's next
+            # period close) must go back to where it stood, even if that is lower.
+            store.reset_counter(name[len(_COUNTER) :], int(value))
 
     loaded: list[tuple[str, dict[str, Any]]] = []
     collections = store.collections

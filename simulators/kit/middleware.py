@@ -49,6 +49,8 @@ __all__ = ["CLIENT_CLOSED_REQUEST", "PUBLIC_PREFIXES", "SimMiddleware"]
 CLIENT_CLOSED_REQUEST = 499
 PUBLIC_PREFIXES = ("/oauth/token", "/openapi.json", "/docs", "/redoc", "/metrics", "/_sim/")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Requests that are not the SUT's business: the control plane and metrics scrapes.
+_NOT_BUSINESS = ("/_sim/", "/metrics")
 _REPLAY_HEADERS = (b"idempotent-replayed", b"true")
 _SEED_PATH = "/_sim/seed"
 _UNMATCHED = "(unmatched)"
@@ -128,6 +130,11 @@ class SimMiddleware:
         # _transact. In memory this is one None check.
         durable = rt.durable
         hold = durable is not None and not writing
+        # Activity the estate clock's settle waits on (docs/control-plane.md).
+        business = not path.startswith(_NOT_BUSINESS)
+        if business:
+            rt.in_flight += 1
+            rt.last_request_at = time.monotonic()
 
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -214,6 +221,9 @@ class SimMiddleware:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="golive"'
             await response(scope, receive, send_wrapped)
         finally:
+            if business:
+                rt.in_flight -= 1
+                rt.last_request_at = time.monotonic()
             if read_token is not None:
                 uow.CURRENT.reset(read_token)
             elapsed = time.perf_counter() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,20 @@ class Runtime:
         self.reset_hooks: list[Callable[[], None]] = []
         # The disk behind this state (kit/durable.py), or None: in memory only.
         self.durable: Durable | None = None
+        # Activity an estate clock waits on before it calls a step settled
+        # (docs/control-plane.md, the estate clock): business requests in flight, when
+        # the last one arrived or ended (time.monotonic()), webhook deliveries due but
+        # not yet delivered and when the next one falls due (epoch seconds of the
+        # simulator clock); the app wires the last two to its dispatcher, which calls
+        # touch() after each delivery, so a receiver's reaction is waited for too.
+        self.in_flight = 0
+        self.last_request_at = time.monotonic()
+        self.pending_deliveries: Callable[[], int] = lambda: 0
+        self.next_delivery_at: Callable[[], float | None] = lambda: None
+
+    def touch(self) -> None:
+        """Note activity now (a business request, a webhook delivery)."""
+        self.last_request_at = time.monotonic()
 
     def reset(self) -> None:
         """Forget everything but metrics (Prometheus counters only ever grow); faults too."""

@@ -17,6 +17,7 @@ from lifecycle.states import InvalidTransition, StateMachine
 from simulators.kit.context import current_correlation_id
 from simulators.kit.errors import Conflict, Invalid, PreconditionFailed
 from simulators.kit.runtime import Runtime
+from simulators.kit.scheduler import Job, JobSpec, Scheduler, key_expiry_job
 from simulators.kit.seeding import (
     MAX_ID_LENGTH,
     cycle_members,
@@ -99,6 +100,8 @@ class SystemState:
 
     SYSTEM: ClassVar[str]
     COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]]
+    # What falls due on the clock (kit/scheduler.py); the kit adds idempotency-key expiry.
+    JOBS: ClassVar[tuple[JobSpec, ...]] = ()
     PROVIDER_STATES: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -116,6 +119,9 @@ class SystemState:
         # The kit's own collections (webhook endpoints) sit beside the system's.
         self.store = Store((*self.COLLECTIONS, *KIT_COLLECTIONS))
         self.options = runtime.config.options
+        jobs = [Job(s.name, getattr(self, s.due), getattr(self, s.run)) for s in self.JOBS]
+        self.scheduler = Scheduler(runtime, [*jobs, key_expiry_job(runtime)])
+        self.on_start()
 
     # -- objects ---------------------------------------------------------------------------
 
@@ -211,11 +217,18 @@ class SystemState:
     def on_reset(self) -> None:
         """Hook for systems that rebuild reference data after a reset."""
 
-    def on_clock_moved(self) -> None:
-        """Hook: act on what fell due when the control plane moved the clock.
+    def on_start(self) -> None:
+        """Hook: the simulator starts, or starts again after a reset (clock reset too).
 
-        Runs in the transaction of the clock move, so a failure leaves the clock and
-        the state as they were. The estate's scheduler will take this over.
+        For what a system must remember from its start, in the store (a counter), such
+        as the first accounting period the ERP may close by itself.
+        """
+
+    def on_clock_moved(self) -> None:
+        """Hook: runs after a control-plane clock move, once the jobs that fell due ran.
+
+        Runs in the transaction of the move's last step, so a failure leaves the clock
+        at the last job's instant (the jobs, each its own transaction, stay done).
         """
 
     def export(self) -> dict[str, list[Obj]]:

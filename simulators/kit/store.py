@@ -12,6 +12,7 @@ import binascii
 import bisect
 import gc
 import hashlib
+import heapq
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,10 @@ class CollectionSpec:
 
     ``references`` maps a field to the object type of the same system it names
     (``{"parent_id": "account"}``; ``"lines.item_id"`` for a field of each line), so
-    ``/_sim/seed`` refuses objects that point at nothing.
+    ``/_sim/seed`` refuses objects that point at nothing. ``derived`` names indexes
+    keyed by a value computed from the object (None: not in the index), such as the
+    date a live subscription falls due: the scheduler takes the lowest key of one
+    (``kit/scheduler.py``) instead of reading every object.
     """
 
     object_type: str
@@ -56,6 +60,7 @@ class CollectionSpec:
     unique: tuple[str, ...] = ()
     label: str = ""
     references: Mapping[str, str] = field(default_factory=dict)
+    derived: Mapping[str, Callable[[Obj], Any]] = field(default_factory=dict)
 
     @property
     def noun(self) -> str:
@@ -136,9 +141,37 @@ class Collection:
     # where its objects stand in the order by bisection.
     _seq: dict[str, int] = field(default_factory=dict)
     _next_seq: int = 0
+    _derived: tuple[tuple[str, Callable[[Obj], Any]], ...] = ()
+    # The keys of each derived index as a heap (stale keys dropped when met), so the
+    # lowest key and the keys up to a bound come without a pass over every key.
+    _heaps: dict[str, list[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._indexes = {name: {} for name in self.spec.indexed}
+        self._indexes = self._empty_indexes()
+        self._derived = tuple(self.spec.derived.items())
+        self._rebuild_heaps()
+
+    def _empty_indexes(self) -> dict[str, dict[Any, list[str]]]:
+        return {name: {} for name in (*self.spec.indexed, *self.spec.derived)}
+
+    def _rebuild_heaps(self) -> None:
+        self._heaps = {name: list(self._indexes[name]) for name in self.spec.derived}
+        for heap in self._heaps.values():
+            heapq.heapify(heap)
+
+    def _add_derived(self, name: str, value: Any, object_id: str) -> None:
+        index = self._indexes[name]
+        ids = index.get(value)
+        if ids is not None:
+            ids.append(object_id)
+            return
+        index[value] = [object_id]
+        heap = self._heaps[name]
+        if len(heap) > 2 * len(index) + 64:  # mostly stale keys: start again
+            heap[:] = index
+            heapq.heapify(heap)
+        else:
+            heapq.heappush(heap, value)
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -189,6 +222,26 @@ class Collection:
         ids = self._indexes[index].get(value)
         return self._objects[ids[0]] if ids else None
 
+    def lowest(self, index: str) -> Any:
+        """The lowest key of the derived index ``index``, None when it is empty."""
+        keys, heap = self._indexes[index], self._heaps[index]
+        while heap and heap[0] not in keys:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def upto(self, index: str, bound: Any) -> list[Obj]:
+        """The objects whose key in the derived index ``index`` is at most ``bound``,
+        lowest key first (each key costs a heap operation; no pass over every key)."""
+        keys, heap = self._indexes[index], self._heaps[index]
+        found: list[Any] = []
+        while heap and heap[0] <= bound:
+            key = heapq.heappop(heap)
+            if key in keys and (not found or found[-1] != key):
+                found.append(key)
+        for key in found:
+            heapq.heappush(heap, key)
+        return [self._objects[i] for key in found for i in keys[key]]
+
     def check_unique(
         self, obj: Obj, ignore_id: str | None = None, fields: Iterable[str] | None = None
     ) -> None:
@@ -212,6 +265,8 @@ class Collection:
         if object_id in self._objects:
             raise Conflict("duplicate_id", f"a {self.spec.noun} with id {object_id!r} exists")
         self.check_unique(obj)
+        # Derived keys first: a key function that raises leaves the collection untouched.
+        derived = [(name, key(obj)) for name, key in self._derived]
         unit = current_unit()
         if unit is not None:
             unit.inserted(self, object_id)
@@ -219,10 +274,14 @@ class Collection:
         self._order.append(object_id)
         self._seq[object_id] = self._next_seq
         self._next_seq += 1
-        for name, index in self._indexes.items():  # _index_all, inlined: every create
+        indexes = self._indexes
+        for name in self.spec.indexed:  # _index_all, inlined: every create
             value = obj.get(name)
             if value is not None:
-                index.setdefault(value, []).append(object_id)
+                indexes[name].setdefault(value, []).append(object_id)
+        for name, value in derived:
+            if value is not None:
+                self._add_derived(name, value, object_id)
         _note_insert()
         return obj
 
@@ -235,10 +294,11 @@ class Collection:
             if changed:
                 # Every check before the first index moves: a refused change leaves no trace.
                 self.check_unique(new, object_id, changed)
+        derived = [(name, key(old), key(new)) for name, key in self._derived]
         unit = current_unit()
         if unit is not None:
             unit.replaced(self, old)
-        self._swap(old, new)
+        self._swap(old, new, derived)
         return new
 
     def remove(self, object_id: str) -> None:
@@ -285,26 +345,37 @@ class Collection:
         """Undo ``clear``."""
         self._generation += 1
         self._objects, self._order, self._indexes, self._seq = contents
+        self._rebuild_heaps()
 
     def _index_all(self, obj: Obj) -> None:
         object_id = obj["id"]
-        for name, index in self._indexes.items():
+        for name in self.spec.indexed:
             value = obj.get(name)
             if value is not None:
-                index.setdefault(value, []).append(object_id)
+                self._indexes[name].setdefault(value, []).append(object_id)
+        for name, key in self._derived:
+            value = key(obj)
+            if value is not None:
+                self._add_derived(name, value, object_id)
 
     def _unindex_all(self, obj: Obj) -> None:
         self._generation += 1
         object_id = obj["id"]
-        for name, index in self._indexes.items():
+        for name in self.spec.indexed:
             value = obj.get(name)
             if value is not None:
-                _unindex(index, value, object_id)
+                _unindex(self._indexes[name], value, object_id)
+        for name, key in self._derived:
+            value = key(obj)
+            if value is not None:
+                _unindex(self._indexes[name], value, object_id)
 
-    def _swap(self, old: Obj, new: Obj) -> None:
+    def _swap(self, old: Obj, new: Obj, derived: list[tuple[str, Any, Any]] | None = None) -> None:
         self._generation += 1
         object_id = new["id"]
-        for name, index in self._indexes.items():
+        indexes = self._indexes
+        for name in self.spec.indexed:
+            index = indexes[name]
             before, after = old.get(name), new.get(name)
             if before == after:
                 continue
@@ -312,6 +383,15 @@ class Collection:
                 _unindex(index, before, object_id)
             if after is not None:
                 index.setdefault(after, []).append(object_id)
+        if derived is None:
+            derived = [(name, key(old), key(new)) for name, key in self._derived]
+        for name, before, after in derived:
+            if before == after:
+                continue
+            if before is not None:
+                _unindex(indexes[name], before, object_id)
+            if after is not None:
+                self._add_derived(name, after, object_id)
         self._objects[object_id] = new
 
     def page(
@@ -375,7 +455,8 @@ class Collection:
             unit.cleared(self, (self._objects, self._order, self._indexes, self._seq))
         # Fresh containers rather than emptied ones: a rollback puts the old ones back.
         self._objects, self._order, self._seq = {}, [], {}
-        self._indexes = {name: {} for name in self.spec.indexed}
+        self._indexes = self._empty_indexes()
+        self._rebuild_heaps()
         self._generation += 1
         self._sums = {}
 

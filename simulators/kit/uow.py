@@ -320,17 +320,20 @@ def leave(token: Token[UnitOfWork | None]) -> None:
 
 
 @contextmanager
-def transaction(runtime: Runtime) -> Iterator[UnitOfWork]:
+def transaction(runtime: Runtime, join: bool = True) -> Iterator[UnitOfWork]:
     """A transaction for code outside a request (timer actions, set-up): all or nothing.
 
     Inside an open transaction the block joins it (as nested ``transaction.atomic``
-    blocks do); inside a read it refuses to write. A raised error rolls back, except
-    a refusal that says it ``commits`` (a declined payment is stored, then refused).
+    blocks do), unless ``join`` is False: then it commits on its own (each job run of
+    ``kit/scheduler.py`` inside a clock move), which the outer unit allows only while it
+    has written nothing (``InterleavedWrites`` otherwise). Inside a read it refuses to
+    write. A raised error rolls back, except a refusal that says it ``commits`` (a
+    declined payment is stored, then refused).
     """
     outer = _current.get()
     if outer is READ_ONLY:
         raise ReadsNeverWrite("a read tried to open a transaction; reads never write")
-    if outer is not None and not outer.closed:
+    if join and outer is not None and not outer.closed:
         yield outer
         return
     unit = UnitOfWork(runtime)

@@ -16,12 +16,10 @@ warns, it does not block); the best entitlement in force is linked to the case.
 
 LIMITATIONS: calendar-hour SLAs only (no business hours, no pausing while
 pending); no agents, groups, macros, triggers or views; comments are stored on
-the case (no attachments); breach timers fire when ``check_sla_breaches()`` runs
-(on every clock move through the control plane; while the clock runs in real time
-only when a case is changed or the clock is moved, until the estate's scheduler
-runs timers on its own), never on a read;
-entitlements expire at their end date only when ``expire_ended_entitlements()``
-runs or on ``POST /entitlements/{id}/expire``; no Zendesk-shaped URLs.
+the case (no attachments); breach timers fire as jobs of the clock at the instant
+a target passes (with the clock running, up to a second late), never on a read;
+entitlements expire at 00:00 UTC on their end date (a job of the clock) or on
+``POST /entitlements/{id}/expire``; no Zendesk-shaped URLs.
 """
 
 from __future__ import annotations

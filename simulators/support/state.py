@@ -1,20 +1,21 @@
 """Support objects and rules: organizations, entitlements, cases with SLA timers.
 
-SLA breaches follow the simulator clock: ``check_sla_breaches()`` marks every case
-whose live target has passed (it runs when the control plane moves the clock), and
-every change to a case runs the same check on it first. Reads never write: a case
-read between a passed target and the next check still shows ``sla_breached: false``.
+SLA breaches follow the simulator clock: the ``sla_breach`` job marks a case at the
+instant its running target passes (``kit/scheduler.py``), and every change to a case
+runs the same check on it first; entitlements expire at 00:00 UTC on their end date.
+Reads never write: the jobs do, at their due time.
 """
 
 from __future__ import annotations
 
-import heapq
+from datetime import datetime
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
+from simulators.kit.scheduler import JobResult, JobSpec, day_start
 from simulators.kit.state import Obj, SystemState, Versions, check_move, provider_state
 from simulators.kit.store import CollectionSpec
 from simulators.support.models import ExternalIdText, Name, SupportTier
@@ -30,11 +31,36 @@ NO_ENTITLEMENT = "no_active_entitlement"
 _RUNNING = (CaseStatus.NEW.value, CaseStatus.OPEN.value, CaseStatus.PENDING.value)
 # Zendesk reopens a pending or solved ticket when the requester replies.
 _REOPEN_ON_REQUESTER_REPLY = {CaseStatus.PENDING.value, CaseStatus.SOLVED.value}
+SLA_DUE = "sla_due"
+ENDS_ON = "ends_on"
 _ENTITLEMENT_EVENTS = {
     "active": "entitlement.activated",
     "suspended": "entitlement.suspended",
     "expired": "entitlement.expired",
 }
+
+
+def _deadlines(case: Obj) -> list[float]:
+    """The case's running SLA deadlines, as epoch seconds (none once breached or solved)."""
+    if case["sla_breached"] or case["status"] not in _RUNNING:
+        return []
+    due = [parse_instant(case["resolution_due_at"]).timestamp()]
+    if case["first_responded_at"] is None:
+        due.append(parse_instant(case["first_response_due_at"]).timestamp())
+    return due
+
+
+def sla_due(case: Obj) -> float | None:
+    """The case's next running SLA deadline (the key of the ``sla_due`` index)."""
+    return min(_deadlines(case), default=None)
+
+
+def ends_on(entitlement: Obj) -> str | None:
+    """The end date of an entitlement that has yet to expire."""
+    if entitlement["status"] == EntitlementStatus.EXPIRED:
+        return None
+    end: str | None = entitlement["end_date"]
+    return end
 
 
 class SupportState(SystemState):
@@ -47,12 +73,18 @@ class SupportState(SystemState):
             "entitlement",
             indexed=("external_id", "organization_id", "status", "subscription_id"),
             references={"organization_id": "organization"},
+            derived={ENDS_ON: ends_on},
         ),
         CollectionSpec(
             "case",
             indexed=("external_id", "organization_id", "status"),
             references={"organization_id": "organization", "entitlement_id": "entitlement"},
+            derived={SLA_DUE: sla_due},
         ),
+    )
+    JOBS: ClassVar[tuple[JobSpec, ...]] = (
+        JobSpec("sla_breach", due="next_breach_due", run="run_breach_job"),
+        JobSpec("entitlement_expiry", due="next_expiry_due", run="run_expiry_job"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,15 +93,23 @@ class SupportState(SystemState):
         self.col("organization").enforce_unique = bool(
             self.options.get("unique_organization_names", True)
         )
-        self._sla_heap: list[tuple[float, str]] = []  # (due, case id): the next SLA deadlines
 
-    def on_reset(self) -> None:
-        self._sla_heap.clear()
+    # -- jobs --------------------------------------------------------------------------------
 
-    def after_seed(self, loaded: list[tuple[str, Obj]]) -> None:
-        for object_type, case in loaded:
-            if object_type == "case":
-                self._schedule(case)
+    def next_breach_due(self) -> float | None:
+        deadline = self.col("case").lowest(SLA_DUE)
+        # A target is breached once it has passed: one microsecond after the deadline.
+        return None if deadline is None else deadline + 1e-6
+
+    def run_breach_job(self, at: datetime) -> JobResult:
+        return JobResult(len(self.check_sla_breaches(at.timestamp())))
+
+    def next_expiry_due(self) -> float | None:
+        day = self.col("entitlement").lowest(ENDS_ON)
+        return None if day is None else day_start(day)
+
+    def run_expiry_job(self, at: datetime) -> JobResult:
+        return JobResult(len(self.expire_ended_entitlements()))
 
     # -- organizations -----------------------------------------------------------------------
 
@@ -149,12 +189,7 @@ class SupportState(SystemState):
 
     def expire_ended_entitlements(self) -> list[str]:
         """Expire entitlements whose end date has come; for the clock to call."""
-        today = self.today()
-        col = self.col("entitlement")
-        ended = [
-            e["id"] for status in ("active", "suspended") for e in col.by("status", status)
-            if e["end_date"] is not None and e["end_date"] <= today
-        ]  # fmt: skip
+        ended = [e["id"] for e in self.col("entitlement").upto(ENDS_ON, self.today())]
         for ent_id in ended:
             self.move_entitlement(ent_id, EntitlementStatus.EXPIRED.value)
         return ended
@@ -173,21 +208,6 @@ class SupportState(SystemState):
 
     # -- cases: SLA --------------------------------------------------------------------------
 
-    @staticmethod
-    def _deadlines(case: Obj) -> list[float]:
-        """The case's running SLA deadlines, as epoch seconds (none once breached or solved)."""
-        if case["sla_breached"] or case["status"] not in _RUNNING:
-            return []
-        due = [parse_instant(case["resolution_due_at"]).timestamp()]
-        if case["first_responded_at"] is None:
-            due.append(parse_instant(case["first_response_due_at"]).timestamp())
-        return due
-
-    def _schedule(self, case: Obj) -> None:
-        """Remember the case's running deadlines so ``check_sla_breaches`` finds them."""
-        for due in self._deadlines(case):
-            heapq.heappush(self._sla_heap, (due, case["id"]))
-
     def _now_s(self) -> float:
         # Whole microseconds, as timestamps are written, so a deadline read back from its
         # text compares with the clock the same way in every check.
@@ -196,29 +216,24 @@ class SupportState(SystemState):
     def refresh_case(self, case: Obj, now_s: float | None = None) -> Obj:
         """Mark ``case`` breached if a running SLA target has passed on the clock."""
         now_s = self._now_s() if now_s is None else now_s
-        if not any(now_s > due for due in self._deadlines(case)):
+        if not any(now_s > due for due in _deadlines(case)):
             return case
         case = self.update("case", case, {"sla_breached": True})
         self.emit("case.sla_breached", case)
         return case
 
-    def check_sla_breaches(self) -> list[str]:
+    def check_sla_breaches(self, now_s: float | None = None) -> list[str]:
         """Mark every case whose running SLA target has passed; returns their ids.
 
-        The clock calls this as time moves; it only looks at deadlines that have passed.
+        The ``sla_breach`` job runs it as time moves; it only reads the cases whose
+        next deadline has come (the ``sla_due`` index).
         """
-        now_s = self._now_s()
-        cases = self.col("case")
+        now_s = self._now_s() if now_s is None else now_s
         breached: list[str] = []
-        while self._sla_heap and self._sla_heap[0][0] < now_s:
-            _, case_id = heapq.heappop(self._sla_heap)
-            case = cases.find(case_id)
-            if case is not None and self.refresh_case(case, now_s) is not case:
-                breached.append(case_id)
+        for case in self.col("case").upto(SLA_DUE, now_s):
+            if self.refresh_case(case, now_s) is not case:
+                breached.append(case["id"])
         return breached
-
-    def on_clock_moved(self) -> None:
-        self.check_sla_breaches()
 
     # -- cases: life cycle -------------------------------------------------------------------
 
@@ -239,7 +254,6 @@ class SupportState(SystemState):
              "first_responded_at": None, "sla_breached": False, "solved_at": None,
              "closed_at": None, "comments": [], **({"id": case_id} if case_id else {})},
         )  # fmt: skip
-        self._schedule(case)
         self.emit("case.created", case)
         return case
 
@@ -294,7 +308,6 @@ class SupportState(SystemState):
             self.emit("case.updated", updated)
         if updated["status"] != case["status"]:
             self.emit("case.status_changed", updated)
-        self._schedule(updated)
         return self.refresh_case(updated)
 
     def add_comment(self, case_id: str, fields: Obj) -> Obj:
@@ -321,7 +334,6 @@ class SupportState(SystemState):
         self.emit("case.updated", updated)
         if target is not None:
             self.emit("case.status_changed", updated)
-        self._schedule(updated)
         return updated
 
     # -- Pact provider states ----------------------------------------------------------------

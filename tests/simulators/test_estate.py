@@ -47,10 +47,13 @@ def test_clock_fixture_freezes_and_advances_every_simulator(golive, golive_clock
     import httpx
 
     golive_clock.freeze("2027-01-01T00:00:00Z")
-    golive_clock.advance(days=31)
+    result = golive_clock.advance(days=31)  # the estate clock's stepped advance
+    assert result.ok
+    assert result.steps >= 1
+    assert result.runs["erp"] == {"period_close": 1}  # nothing posted: no period to close
     for url in golive.urls.values():
         clock = httpx.get(f"{url}/_sim/clock").json()
-        assert clock == {"now": "2027-02-01T00:00:00.000000Z", "frozen": True}
+        assert (clock["now"], clock["frozen"]) == ("2027-02-01T00:00:00.000000Z", True)
 
 
 def _tiny_middleware(crm, erp) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from lifecycle.entities import model_for
@@ -202,14 +204,26 @@ async def test_empty_quote_cannot_be_submitted(cpq):
     await cpq.refused("POST", f"/quotes/{quote['id']}/submit", 422, "quote_empty")
 
 
-async def test_overdue_quote_is_refused_and_expired_by_the_clock_hook(cpq):
+async def test_overdue_quote_is_refused_then_expired_by_the_clock_the_day_after(cpq):
     await cpq.catalogue()
     quote = await cpq.quote([{"sku": "SEATS", "quantity": 5}])
     await cpq.call("POST", f"/quotes/{quote['id']}/submit", 200)
-    await cpq.call("POST", "/_sim/clock/advance", 200, json={"seconds": 31 * 86_400})
+    cpq.state.clock.advance(31 * 86_400)  # time passing with no job run yet
     await cpq.refused("POST", f"/quotes/{quote['id']}/accept", 409, "quote_expired")
     assert cpq.state.expire_overdue_quotes() == [quote["id"]]
     assert (await cpq.call("GET", f"/quotes/{quote['id']}", 200))["status"] == "expired"
+
+
+async def test_the_clock_expires_a_quote_at_the_start_of_the_day_after_valid_until(cpq):
+    await cpq.catalogue()
+    quote = await cpq.quote([{"sku": "SEATS", "quantity": 5}])
+    await cpq.call("POST", "/_sim/clock/freeze", 200, json={})
+    ran = await cpq.call("POST", "/_sim/clock/advance", 200, json={"seconds": 40 * 86_400})
+    assert ran["ran"]["runs"] == {"quote_expiry": 1}
+    assert (await cpq.call("GET", f"/quotes/{quote['id']}", 200))["status"] == "expired"
+    events = await cpq.call("GET", "/events", 200, params={"type": "quote.expired"})
+    day_after = date.fromisoformat(quote["valid_until"]) + timedelta(days=1)
+    assert [e["occurred_at"] for e in events["data"]] == [f"{day_after}T00:00:00.000000Z"]
 
 
 async def test_quotes_filter_by_external_id_and_status(cpq):

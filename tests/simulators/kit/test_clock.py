@@ -86,7 +86,7 @@ async def test_freezing_in_the_past_is_422_not_a_silent_freeze_at_now(crm):
 
 async def test_freezing_in_the_future_advances_then_freezes(crm):
     clock = await crm.call("POST", "/_sim/clock/freeze", 200, json={"at": "2040-02-29T12:00:00Z"})
-    assert clock == {"now": "2040-02-29T12:00:00.000000Z", "frozen": True}
+    assert (clock["now"], clock["frozen"]) == ("2040-02-29T12:00:00.000000Z", True)
     await crm.refused(
         "POST", "/_sim/clock/freeze", 422, "invalid_clock_move",
         json={"at": "2040-02-29T12:00:00Z", "frozen": False},

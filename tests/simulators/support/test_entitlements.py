@@ -58,7 +58,7 @@ async def test_entitlement_dates_are_checked(support, dates, code):
     )  # fmt: skip
 
 
-async def test_renewal_extends_an_entitlement_and_ended_ones_expire_on_the_clock_hook(support):
+async def test_renewal_extends_an_entitlement_and_ended_ones_expire_on_their_end_date(support):
     org = await support.org()
     today = support.state.today()
     ent = await support.entitlement(org["id"], end_date="2099-01-01")
@@ -70,7 +70,11 @@ async def test_renewal_extends_an_entitlement_and_ended_ones_expire_on_the_clock
     assert renewed["end_date"] == "2100-01-01"
     assert "entitlement.updated" in await support.event_types(ent["id"])
     await support.advance(2 * 24 * 60)
-    assert support.state.expire_ended_entitlements() == [short["id"]]
+    assert support.state.expire_ended_entitlements() == []  # the clock's job did it
+    events = await support.call("GET", "/events", 200, params={"type": "entitlement.expired"})
+    assert [(e["data"]["id"], e["occurred_at"]) for e in events["data"]] == [
+        (short["id"], f"{_plus_days(today, 2)}T00:00:00.000000Z")
+    ]
     page = await support.call(
         "GET", "/entitlements", 200, params={"organization_id": org["id"], "status": "active"}
     )
