@@ -73,7 +73,7 @@ class Systems:
         self.settings = settings
         self._http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         self._tokens = _Tokens(self._http, settings)
-        self.breakers = {
+        self.breakers: dict[str, Breaker] = {
             s: Breaker(s, settings.breaker_failures, settings.breaker_reset_s) for s in SYSTEMS
         }
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lifecycle.systems import SYSTEMS  # the five systems, in golive's one list
+
 __all__ = ["SYSTEMS", "ConfigError", "Settings"]
 
-SYSTEMS = ("crm", "cpq", "billing", "support", "erp")
 _DEFAULT_STATE_DIR = ".golive/reference-middleware"
 
 
@@ -49,7 +50,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``env`` (default ``os.environ``); ``overrides`` replace any field."""
         env = os.environ if env is None else env
-        urls = {}
+        urls: dict[str, str] = {}
         for system in SYSTEMS:
             name = f"GOLIVE_{system.upper()}_URL"
             url = env.get(name, "").rstrip("/")
