@@ -18,7 +18,7 @@ from golive import __version__
 from golive.cli import _registry
 from golive.errors import GoliveError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "exit_status", "main"]
 
 app = typer.Typer(
     name="golive",
@@ -115,3 +115,16 @@ def main(argv: list[str] | None = None) -> None:
     # Without standalone mode, Typer returns the exit code of --help and friends.
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def exit_status(argv: list[str]) -> int:
+    """Run golive in this process and return the exit status a shell would see.
+
+    For tests and for Python code that drives golive (``exit_status(["reconcile"])``);
+    what it prints goes to this process's stdout and stderr.
+    """
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    return 0

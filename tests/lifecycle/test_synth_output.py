@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from golive.cli import main
+from golive.cli import exit_status as _run
 from golive.dataload import iter_objects
 from lifecycle.entities import ENTITY_TYPES
 from lifecycle.events import EVENT_TYPES, Event
@@ -91,15 +91,6 @@ def test_events_are_valid_envelopes_with_duplicates_and_reordering(tmp_path: Pat
     assert (tmp_path / "plain" / "account.ndjson").read_bytes() == (
         tmp_path / "noisy" / "account.ndjson"
     ).read_bytes()
-
-
-def _run(argv: list[str]) -> int:
-    """golive's exit status for ``argv`` (main() returns normally on success)."""
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_cli_generate_writes_files_and_reruns_byte_identical(tmp_path: Path) -> None:

@@ -11,16 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status as _run
 from simulators.estate import Estate, running_estate
-
-
-def _run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")

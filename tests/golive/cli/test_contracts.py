@@ -8,15 +8,7 @@ from pathlib import Path
 import pytest
 
 from contracts.specs import committed_spec
-from golive.cli import main
-
-
-def _run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from golive.cli import exit_status as _run
 
 
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

@@ -9,18 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status as _run
 from golive.dataload import iter_objects
 from lifecycle.synth import SynthParams, generate
 from simulators.testing import free_base_port
-
-
-def _run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

@@ -10,18 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status as _run
 from simulators.testing import free_base_port
 
 ADMIN = "fault-test-admin-token"
-
-
-def _run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
