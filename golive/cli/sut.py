@@ -32,7 +32,7 @@ dlq_app = typer.Typer(
 _DEFAULT_STATE = Path(".golive/reference-middleware")
 _PORT = typer.Option(
     None, "--port", min=0, max=65535,
-    help="Port on 127.0.0.1 (default: GOLIVE_SUT_PORT, [sut] url, else 9000).",
+    help="Port on 127.0.0.1 (default: GOLIVE_SUT_PORT, \\[sut] url, else 9000).",
 )  # fmt: skip
 _TARGET = typer.Option("local", "--target", help="A target of golive.toml (default: local).")
 _REGISTER = typer.Option(
