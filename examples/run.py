@@ -27,6 +27,7 @@ import httpx
 import uvicorn
 
 from examples.reference_middleware import EVENTS, ConfigError, Settings
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = [
     "KINDS",
@@ -127,13 +128,13 @@ def start_sut(
 def sut_env(estate_urls: Mapping[str, str], secret: str, **more: str) -> dict[str, str]:
     """The GOLIVE_* variables of the SUT contract for an estate (simulators' credentials)."""
     env = {f"GOLIVE_{s.upper()}_URL": u.rstrip("/") for s, u in estate_urls.items()}
-    return {"GOLIVE_CLIENT_ID": "golive", "GOLIVE_CLIENT_SECRET": "golive-secret",
+    return {"GOLIVE_CLIENT_ID": DEFAULT_CLIENT_ID, "GOLIVE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "GOLIVE_WEBHOOK_SECRET": secret, **env, **more}  # fmt: skip
 
 
 def register_webhooks(
     estate_urls: Mapping[str, str], sut_url: str, secret: str,
-    client: tuple[str, str] = ("golive", "golive-secret"),
+    client: tuple[str, str] = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
 ) -> dict[str, str]:  # fmt: skip
     """Register ``<sut_url>/webhooks/<system>`` on each simulator that emits an event the
     middleware handles, replacing an earlier registration; system -> endpoint id."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.systems import SYSTEMS  # the five systems, in golive's one list
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = ["SYSTEMS", "ConfigError", "Settings"]
 
@@ -65,8 +66,8 @@ class Settings:
             raise ConfigError(f"GOLIVE_SUT_PORT must be a port number, got {port_text!r}")
         settings = cls(
             urls=urls,
-            client_id=env.get("GOLIVE_CLIENT_ID", "golive"),
-            client_secret=env.get("GOLIVE_CLIENT_SECRET", "golive-secret"),
+            client_id=env.get("GOLIVE_CLIENT_ID", DEFAULT_CLIENT_ID),
+            client_secret=env.get("GOLIVE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
             webhook_secret=secret,
             state_dir=Path(env.get("GOLIVE_SUT_STATE_DIR", _DEFAULT_STATE_DIR)),
             port=int(port_text),

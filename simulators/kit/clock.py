@@ -34,6 +34,13 @@ def parse_instant(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _whole_us(timestamp: float) -> float:
+    """``timestamp`` on a whole microsecond, as every instant is written: a frozen clock
+    then reads back the very instant its timestamps show, so a deadline written as text
+    compares with it the same way whatever fraction of a microsecond it was frozen at."""
+    return round(timestamp, 6)
+
+
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
@@ -88,7 +95,7 @@ class SimClock:
             self._check_target(now, at.timestamp())
             now = max(now, at.timestamp())
         self._moving()
-        self._frozen_at = now
+        self._frozen_at = _whole_us(now)
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
@@ -104,7 +111,7 @@ class SimClock:
         self._check_target(self.timestamp(), self.timestamp() + seconds)
         self._moving()
         if self._frozen_at is not None:
-            self._frozen_at += seconds
+            self._frozen_at = _whole_us(self._frozen_at + seconds)
         else:
             self._offset_s += seconds
 

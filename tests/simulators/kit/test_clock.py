@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulators.kit.clock import CLOCK_LIMIT, SimClock
+from simulators.kit.clock import CLOCK_LIMIT, SimClock, parse_instant
 from simulators.testing import SimHarness, sim_client
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +91,17 @@ async def test_freezing_in_the_future_advances_then_freezes(crm):
         "POST", "/_sim/clock/freeze", 422, "invalid_clock_move",
         json={"at": "2040-02-29T12:00:00Z", "frozen": False},
     )  # fmt: skip
+
+
+def test_a_frozen_clock_stands_on_the_instant_it_writes():
+    """Deadlines are written to the microsecond; a frozen clock must read back as written,
+    or a target exactly reached flips to breached by a fraction of a microsecond."""
+    clock = SimClock()
+    for fraction in (0.0000001, 0.0000004, 0.0000005, 0.0000009):
+        clock.reset()
+        clock.freeze()
+        clock._frozen_at = clock.timestamp() + fraction  # as time.time() gives it
+        clock.freeze()
+        for seconds in (61 * 60, 1379 * 60, 0.000001, 86_400.5):
+            clock.advance(seconds)
+            assert clock.timestamp() == parse_instant(clock.now_iso()).timestamp()

@@ -156,7 +156,10 @@ async def test_after_seed_rebuilds_what_a_system_derives(open_app: Opener) -> No
         )
         assert r.status_code == 201, r.text
     app = restart(app, open_app, "support")
-    assert state_of(app)._sla_heap  # the case's SLA deadlines, scheduled again
+    # The case's SLA deadline is due again: the restored index feeds the scheduler.
+    restored = state_of(app)
+    assert restored.store["case"].lowest("sla_due") is not None
+    assert restored.scheduler.job("sla_breach").due() is not None
 
 
 async def test_webhook_endpoints_are_kept_and_undelivered_events_queued_again(
