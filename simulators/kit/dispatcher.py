@@ -187,10 +187,15 @@ class Dispatcher:
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
-        if runner is not None:
+        if runner is None:
+            return
+        # Cancel until it is done: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the event it waits for is set, and a stop must never hang.
+        while not runner.done():
             runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            await asyncio.wait({runner}, timeout=1.0)
+        if not runner.cancelled() and runner.exception() is not None:
+            log.error("the webhook dispatcher had failed", exc_info=runner.exception())
 
     async def _run(self) -> None:
         import aiohttp
@@ -223,10 +228,11 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), _POLL_S)
             finally:
-                for task in list(self._tasks):
-                    task.cancel()
-                if self._tasks:
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
+                pending = set(self._tasks)
+                while pending:  # cancelled until done, as in stop()
+                    for task in pending:
+                        task.cancel()
+                    _, pending = await asyncio.wait(pending, timeout=1.0)
                 self._flush()
 
     async def _attempt(self, client: aiohttp.ClientSession, due: _Due) -> None:
@@ -265,7 +271,14 @@ class Dispatcher:
                 if self._held.get(endpoint["id"]):
                     self._release_held(endpoint["id"])
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            self._settle(due, endpoint, status, error, latency_ms, rule.id if rule else None)
+            # A retry is the same delivery: once a duplicate fired for it (or it is itself the
+            # copy), its retries are not duplicated again, or a failing receiver would make
+            # every failed attempt spawn a new delivery without end.
+            done_with_faults = due.faulted or (rule is not None and rule.kind == "duplicate")
+            self._settle(
+                due, endpoint, status, error, latency_ms, rule.id if rule else None,
+                faulted=done_with_faults,
+            )  # fmt: skip
             if rule is not None and rule.kind == "duplicate":
                 # The same event again, same webhook-id, as a provider's retry storm sends it.
                 self._queue(endpoint["id"], event, self.rt.clock.timestamp(), 1, faulted=True)
@@ -286,6 +299,8 @@ class Dispatcher:
         error: str | None,
         latency_ms: float,
         fault: str | None = None,
+        *,
+        faulted: bool = False,
     ) -> None:
         delivered = status is not None and 200 <= status < 300
         now = self.rt.clock.timestamp()
@@ -308,7 +323,7 @@ class Dispatcher:
         })  # fmt: skip
         self.rt.metrics.inc("webhook_attempts", outcome)
         if next_at is not None:
-            self._queue(endpoint["id"], due.event, next_at, due.attempt + 1)
+            self._queue(endpoint["id"], due.event, next_at, due.attempt + 1, faulted=faulted)
         else:
             self._close(due)
 

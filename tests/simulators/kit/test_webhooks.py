@@ -370,3 +370,29 @@ async def test_the_same_seed_fires_the_same_event_faults_on_the_same_deliveries(
     duplicated = [event for event, fault in first if fault]
     assert 0 < len(duplicated) < 12
     assert len(first) == 12 + len(duplicated)
+
+
+async def test_a_duplicate_fault_on_a_failing_receiver_stays_bounded(receiver):
+    """Each failed attempt must not spawn a new copy: one copy, each with its retries."""
+    async with sim_client("crm") as c:
+        state = state_of(c.app)
+        state.rt.clock.freeze()
+        receiver.status = 500
+        await c.post("/webhook-endpoints", json={"url": f"{receiver.url}/crm", "events": ["*"]})
+        await c.post("/_sim/faults", json={"kind": "duplicate"})
+        await c.post("/accounts", json={"name": "A"})
+        dispatcher: Dispatcher = c.app.state.dispatcher
+        dispatcher.start()
+        try:
+            for _ in range(len(RETRY_SCHEDULE_S) + 2):
+                deadline = time.monotonic() + 20
+                while dispatcher.pending():
+                    assert time.monotonic() < deadline, list(dispatcher.attempts)
+                    await asyncio.sleep(0.01)
+                state.rt.clock.advance(11 * 3600)
+                await asyncio.sleep(0.1)
+        finally:
+            await dispatcher.stop()
+        attempts = list(dispatcher.attempts)
+        assert len(attempts) == 2 * (len(RETRY_SCHEDULE_S) + 1)  # the original and one copy
+        assert [a["outcome"] for a in attempts].count("failed") == 2
