@@ -45,7 +45,9 @@ DAY = datetime(2030, 1, 31, 8, 0, tzinfo=UTC)
 _OPEN_H, _CLOSE_H = 9, 17
 _OUTAGE = (timedelta(hours=3), timedelta(hours=3, minutes=20))  # 11:00-11:20 after 08:00
 _MONTH_BUDGET_S = 20.0  # wall seconds the month end may take
-_REACT_S = 1.5  # wall seconds a deal's reactions get before the clock moves on
+_REACT_S = 1.5
+# A middleware that keeps failing never lets a step settle: the clock moves on after this.
+_STEP_SETTLE_S = 3.0  # wall seconds a deal's reactions get before the clock moves on
 _UNTIL = datetime(2030, 3, 6, 0, 0, tzinfo=UTC)  # past the invoices and a dunning retry
 DECLINING_CARD = "4000000000000341"  # Stripe's test card that saves, then fails every charge
 # Fast middleware retries: an outage of simulated minutes passes in wall-clock seconds.
@@ -176,7 +178,7 @@ def _business_day(
         accounts = seed_accounts(crm, rng, max(1, (options.deals * 3 + 3) // 4))
         progress("seeded the catalogue and accounts", 1)
         gap = timedelta(hours=_CLOSE_H - _OPEN_H) / max(options.deals, 1)
-        clock.advance(to=DAY.replace(hour=_OPEN_H), settle_limit_s=options.settle_limit_s)
+        clock.advance(to=DAY.replace(hour=_OPEN_H), settle_limit_s=_STEP_SETTLE_S)
         deals = []
         for i in range(options.deals):
             at = DAY.replace(hour=_OPEN_H) + gap * i
@@ -185,7 +187,11 @@ def _business_day(
             # The middleware reacts at the deal's instant, as it would live (an outage
             # holds it back: then it carries on when the clock leaves the window).
             _wait_drained(estate, sut, _REACT_S)
-            clock.advance(to=at + gap, settle_limit_s=options.settle_limit_s)
+            step = at
+            while step < at + gap:  # 20-minute steps, each drained: a retry lands on time
+                step = min(step + timedelta(minutes=20), at + gap)
+                clock.advance(to=step, settle_limit_s=_STEP_SETTLE_S)
+                _wait_drained(estate, sut, _REACT_S)
             progress(f"deal {i + 1}/{options.deals} closed won ({account['name']})", 1)
     return deals
 
