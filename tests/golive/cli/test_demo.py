@@ -1,0 +1,52 @@
+"""``golive demo`` end to end: the reference middleware reconciles under the ERP outage
+and duplicate webhooks, and the report files are written (README, "golive demo")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from golive.cli import main
+
+
+def _golive(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_the_demo_with_the_reference_middleware_reconciles_and_writes_its_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    code, output = _golive(["demo", "--deals", "8", "--seed", "3", "--out", str(out)], capsys)
+    assert code == 0, output
+    assert "PASS: every invariant holds" in output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["ok"] is True
+    assert summary["deals"] == 8
+    assert summary["objects"]["sales_order"] == 8  # one order per deal despite duplicates
+    assert summary["objects"]["ar_invoice"] >= 8  # the month end billed every deal
+    fired = {f["kind"]: f["fired"] for f in summary["faults"]}
+    assert fired["outage"] > 0
+    assert fired["duplicate"] > 0
+    assert summary["middleware"]["dlq"] == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert "PASS" in html
+    assert "order_per_deal" in html
+    assert "<testsuite" in (out / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_an_unknown_middleware_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = _golive(["demo", "--sut", "clever", "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert "--sut 'clever'" in output
