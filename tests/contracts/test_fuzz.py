@@ -80,9 +80,11 @@ def test_a_bounded_stateful_run_finds_nothing_and_follows_links(crm_url: str) ->
     # Links: the stateful phase reads and updates what it created.
     assert seen[("stateful GET /accounts/{account_id}", 200, False)] > 0
     assert any(k[0] == "stateful PATCH /accounts/{account_id}" and k[1] == 200 for k in seen)
-    # The run outlived its tokens: each new one came before the old one lapsed. (Other
-    # 401s are Schemathesis' own negative cases: no or a garbled Authorization header.)
-    assert result.tokens_fetched >= min(3, int(result.elapsed_s))
+    # Tokens were fetched again during the run (a token is refreshed 2 s before its 3 s
+    # lapse) and no request met an expired one. How many came depends on how many requests
+    # a loaded machine made, so no more than two are asserted. (Other 401s are
+    # Schemathesis' own negative cases: no or a garbled Authorization header.)
+    assert result.tokens_fetched >= min(2, int(result.elapsed_s))
     assert not [k for k in seen if k[2]]
 
 
