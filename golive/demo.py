@@ -37,6 +37,13 @@ from scenarios.oracle import Slos, Verdict, read_snapshot, reconcile
 from simulators.estate import Estate, running_estate
 from simulators.registry import SYSTEMS
 
+# The demo moves the clock in 20-minute steps and drains the middleware between them, so
+# simulated latencies come in steps: work held by the ERP outage lands a step or two late.
+# Its objectives allow two steps beyond the usual 30 minutes (golive.toml's [slos] are for
+# estates whose clock runs or moves finer).
+DEMO_SLOS = Slos(close_to_order_s=3600.0, order_to_entitlement_s=3600.0,
+                 invoice_to_ar_invoice_s=3600.0)  # fmt: skip
+
 __all__ = ["DAY", "DECLINING_CARD", "DemoOptions", "DemoResult", "Progress", "run_demo"]
 
 # The business day: the last business day of January 2030 (a Thursday), so the month
@@ -258,7 +265,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             status = _wait_drained(estate, sut, options.settle_limit_s)
             tick("settled; reconciling", 1)
             snapshot = read_snapshot(estate.urls, admin_headers=estate.admin_headers)
-            verdict = reconcile(snapshot, Slos())
+            verdict = reconcile(snapshot, DEMO_SLOS)
             facts = collect_facts(estate, snapshot, deals, status, advance)
         finally:
             sut.stop()
