@@ -81,8 +81,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
 
 
 def receiver_server(port: int) -> Server:
-    server = Server("receiver", [sys.executable, "-c", _RECEIVER, str(port)], port, "/stats")
-    return server
+    return Server("receiver", [sys.executable, "-c", _RECEIVER, str(port)], port, "/count")
 
 
 def _json(method: str, port: int, path: str, body: Any = None, tok: str | None = None) -> Any:
@@ -119,7 +118,7 @@ def _create(tok: str, n: int) -> None:
     _json("POST", SIM_PORT, "/accounts", {"name": f"Bench {n}"}, tok)
 
 
-def throughput(tok: str, events: int) -> dict[str, Any]:
+def throughput(events: int) -> dict[str, Any]:
     _json("POST", SIM_PORT, "/_sim/reset")
     _json("POST", RECEIVER_PORT, "/clear")
     tok = token(SIM_PORT)
@@ -171,16 +170,14 @@ def request_path(bench: Bench) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {"no_endpoint": [], "one_endpoint": []}
     load = Load("POST", SIM_PORT, "/accounts", tok)
     bench.drive(load, 3, record=False)
-    endpoint = None
     for _ in range(bench.runs):
         for name in results:
             _json("POST", SIM_PORT, "/_sim/reset")
             tok = token(SIM_PORT)
             load = Load("POST", SIM_PORT, "/accounts", tok)
             if name == "one_endpoint":
-                endpoint = _register(tok)
+                _register(tok)
             results[name].append(bench.drive(load, bench.duration_s))
-    del endpoint
     medians = {n: statistics.median(r["rps"] for r in runs) for n, runs in results.items()}
     return {
         "runs": results,
@@ -238,9 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         with running(receiver):
             sims.SERVER_CORE = receiver_core
             with running(sim_server(SIM_PORT)):
-                tok = token(SIM_PORT)
                 sims._say("throughput ...")
-                res["throughput"] = throughput(tok, args.events)
+                res["throughput"] = throughput(args.events)
                 sims._say(f"throughput: {res['throughput']}")
                 sims._say("lag ...")
                 res["lag"] = lag(args.rate, args.lag_seconds)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from simulators.kit.uow import current_unit
 
-__all__ = ["CLOCK_LIMIT", "SimClock", "format_instant", "parse_instant"]
+__all__ = ["CLOCK_LIMIT", "SimClock", "format_instant", "format_timestamp", "parse_instant"]
 
 # The clock stays before this instant. datetime ends at 9999-12-31, and the rules add
 # years to "now" (terms, renewals, trial ends, quote validity): stopping the clock a few
@@ -26,6 +26,11 @@ def format_instant(moment: datetime) -> str:
     """``2026-11-23T09:30:00.000000Z``: the one timestamp format of golive."""
     # isoformat is about twice as fast as strftime, and this runs twice per write.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def format_timestamp(timestamp: float) -> str:
+    """Epoch seconds as golive's one timestamp format (``format_instant``)."""
+    return format_instant(datetime.fromtimestamp(timestamp, UTC))
 
 
 def parse_instant(text: str) -> datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import metadata
 from typing import Any
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from simulators.kit.clock import format_instant, parse_instant
+from simulators.kit.clock import format_timestamp, parse_instant
 from simulators.kit.errors import Invalid, problem_responses
 from simulators.kit.http import json_response
 from simulators.kit.scheduler import MoveReport
@@ -162,9 +162,7 @@ def clock_view(state: SystemState) -> dict[str, Any]:
     return {
         **rt.clock.state(),
         **state.scheduler.status(),
-        "next_delivery_at": None
-        if delivery is None
-        else format_instant(datetime.fromtimestamp(delivery, UTC)),
+        "next_delivery_at": None if delivery is None else format_timestamp(delivery),
         "activity": {
             "in_flight": rt.in_flight,
             "idle_s": round(max(0.0, time.monotonic() - rt.last_request_at), 6),

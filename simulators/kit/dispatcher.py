@@ -24,13 +24,12 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic_core import to_json
 
-from simulators.kit.clock import format_instant
+from simulators.kit.clock import format_timestamp
 from simulators.kit.uow import transaction
 from simulators.kit.webhooks import (
     ENDPOINTS,
@@ -313,14 +312,7 @@ class Dispatcher:
             outcome = "retrying"
         else:
             outcome = "failed"
-        self.attempts.append({
-            "event_id": due.event["id"], "event_type": due.event["type"],
-            "endpoint_id": endpoint["id"], "url": endpoint["url"], "attempt": due.attempt,
-            "status": status, "error": error, "latency_ms": latency_ms,
-            "attempted_at": format_instant_s(now), "outcome": outcome,
-            "next_attempt_at": None if next_at is None else format_instant_s(next_at),
-            "fault": fault,
-        })  # fmt: skip
+        self._log(due, endpoint, now, outcome, next_at, fault, status, error, latency_ms)
         self.rt.metrics.inc("webhook_attempts", outcome)
         if next_at is not None:
             self._queue(endpoint["id"], due.event, next_at, due.attempt + 1, faulted=faulted)
@@ -338,13 +330,28 @@ class Dispatcher:
         else:
             self._held.setdefault(endpoint["id"], []).append((later, time.monotonic()))
             outcome, next_at = "held", None
+        self._log(due, endpoint, now, outcome, next_at, rule.id)
+
+    def _log(
+        self,
+        due: _Due,
+        endpoint: dict[str, Any],
+        now: float,
+        outcome: str,
+        next_at: float | None,
+        fault: str | None,
+        status: int | None = None,
+        error: str | None = None,
+        latency_ms: float = 0.0,
+    ) -> None:
+        """One line of ``GET /_sim/deliveries`` (docs/webhooks.md)."""
         self.attempts.append({
             "event_id": due.event["id"], "event_type": due.event["type"],
             "endpoint_id": endpoint["id"], "url": endpoint["url"], "attempt": due.attempt,
-            "status": None, "error": None, "latency_ms": 0.0,
-            "attempted_at": format_instant_s(now), "outcome": outcome,
-            "next_attempt_at": None if next_at is None else format_instant_s(next_at),
-            "fault": rule.id,
+            "status": status, "error": error, "latency_ms": latency_ms,
+            "attempted_at": format_timestamp(now), "outcome": outcome,
+            "next_attempt_at": None if next_at is None else format_timestamp(next_at),
+            "fault": fault,
         })  # fmt: skip
 
     def _release_held(self, endpoint_id: str | None = None, older_than_s: float = 0.0) -> None:
@@ -389,7 +396,3 @@ class Dispatcher:
                 opened = self._open.get(endpoint_id) or {}
                 done = min(opened) - 1 if opened else self._seen.get(endpoint_id, 0)
                 self.state.store.raise_counter(done_counter(endpoint_id), done)
-
-
-def format_instant_s(timestamp: float) -> str:
-    return format_instant(datetime.fromtimestamp(timestamp, UTC))

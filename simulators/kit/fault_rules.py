@@ -12,11 +12,10 @@ import math
 import random
 import re
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from lifecycle.faults import EVENT_KINDS, FaultSpec, default_error_code
-from simulators.kit.clock import SimClock, format_instant
+from simulators.kit.clock import SimClock, format_timestamp
 from simulators.kit.metrics import Metrics
 
 __all__ = ["MAX_RULES", "ActiveRule", "FaultBook", "compile_path"]
@@ -50,7 +49,7 @@ def compile_path(pattern: str) -> re.Pattern[str]:
 
 
 def _iso(timestamp: float | None) -> str | None:
-    return None if timestamp is None else format_instant(datetime.fromtimestamp(timestamp, UTC))
+    return None if timestamp is None else format_timestamp(timestamp)
 
 
 class ActiveRule:

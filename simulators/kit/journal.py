@@ -6,10 +6,9 @@ Entries are tuples in a bounded deque, so journaling costs little on the request
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, datetime
 from typing import Any
 
-from simulators.kit.clock import format_instant
+from simulators.kit.clock import format_timestamp
 
 __all__ = ["JOURNAL_FIELDS", "Journal"]
 
@@ -25,10 +24,6 @@ JOURNAL_FIELDS = (
     "replayed",
     "fault",  # the id of the fault rule that fired for the request, if one did
 )
-
-
-def _iso(timestamp: float) -> str:
-    return format_instant(datetime.fromtimestamp(timestamp, UTC))
 
 
 class Journal:
@@ -48,7 +43,10 @@ class Journal:
     def entries(self) -> list[dict[str, Any]]:
         # Entries hold the raw timestamp: formatting it costs more than the rest of
         # the record, and only this (rare) read needs it as text.
-        return [dict(zip(JOURNAL_FIELDS, (_iso(e[0]), *e[1:]), strict=True)) for e in self._entries]
+        return [
+            dict(zip(JOURNAL_FIELDS, (format_timestamp(e[0]), *e[1:]), strict=True))
+            for e in self._entries
+        ]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from simulators.kit.clock import format_instant
+from simulators.kit.clock import format_instant, format_timestamp
 from simulators.kit.errors import SimError
 from simulators.kit.runtime import Runtime
 from simulators.kit.uow import transaction
@@ -98,10 +98,6 @@ class MoveReport:
         }
 
 
-def _instant(timestamp: float) -> str:
-    return format_instant(datetime.fromtimestamp(timestamp, UTC))
-
-
 class Scheduler:
     """The jobs of one simulator and the runs of those that fall due.
 
@@ -141,7 +137,7 @@ class Scheduler:
 
     def held(self) -> list[dict[str, str]]:
         return [
-            {"job": name, "due_at": _instant(due), "reason": why}
+            {"job": name, "due_at": format_timestamp(due), "reason": why}
             for name, (due, why) in self._held.items()
         ]
 
@@ -184,7 +180,12 @@ class Scheduler:
             log.exception("%s: job %s failed at %s", rt.system, name, format_instant(at))
             rt.metrics.inc("job_failures", name)
             report.failures.append(
-                {"job": name, "at": format_instant(at), "code": code, "detail": detail[:500]}
+                {
+                    "job": name,
+                    "at": format_instant(at),
+                    "code": code,
+                    "detail": detail[:500],
+                }
             )
             if due is not None:
                 self._held[name] = (due, f"failed: {code}")
@@ -211,7 +212,7 @@ class Scheduler:
         """``next_due_at`` (or null) and the held jobs, for ``GET /_sim/clock``."""
         found = self.next_due()
         return {
-            "next_due_at": None if found is None else _instant(found[0]),
+            "next_due_at": None if found is None else format_timestamp(found[0]),
             "next_job": None if found is None else found[1].name,
             "held_jobs": self.held(),
         }
