@@ -115,7 +115,7 @@ class Config:
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
     sut_url: str | None = None
-    sut_command: str | None = None
+    sut_command: str | list[str] | None = None  # [sut] command: a shell line or an argv
     slos: dict[str, Any] = field(default_factory=dict)
     load_slos: dict[str, Any] = field(default_factory=dict)
     # Throttling per system for `golive up` ([limits]; docs/limits.md): only systems
@@ -294,8 +294,14 @@ def load_config(path: Path | None = None) -> Config:
                 )
             cfg.targets[name] = _check_url(file, f"targets.{name}", value)
         sut = raw.get("sut", {})
-        cfg.sut_url = sut.get("url")
-        cfg.sut_command = sut.get("command")
+        cfg.sut_url = None if sut.get("url") is None else _check_url(file, "sut.url", sut["url"])
+        command = sut.get("command")
+        if command is not None and not (
+            (isinstance(command, str) and command.strip())
+            or (isinstance(command, list) and command and all(isinstance(c, str) for c in command))
+        ):
+            raise UsageProblem(f"{file}: [sut] command must be a command line or a list of strings")
+        cfg.sut_command = command
         cfg.slos = dict(raw.get("slos", {}))
         load = raw.get("load", {})
         if not isinstance(load, dict) or not isinstance(load.get("slos", {}), dict):

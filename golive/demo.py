@@ -31,11 +31,11 @@ import httpx
 
 from examples.run import SutHandle, new_webhook_secret, register_webhooks, start_sut, sut_env
 from golive.demo_deals import Deal, close_deal, seed_accounts, seed_catalogue
+from golive.drain import admin_call, wait_drained
 from golive.estateclock import EstateClock, format_utc
 from golive.faults import rule_for
 from scenarios.oracle import Slos, Verdict, read_snapshot, reconcile
 from simulators.estate import Estate, running_estate
-from simulators.registry import SYSTEMS
 
 # The demo moves the clock in 20-minute steps and drains the middleware between them, so
 # simulated latencies come in steps: work held by the ERP outage lands a step or two late.
@@ -122,35 +122,20 @@ def _fault_rules(seed: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def _admin(estate: Estate, system: str, path: str, **kw: Any) -> Any:
-    method = kw.pop("method", "GET")
-    response = httpx.request(
-        method, f"{estate.url(system)}/_sim{path}", headers=estate.admin_headers, timeout=30, **kw
-    )
-    response.raise_for_status()
-    return response.json()
+    return admin_call(estate, system, path, **kw)
+
+
+def _status(sut: SutHandle) -> dict[str, Any] | None:
+    try:
+        return sut.status()
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 def _wait_drained(estate: Estate, sut: SutHandle, limit_s: float) -> dict[str, Any] | None:
     """Until the middleware's queue is empty and no webhook delivery is pending; its
     ``/status`` (None for a middleware without one)."""
-    deadline = time.monotonic() + limit_s
-    quiet = 0
-    status: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        try:
-            status = sut.status()
-        except (httpx.HTTPError, ValueError):
-            status = None
-        busy = bool(status and (status.get("queue_depth") or status.get("parked")))
-        pending = sum(
-            int(_admin(estate, s, "/deliveries", params={"limit": 1}).get("pending") or 0)
-            for s in SYSTEMS
-        )
-        quiet = 0 if busy or pending else quiet + 1
-        if quiet >= 2:
-            break
-        time.sleep(0.05)
-    return status
+    return wait_drained(estate, lambda: _status(sut), limit_s)
 
 
 def _decline_one(estate: Estate, account_id: str) -> int:

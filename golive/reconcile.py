@@ -24,7 +24,7 @@ from scenarios.oracle import (
     reconcile,
 )
 
-__all__ = ["examples", "reconcile_target", "slos_from_config", "snapshot_from_folder",
+__all__ = ["describe", "examples", "reconcile_target", "slos_from_config", "snapshot_from_folder",
            "write_html", "write_json", "write_junit_report"]  # fmt: skip
 
 
@@ -63,6 +63,11 @@ def reconcile_target(
     except ReadProblem as exc:
         raise UsageProblem(str(exc)) from None
     return reconcile(snapshot, slos)
+
+
+def describe(v: Violation) -> str:
+    """One violation on one line: the message, its correlation id and its event trail."""
+    return _describe(v)
 
 
 def _describe(v: Violation) -> str:

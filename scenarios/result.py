@@ -14,7 +14,9 @@ import numpy as np
 
 from scenarios.spec import FLOWS, ScenarioSpec
 
-__all__ = ["PCT_LEVELS", "ReplicationResult", "RunRecord", "percentiles", "summarise"]
+__all__ = [
+    "PCT_LEVELS", "ReplicationResult", "RunRecord", "fault_zooms", "percentiles", "summarise",
+]  # fmt: skip
 
 PCT_LEVELS: tuple[int, ...] = (50, 75, 90, 95, 99)
 _MAX_POINTS = 600  # time series are thinned to this many points before pickling
@@ -256,3 +258,9 @@ def _zooms(rec: RunRecord, horizon_s: float) -> list[dict[str, Any]]:
             window[key] = [float(values[i]) for i in idx[::step]]
         out.append(window)
     return out
+
+
+def fault_zooms(rec: RunRecord, horizon_s: float) -> list[dict[str, Any]]:
+    """The zoom of each fault window of ``rec`` (as ``ReplicationResult.windows`` holds
+    them), for a record filled from elsewhere than the model: a live run's samples."""
+    return _zooms(rec, horizon_s)

@@ -26,9 +26,12 @@ scenario_app = typer.Typer(
     "Example: golive scenario run erp-outage --mode sim --replications 5",
     no_args_is_help=True,
 )
-_LIVE_UNAVAILABLE = (
-    "--mode live needs the running estate and is not available in this version; use --mode sim"
-)
+_SPEED_HELP = "live: simulated seconds per wall second (default 3600: an hour a second)."
+_SCALE_HELP = "live: share of the profile's deals driven (0-1, seeded; default 1)."
+_MAX_DEALS_HELP = "live: at most this many deals, spread over the profile (default 40)."
+_SUT_HELP = "live: reference, naive, or the URL of your middleware (default: [sut] or reference)."
+_TARGET_HELP = "live: attach to the simulators of this golive.toml target (default: start them)."
+_BASE_PORT_HELP = "live: attach to simulators started with `golive up --base-port P`."
 
 
 _OUT_HELP = "Report folder (default: a new folder under ./golive-reports/)."
@@ -128,7 +131,7 @@ def _meta(
 @scenario_app.command("run")
 def run(
     name: str = typer.Argument(..., help="Library name or path to a scenario file."),
-    mode: str = typer.Option("sim", "--mode", help="sim (SimPy model); live is a later release."),
+    mode: str = typer.Option("sim", "--mode", help="sim (SimPy model) or live (the estate)."),
     replications: int = typer.Option(5, "--replications", "-n", help="Monte Carlo replications."),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: key=value (repeatable)."),
@@ -136,6 +139,23 @@ def run(
     out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     workers: int | None = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP),
     dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=_DASK_HELP),
+    speed: float = typer.Option(3600.0, "--speed", help=_SPEED_HELP),
+    scale: float = typer.Option(1.0, "--scale", help=_SCALE_HELP),
+    max_deals: int = typer.Option(40, "--max-deals", help=_MAX_DEALS_HELP),
+    sut: str | None = typer.Option(None, "--sut", help=_SUT_HELP),
+    config: Path | None = typer.Option(None, "--config", help="live: golive.toml to read."),
+    target: str | None = typer.Option(None, "--target", help=_TARGET_HELP),
+    base_port: int | None = typer.Option(
+        None, "--base-port", min=1, max=65531, help=_BASE_PORT_HELP
+    ),
+    compare: bool = typer.Option(
+        True, "--compare/--no-compare", help="live: run the model side by side (default on)."
+    ),
+    invoice_run: bool = typer.Option(
+        True,
+        "--invoice-run/--no-invoice-run",
+        help="live: after the timeline, follow the estate to billing's first invoice run.",
+    ),
 ) -> None:
     """Run a scenario and write report.html, summary.json and junit.xml.
 
@@ -143,10 +163,25 @@ def run(
     when at least one point meets every SLO. Exit 1 when that fails, or when the
     scenario defines no SLOs (nothing was checked). Exit 2 on bad usage.
 
+    --mode live drives the scenario against the simulators and a real middleware and
+    judges it with the oracle: exit 0 when every invariant holds and every SLO a live run
+    can measure is met, 1 otherwise, 2 on bad usage (docs/live-scenarios.md).
+
     Example: golive scenario run quarter-end-spike --mode sim --sweep middleware.workers=2,3,4,8
+
+    Example: golive scenario run erp-outage --mode live --speed 20000 --max-deals 30
     """
     if mode == "live":
-        raise UsageProblem(_LIVE_UNAVAILABLE)
+        from golive.cli.scenario_live import LiveArgs, run_live_command
+
+        if sweep or dask_scheduler:
+            raise UsageProblem("--sweep and --dask-scheduler apply to --mode sim only")
+        given = [*set_, *([f"seed={seed}"] if seed is not None else [])]
+        run_live_command(LiveArgs(name, given, out, speed, scale, max_deals, sut, config, target,
+                                  base_port, compare, invoice_run))  # fmt: skip
+        return
+    if mode == "simulated":
+        mode = "sim"
     if mode != "sim":
         raise UsageProblem(f"--mode must be sim or live, not {mode!r}")
     if replications < 1:

@@ -42,4 +42,4 @@ def reconcile(snapshot: Snapshot, slos: Slos | None = None) -> Verdict:
     for check in (check_deals, check_invoices, check_payments, check_ledger, check_periods,
                   check_orphans, check_unique):  # fmt: skip
         check(ctx)
-    return Verdict([ctx.results[name] for name in INVARIANTS], snapshot.now)
+    return Verdict([ctx.results[name] for name in INVARIANTS], snapshot.now, ctx.latencies)

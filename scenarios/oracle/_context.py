@@ -30,6 +30,9 @@ class Ctx:
     results: dict[str, InvariantResult] = field(
         default_factory=lambda: {name: InvariantResult(name) for name in INVARIANTS}
     )
+    # Every latency measured, per flow ("close -> order", ...): (start instant, seconds,
+    # the id of the object it starts from: the opportunity, invoice or payment).
+    latencies: dict[str, list[tuple[datetime, float, str]]] = field(default_factory=dict)
 
     @property
     def now(self) -> datetime | None:
@@ -64,8 +67,10 @@ class Ctx:
         ids: Iterable[str], correlation_id: str | None,
     ) -> None:  # fmt: skip
         took = elapsed_s(start, end)
-        if took is None:
+        if took is None or start is None:
             return
+        ids = list(ids)
+        self.latencies.setdefault(what, []).append((start, took, ids[0] if ids else ""))
         self.checked("latency_slo")
         if took > slo_s:
             self.fail("latency_slo", f"{what} took {took:.0f} s (SLO {slo_s:.0f} s)", ids,

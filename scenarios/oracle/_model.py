@@ -185,6 +185,9 @@ class Verdict:
 
     results: list[InvariantResult]
     now: str | None = None
+    # What each latency check measured (start instant, seconds, the id it starts from),
+    # per flow: the numbers behind latency_slo, for reports that plot them (live runs).
+    latencies: dict[str, list[tuple[datetime, float, str]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,382 @@
+"""``golive scenario run NAME --mode live``: a scenario file driven against running
+simulators and a real middleware, then judged by the oracle (docs/live-scenarios.md).
+
+The estate's clock is frozen at the scenario's start and moved, one item of the plan at
+a time, to the item's instant: a deal closed by a sales rep, a fault window opening or
+closing. An item at offset ``t`` happens no earlier than ``t / speed`` wall seconds into
+the run (the compression); between items the clock jumps, settling the estate at each
+step, so the middleware's reactions, webhook retries, invoice runs and renewals happen
+at their simulated instants. Then the estate drains, the oracle reconciles it and the
+journals and delivery logs are measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from examples.run import register_webhooks
+from golive.demo_deals import CATALOGUE, Deal, DemoFlowError, close_deal, seed_accounts
+from golive.demo_deals import seed_catalogue as _seed_catalogue
+from golive.drain import admin_call, pending_deliveries, wait_drained
+from golive.estateclock import EstateClock, format_utc, parse_utc
+from golive.live.plan import FaultWindow, LivePlan, make_plan
+from golive.live.sut import LiveSut, start_live_sut
+from scenarios.oracle import Slos, Snapshot, Verdict, read_snapshot, reconcile
+from scenarios.spec import ScenarioSpec
+from simulators.estate import Estate, running_estate
+from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+__all__ = ["LiveOptions", "LiveResult", "Progress", "estate_instant", "run_live", "units"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, float], None]  # (what is happening, units of work done)
+_MAX_ACCOUNTS = 120  # distinct names the deal driver can make
+_QUIET_S = 0.03
+
+
+@dataclass
+class LiveOptions:
+    """How to run: the SUT, the compression and volume, where the estate is."""
+
+    sut: str = "reference"  # reference, naive, a URL, or "config" ([sut] of golive.toml)
+    speed: float = 3600.0
+    scale: float = 1.0
+    max_deals: int = 40
+    targets: dict[str, str] | None = None  # attach to these simulators (None: start them)
+    admin_headers: dict[str, str] = field(default_factory=dict)
+    credentials: tuple[str, str] = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    sut_url: str | None = None
+    sut_command: str | list[str] | None = None
+    slos: Slos = field(default_factory=Slos)
+    settle_limit_s: float = 2.0
+    react_s: float = 2.0
+    drain_limit_s: float = 30.0
+    given: list[str] = field(default_factory=list)  # fields the file sets (given_keys)
+    invoice_run: bool = True  # after the timeline, move on to the first invoice run
+    before_stop: Callable[[Estate, Path | None], None] | None = None
+    out: Path | None = None
+
+
+@dataclass
+class LiveResult:
+    """What the run did and saw; the report folder is written from it."""
+
+    plan: LivePlan
+    verdict: Verdict
+    snapshot: Snapshot
+    deals: list[Deal]
+    unclosed: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]  # faults added and removed (offset_s, what, system, ...)
+    samples: list[dict[str, Any]]  # backlog seen by the driver after each item
+    journals: dict[str, list[dict[str, Any]]]
+    deliveries: dict[str, list[dict[str, Any]]]
+    sut: dict[str, Any]
+    wall_s: float
+    max_lag_s: float
+    drained: bool
+    status: dict[str, Any] | None
+    followed_to: str | None = None  # the instant the run followed the estate to, past the end
+
+
+@contextlib.contextmanager
+def _estate(spec: ScenarioSpec, options: LiveOptions) -> Iterator[Estate]:
+    if options.targets is None:
+        with running_estate(seed=spec.seed) as estate:
+            yield estate
+        return
+    token = options.admin_headers.get("X-Sim-Admin-Token")
+    estate = Estate(urls=dict(options.targets), admin_token=token)
+    for system, url in estate.urls.items():
+        try:
+            httpx.get(f"{url}/_sim/health", headers=estate.admin_headers, timeout=5)
+        except httpx.HTTPError as exc:
+            from golive.errors import UsageProblem
+
+            raise UsageProblem(f"cannot reach the {system} simulator at {url}: {exc}") from None
+    yield estate
+
+
+def _items(plan: LivePlan) -> list[tuple[float, int, str, Any]]:
+    """The plan's moments in order: (offset, tie-break, kind, payload)."""
+    items: list[tuple[float, int, str, Any]] = []
+    for i, t in enumerate(plan.arrivals_s):
+        items.append((t, 1, "deal", i))
+    for w in plan.windows:
+        items.append((w.start_s, 0, "fault_on", w))
+        items.append((min(w.end_s, plan.horizon_s), 2, "fault_off", w))
+    items.append((plan.horizon_s, 3, "end", None))
+    return sorted(items, key=lambda x: (x[0], x[1]))
+
+
+class _Driver:
+    """The loop: pace, move the clock, act, sample."""
+
+    def __init__(
+        self,
+        plan: LivePlan,
+        estate: Estate,
+        clock: EstateClock,
+        sut: LiveSut,
+        options: LiveOptions,
+        tick: Progress,
+    ) -> None:
+        self.plan, self.estate, self.clock, self.sut = plan, estate, clock, sut
+        self.options, self.tick = options, tick
+        self.rng = random.Random(plan.spec.seed)
+        self.deals: list[Deal] = []
+        self.unclosed: list[dict[str, Any]] = []
+        self.timeline: list[dict[str, Any]] = []
+        self.samples: list[dict[str, Any]] = []
+        self.rules: dict[int, str] = {}
+        self.wall0 = time.monotonic()
+        self.max_lag_s = 0.0
+
+    def _pace(self, offset_s: float) -> None:
+        due = self.wall0 + self.plan.wall_s(offset_s)
+        late = time.monotonic() - due
+        if late < 0:
+            time.sleep(-late)
+        else:
+            self.max_lag_s = max(self.max_lag_s, late)
+
+    def _move(self, offset_s: float) -> None:
+        result = self.clock.advance(
+            to=self.plan.estate_time(offset_s),
+            step_s=max(60.0, self.plan.spec.sample_interval_s),
+            quiet_s=_QUIET_S,
+            settle_limit_s=self.options.settle_limit_s,
+        )
+        if result.unsettled:
+            log.debug("live run: %s", result.unsettled)
+
+    def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
+        key = id(w)
+        if kind == "fault_on":
+            added = admin_call(self.estate, w.system, "/faults", method="POST", json=w.rule)
+            self.rules[key] = added["id"]
+            self.timeline.append(
+                {
+                    "offset_s": offset_s,
+                    "what": f"{w.kind}_started",
+                    "system": w.system,
+                    "rule": added["id"],
+                    "source": w.source,
+                }
+            )
+            return
+        rule_id = self.rules.pop(key, None)
+        if rule_id is None:
+            return
+        held = admin_call(self.estate, w.system, "/faults")["data"]
+        fired = next((int(r.get("fired") or 0) for r in held if r["id"] == rule_id), 0)
+        admin_call(self.estate, w.system, f"/faults/{rule_id}", method="DELETE")
+        self.timeline.append(
+            {
+                "offset_s": offset_s,
+                "what": f"{w.kind}_ended",
+                "system": w.system,
+                "rule": rule_id,
+                "fired": fired,
+                "source": w.source,
+            }
+        )
+
+    def _deal(
+        self,
+        offset_s: float,
+        n: int,
+        crm: httpx.Client,
+        cpq: httpx.Client,
+        book: str,
+        accounts: list[dict[str, Any]],
+    ) -> None:
+        account = accounts[n] if n < len(accounts) else self.rng.choice(accounts)
+        at = format_utc(self.plan.estate_time(offset_s))
+        try:
+            self.deals.append(close_deal(crm, cpq, book, account, self.rng, at))
+        except (DemoFlowError, httpx.HTTPError) as exc:
+            # A fault on CRM or CPQ stops a sales rep too: the deal is not closed.
+            self.unclosed.append(
+                {"offset_s": offset_s, "account": account["name"], "error": str(exc)[:300]}
+            )
+
+    def _sample(self, offset_s: float) -> None:
+        status = self.sut.status() or {}
+        self.samples.append(
+            {
+                "offset_s": offset_s,
+                "wall_s": round(time.monotonic() - self.wall0, 3),
+                "pending_deliveries": pending_deliveries(self.estate),
+                "sut_queue": int(status.get("queue_depth") or 0),
+                "sut_parked": int(status.get("parked") or 0),
+                "sut_dlq": status.get("dlq"),
+            }
+        )
+
+    def run(self, units: int) -> None:
+        est = self.estate
+        with est.client("crm") as crm, est.client("cpq") as cpq, est.client("erp") as erp:
+            book = _seed_catalogue(cpq, erp)
+            n_accounts = min(_MAX_ACCOUNTS, max(1, math.ceil(len(self.plan.arrivals_s) * 0.75)))
+            accounts = seed_accounts(crm, self.rng, n_accounts)
+            self.tick(f"seeded {len(CATALOGUE)} products and {n_accounts} accounts", 1)
+            self.wall0 = time.monotonic()
+            for offset_s, _order, kind, payload in _items(self.plan):
+                self._pace(offset_s)
+                self._move(offset_s)
+                if kind == "deal":
+                    self._deal(offset_s, payload, crm, cpq, book, accounts)
+                    what = f"deal {payload + 1}/{len(self.plan.arrivals_s)}"
+                elif kind in ("fault_on", "fault_off"):
+                    self._fault(offset_s, kind, payload)
+                    what = f"{payload.kind} on {payload.system} {kind.removeprefix('fault_')}"
+                else:
+                    what = "end of the timeline"
+                # The middleware reacts at the item's instant, as it would live: the clock
+                # moves on once its queue and the deliveries are empty, or after react_s.
+                wait_drained(est, self.sut.status, self.options.react_s)
+                self._sample(offset_s)
+                at = self.plan.estate_time(offset_s).strftime("%Y-%m-%d %H:%M")
+                self.tick(f"{at} {what}", 1)
+
+
+_FOLLOW_LIMIT_S = 35 * 86_400.0  # a monthly subscription's first invoice run, at the latest
+
+
+def _first_period_end(estate: Estate) -> datetime | None:
+    """The latest ``current_period_end`` of billing's subscriptions (00:00 UTC that day):
+    every deal of the run has had its first invoice run by then."""
+    ends: list[str] = []
+    with estate.client("billing") as billing:
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
+            page = billing.get("/subscriptions", params=params).json()
+            ends += [str(s["current_period_end"]) for s in page.get("data", [])
+                     if s.get("current_period_end")]  # fmt: skip
+            after = page.get("next_cursor")
+            if not after:
+                break
+    return parse_utc(f"{max(ends)[:10]}T00:00:00Z") if ends else None
+
+
+def _follow_invoices(
+    plan: LivePlan, estate: Estate, clock: EstateClock, sut: LiveSut, options: LiveOptions
+) -> str | None:
+    """Move the estate on to billing's first invoice run of every deal (within 35 days of the end of the
+    timeline) and an hour past it, so invoices, payments and the ERP's AR flow happen even
+    when the scenario's own window is shorter than a billing period; the instant reached."""
+    first = _first_period_end(estate)
+    if first is None:
+        return None
+    at = (first - plan.estate_start).total_seconds()
+    if at <= plan.horizon_s or at > plan.horizon_s + _FOLLOW_LIMIT_S:
+        return None  # already inside the timeline, or too far off
+    to = plan.estate_time(at + 3600.0)
+    clock.advance(to=to, step_s=3600.0, quiet_s=_QUIET_S, settle_limit_s=options.settle_limit_s)
+    wait_drained(estate, sut.status, options.react_s)
+    return format_utc(to)
+
+
+def _collect(estate: Estate, path: str, **params: Any) -> dict[str, list[dict[str, Any]]]:
+    return {s: admin_call(estate, s, path, params=params)["data"] for s in estate.urls}
+
+
+def run_live(
+    spec: ScenarioSpec,
+    options: LiveOptions,
+    progress: Progress | None = None,
+    plan_ready: Callable[[LivePlan], None] | None = None,
+) -> LiveResult:
+    """Run ``spec`` live (module docstring); the oracle's verdict and what was measured."""
+    tick: Progress = progress or (lambda _what, _n: None)
+    started = time.monotonic()
+    with _estate(spec, options) as estate, EstateClock(estate.urls, estate.admin_headers) as clock:
+        now = max(parse_utc(v["now"]) for v in clock.show().values())
+        plan = make_plan(
+            spec,
+            given=options.given,
+            speed=options.speed,
+            scale=options.scale,
+            max_deals=options.max_deals,
+            estate_now=now,
+        )
+        if plan_ready is not None:
+            plan_ready(plan)
+        clock.freeze(plan.estate_start)
+        sut = start_live_sut(
+            options.sut,
+            estate.urls,
+            config_url=options.sut_url,
+            config_command=options.sut_command,
+            credentials=options.credentials,
+        )
+        try:
+            register_webhooks(estate.urls, sut.url, sut.secret, client=options.credentials)
+            tick(f"estate and the {sut.kind} middleware up ({sut.url})", 1)
+            driver = _Driver(plan, estate, clock, sut, options, tick)
+            driver.run(len(_items(plan)))
+            followed = (
+                _follow_invoices(plan, estate, clock, sut, options)
+                if (options.invoice_run)
+                else None
+            )
+            if followed:
+                tick(f"followed to the first invoice run ({followed})", 0)
+            status = wait_drained(estate, sut.status, options.drain_limit_s)
+            drained = pending_deliveries(estate) == 0 and not (
+                status and (status.get("queue_depth") or status.get("parked"))
+            )
+            tick("drained; reconciling" if drained else "drain limit reached; reconciling", 1)
+            cid, secret = options.credentials
+            snapshot = read_snapshot(
+                estate.urls, client_id=cid, client_secret=secret, admin_headers=estate.admin_headers
+            )
+            verdict = reconcile(snapshot, options.slos)
+            journals = _collect(estate, "/journal", limit=100_000)
+            deliveries = _collect(estate, "/deliveries", limit=10_000)
+            if options.before_stop is not None:
+                options.before_stop(estate, options.out)
+        finally:
+            sut.stop()
+    return LiveResult(
+        plan,
+        verdict,
+        snapshot,
+        driver.deals,
+        driver.unclosed,
+        driver.timeline,
+        driver.samples,
+        journals,
+        deliveries,
+        sut.describe(),
+        time.monotonic() - started,
+        driver.max_lag_s,
+        drained,
+        status,
+        followed,
+    )
+
+
+def units(plan: LivePlan) -> int:
+    """The units ``run_live`` reports to its progress callback."""
+    return len(_items(plan)) + 3
+
+
+def estate_instant(plan: LivePlan, stamp: str | None) -> float | None:
+    """Offset (simulated seconds from the scenario's start) of an estate instant."""
+    if not stamp:
+        return None
+    moment: datetime = parse_utc(stamp)
+    return (moment - plan.estate_start).total_seconds()
