@@ -151,6 +151,13 @@ def run(
     compare: bool = typer.Option(
         True, "--compare/--no-compare", help="live: run the model side by side (default on)."
     ),
+    settle: float = typer.Option(
+        2.0,
+        "--settle",
+        min=0.05,
+        max=600,
+        help="live: wall seconds the estate and middleware get to settle at each step.",
+    ),
     invoice_run: bool = typer.Option(
         True,
         "--invoice-run/--no-invoice-run",
@@ -178,7 +185,7 @@ def run(
             raise UsageProblem("--sweep and --dask-scheduler apply to --mode sim only")
         given = [*set_, *([f"seed={seed}"] if seed is not None else [])]
         run_live_command(LiveArgs(name, given, out, speed, scale, max_deals, sut, config, target,
-                                  base_port, compare, invoice_run))  # fmt: skip
+                                  base_port, compare, invoice_run, settle))  # fmt: skip
         return
     if mode == "simulated":
         mode = "sim"

@@ -30,6 +30,7 @@ class LiveArgs:
     base_port: int | None
     compare: bool
     invoice_run: bool = True
+    settle_s: float = 2.0
 
 
 def _sut_choice(given: str | None, cfg: Any) -> str:
@@ -111,6 +112,8 @@ def run_live_command(args: LiveArgs) -> None:
         sut=choice,
         given=given,
         invoice_run=args.invoice_run,
+        settle_limit_s=args.settle_s,
+        react_s=args.settle_s,
         speed=args.speed,
         scale=args.scale,
         max_deals=args.max_deals,

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ __all__ = ["LiveOptions", "LiveResult", "Progress", "estate_instant", "run_live"
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]  # (what is happening, units of work done)
 _MAX_ACCOUNTS = 120  # distinct names the deal driver can make
-_QUIET_S = 0.03
+_QUIET_S = 0.1  # the estate clock's default: a middleware's worker polls within it
 
 
 @dataclass
@@ -141,6 +141,7 @@ class _Driver:
         self.rules: dict[int, str] = {}
         self.wall0 = time.monotonic()
         self.max_lag_s = 0.0
+        self.unsettled = 0  # steps the estate did not settle within the limit
 
     def _pace(self, offset_s: float) -> None:
         due = self.wall0 + self.plan.wall_s(offset_s)
@@ -151,14 +152,9 @@ class _Driver:
             self.max_lag_s = max(self.max_lag_s, late)
 
     def _move(self, offset_s: float) -> None:
-        result = self.clock.advance(
-            to=self.plan.estate_time(offset_s),
-            step_s=max(60.0, self.plan.spec.sample_interval_s),
-            quiet_s=_QUIET_S,
-            settle_limit_s=self.options.settle_limit_s,
-        )
-        if result.unsettled:
-            log.debug("live run: %s", result.unsettled)
+        self.unsettled += _advance(self.clock, self.plan.estate_time(offset_s),
+                                   max(60.0, self.plan.spec.sample_interval_s),
+                                   self.options.settle_limit_s)  # fmt: skip
 
     def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
         key = id(w)
@@ -251,42 +247,59 @@ class _Driver:
                 self.tick(f"{at} {what}", 1)
 
 
+def _advance(clock: EstateClock, to: datetime, step_s: float, settle_limit_s: float) -> int:
+    """Move the estate's clock to ``to``. A step that does not settle within the limit ends
+    an advance early (a failing middleware keeps the estate busy): carry on from where it
+    stopped, so the clock always reaches ``to``; how many steps did not settle."""
+    unsettled = 0
+    while True:
+        result = clock.advance(to=to, step_s=step_s, quiet_s=_QUIET_S,
+                               settle_limit_s=settle_limit_s)  # fmt: skip
+        if result.ok:
+            return unsettled
+        unsettled += 1
+        log.debug("live run: %s", result.unsettled)
+        if parse_utc(result.reached) >= to:
+            return unsettled
+
+
 _FOLLOW_LIMIT_S = 35 * 86_400.0  # a monthly subscription's first invoice run, at the latest
 
 
-def _first_period_end(estate: Estate) -> datetime | None:
-    """The latest ``current_period_end`` of billing's subscriptions (00:00 UTC that day):
-    every deal of the run has had its first invoice run by then."""
-    ends: list[str] = []
+def _period_ends(estate: Estate) -> list[datetime]:
+    """The distinct days (00:00 UTC) on which billing's subscriptions' periods end."""
+    ends: set[str] = set()
     with estate.client("billing") as billing:
         after: str | None = None
         while True:
             params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
             page = billing.get("/subscriptions", params=params).json()
-            ends += [str(s["current_period_end"]) for s in page.get("data", [])
-                     if s.get("current_period_end")]  # fmt: skip
+            ends |= {str(s["current_period_end"])[:10] for s in page.get("data", [])
+                     if s.get("current_period_end")}  # fmt: skip
             after = page.get("next_cursor")
             if not after:
                 break
-    return parse_utc(f"{max(ends)[:10]}T00:00:00Z") if ends else None
+    return [parse_utc(f"{day}T00:00:00Z") for day in sorted(ends)]
 
 
 def _follow_invoices(
     plan: LivePlan, estate: Estate, clock: EstateClock, sut: LiveSut, options: LiveOptions
 ) -> str | None:
-    """Move the estate on to billing's first invoice run of every deal (within 35 days of the end of the
-    timeline) and an hour past it, so invoices, payments and the ERP's AR flow happen even
-    when the scenario's own window is shorter than a billing period; the instant reached."""
-    first = _first_period_end(estate)
-    if first is None:
+    """Move the estate on through every deal's first invoice run (within 35 days of the end
+    of the timeline) and an hour past it, so invoices, payments and the ERP's AR flow
+    happen even when the scenario is shorter than a billing period; the instant reached.
+
+    The clock stops at each invoice run and the middleware reacts there, as in the
+    timeline, so invoice -> AR invoice is measured at its instant."""
+    days = [d for d in _period_ends(estate)
+            if plan.horizon_s < (d - plan.estate_start).total_seconds()
+            <= plan.horizon_s + _FOLLOW_LIMIT_S]  # fmt: skip
+    if not days:
         return None
-    at = (first - plan.estate_start).total_seconds()
-    if at <= plan.horizon_s or at > plan.horizon_s + _FOLLOW_LIMIT_S:
-        return None  # already inside the timeline, or too far off
-    to = plan.estate_time(at + 3600.0)
-    clock.advance(to=to, step_s=3600.0, quiet_s=_QUIET_S, settle_limit_s=options.settle_limit_s)
-    wait_drained(estate, sut.status, options.react_s)
-    return format_utc(to)
+    for day in [*days, days[-1] + timedelta(hours=1)]:
+        _advance(clock, day, 60.0, options.settle_limit_s)
+        wait_drained(estate, sut.status, options.react_s)
+    return format_utc(days[-1] + timedelta(hours=1))
 
 
 def _collect(estate: Estate, path: str, **params: Any) -> dict[str, list[dict[str, Any]]]:

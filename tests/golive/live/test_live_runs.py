@@ -1,0 +1,145 @@
+"""Live scenarios end to end, small and fast, on loopback: the reference middleware passes
+``erp-outage`` and ``duplicate-storm``; the naive one fails them with the violations its
+defects cause (docs/live-scenarios.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from golive.live.measure import measure
+from golive.live.report import evaluate, oracle_slos, write_report
+from golive.live.runner import LiveOptions, LiveResult, run_live
+from scenarios.catalog import load_scenario
+from scenarios.oracle import Slos
+from simulators.estate import Estate, running_estate
+
+pytestmark = [pytest.mark.slow, pytest.mark.live]
+
+_SPEED = 1_000_000.0  # as fast as the estate settles
+_SETTLE_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def estate() -> Iterator[Estate]:
+    """One estate for the module; each run empties it first and attaches to it."""
+    with running_estate(seed=5) as running:
+        yield running
+
+
+def _run(estate: Estate, name: str, sut: str, deals: int) -> LiveResult:
+    estate.reset()
+    spec = load_scenario(name)
+    options = LiveOptions(sut=sut, speed=_SPEED, max_deals=deals, targets=dict(estate.urls),
+                          slos=oracle_slos(spec, Slos()), settle_limit_s=_SETTLE_S,
+                          react_s=_SETTLE_S, drain_limit_s=5.0)  # fmt: skip
+    return run_live(spec, options)
+
+
+def _messages(run: LiveResult, invariant: str) -> list[str]:
+    return [v.message for v in run.verdict.violations if v.invariant == invariant]
+
+
+def _opportunities_closed_in_outage(run: LiveResult) -> list[str]:
+    (window,) = run.plan.windows
+    start, end = run.plan.estate_time(window.start_s), run.plan.estate_time(window.end_s)
+    return [d.opportunity_id for d in run.deals
+            if start.isoformat()[:19] <= d.closed_at[:19] < end.isoformat()[:19]]  # fmt: skip
+
+
+def test_the_reference_middleware_passes_erp_outage_live(estate: Estate, tmp_path: Path) -> None:
+    run = _run(estate, "erp-outage", "reference", deals=10)
+    assert run.verdict.ok, [v.message for v in run.verdict.violations]
+    assert len(run.deals) == 10
+    assert not run.unclosed
+    in_outage = _opportunities_closed_in_outage(run)
+    assert in_outage, "the plan closes a deal inside the outage"
+    fired = {t["system"]: t["fired"] for t in run.timeline if t["what"] == "outage_ended"}
+    assert fired["erp"] > 0  # the middleware met the outage on the wire
+    live = measure(run)
+    slos = {s["metric"]: s for s in evaluate(run.plan.spec, live)}
+    assert all(s["passed"] for s in slos.values()), slos
+    # The deal held by the outage got its order after it, hours later, and not lost.
+    assert live.result.flows["close_to_order"]["latency_max_s"] > 0
+    assert live.result.flows["close_to_order"]["never_completed"] == 0
+    assert live.seen["failed_requests"]["erp"] >= fired["erp"]
+    assert run.followed_to is not None  # on to the first invoice run: the AR flow happened
+    assert run.verdict.result("ar_invoice_per_invoice").checked >= 1
+    summary = write_report(tmp_path, run, live, [], {"command": "test"})
+    on_disk = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert on_disk["mode"] == "live"
+    assert on_disk["passed"] is True == summary["passed"]
+    assert on_disk["points"][0]["slos"][0]["name"] == run.plan.spec.slos[0].name
+    assert any(n["field"] == "middleware.workers" for n in on_disk["not_applied"])
+    assert 'failures="0"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_naive_middleware_fails_erp_outage_with_the_violations_of_its_defects(
+    estate: Estate,
+) -> None:
+    run = _run(estate, "erp-outage", "naive", deals=10)
+    assert not run.verdict.ok
+    orders = _messages(run, "order_per_deal")
+    (held,) = _opportunities_closed_in_outage(run)
+    # No retries: the deal closed in the outage failed at the ERP and the naive middleware
+    # handed the failure back (500) until the simulator's redelivery came after the window.
+    erp_events = {e["id"] for e in run.snapshot.events
+                  if e.get("type") == "opportunity.closed_won" and e["data"]["id"] == held}  # fmt: skip
+    attempts = [a for a in run.deliveries["crm"] if a["event_id"] in erp_events]
+    assert [a["status"] for a in attempts][:2] == [500, 500], attempts
+    assert attempts[-1]["outcome"] == "delivered"
+    # No external ids: nothing can find (or dedupe) the order by the opportunity id.
+    assert (
+        f"ERP sales order {_order_of(orders, held)} of opportunity {held} has external_id "
+        "None, not the opportunity id" in orders
+    )
+    # No look-ups: a second deal of a known account fails half-way (409 on the support
+    # organization) and every redelivery makes its ERP sales order again.
+    seen: set[str] = set()
+    repeat = []
+    for deal in run.deals:
+        if deal.account_id in seen:
+            repeat.append(deal.opportunity_id)
+        seen.add(deal.account_id)
+    assert repeat
+    duplicated = [o for o in repeat if any(
+        re.fullmatch(rf"closed-won opportunity {o} has \d+ ERP sales orders: .*", m)
+        for m in orders)]  # fmt: skip
+    assert duplicated == repeat, orders
+
+
+def _order_of(messages: list[str], opportunity_id: str) -> str:
+    for m in messages:
+        found = re.fullmatch(rf"ERP sales order (\S+) of opportunity {opportunity_id} .*", m)
+        if found:
+            return found.group(1)
+    return "(none)"
+
+
+def test_the_reference_middleware_passes_duplicate_storm_live(estate: Estate) -> None:
+    run = _run(estate, "duplicate-storm", "reference", deals=8)
+    assert run.verdict.ok, [v.message for v in run.verdict.violations]
+    fired = sum(t["fired"] for t in run.timeline if t["what"] == "duplicate_ended")
+    assert fired > 0  # duplicates really were delivered
+    live = measure(run)
+    assert live.metric("duplicates_reached") == 0
+    assert all(s["passed"] for s in evaluate(run.plan.spec, live))
+
+
+def test_the_naive_middleware_fails_duplicate_storm_with_duplicates_reached(
+    estate: Estate,
+) -> None:
+    run = _run(estate, "duplicate-storm", "naive", deals=8)
+    twice = [m for inv in ("order_per_deal", "subscription_per_deal", "entitlement_per_deal")
+             for m in _messages(run, inv)
+             if re.search(r"has \d+ (ERP sales orders|billing subscriptions|entitlements)", m)]  # fmt: skip
+    assert twice, [v.message for v in run.verdict.violations]
+    live = measure(run)
+    slos = {s["metric"]: s for s in evaluate(run.plan.spec, live)}
+    assert slos["duplicates_reached"]["passed"] is False
+    assert slos["duplicates_reached"]["mean"] >= len(twice)
