@@ -65,13 +65,24 @@ def test_scale_thins_the_arrivals_before_the_cap() -> None:
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_every_fault_kind_maps_to_a_control_plane_rule_in_its_window(kind: str) -> None:
-    params = {"latency": {"extra_ms": 200}, "error": {"status": 502},
-              "rate_limit": {"requests_per_s": 2, "burst": 1}, "outage": {"retry_after_s": 60},
-              "lost_response": {"mode": "error"}, "slow_body": {"extra_ms": 100},
-              "delay": {"delay_s": 30}}.get(kind, {})  # fmt: skip
-    rule = FaultRule(system="erp", kind=kind, start_offset_minutes=90, duration_minutes=30,
-                     probability=0.5, match={"method": "POST", "path": "/sales-orders"},
-                     params=params)  # fmt: skip
+    params = {
+        "latency": {"extra_ms": 200},
+        "error": {"status": 502},
+        "rate_limit": {"requests_per_s": 2, "burst": 1},
+        "outage": {"retry_after_s": 60},
+        "lost_response": {"mode": "error"},
+        "slow_body": {"extra_ms": 100},
+        "delay": {"delay_s": 30},
+    }.get(kind, {})
+    rule = FaultRule(
+        system="erp",
+        kind=kind,
+        start_offset_minutes=90,
+        duration_minutes=30,
+        probability=0.5,
+        match={"method": "POST", "path": "/sales-orders"},
+        params=params,
+    )
     body = control_rule(rule, datetime(2054, 3, 29, tzinfo=UTC), seed=7)
     FaultSpec.model_validate(body)  # what POST /_sim/faults accepts
     assert body["kind"] == kind
@@ -113,19 +124,30 @@ def test_what_only_the_model_can_use_is_reported_and_marked_when_the_file_sets_i
 
 
 def test_the_library_files_name_what_they_set_that_live_mode_cannot_use() -> None:
-    plan = make_plan(load_scenario("duplicate-storm"), estate_now=_NOW,
-                     given=["middleware.workers", "middleware.idempotency",
-                            "events.reorder_delay_s", "events.duplicate_rate"])  # fmt: skip
+    plan = make_plan(
+        load_scenario("duplicate-storm"),
+        estate_now=_NOW,
+        given=[
+            "middleware.workers",
+            "middleware.idempotency",
+            "events.reorder_delay_s",
+            "events.duplicate_rate",
+        ],
+    )
     marked = {r["field"] for r in plan.not_applied if r["set_by_file"] == "true"}
     assert marked == {"middleware.workers", "middleware.idempotency", "events.reorder_delay_s"}
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"speed": 0}, "--speed must be above 0"), ({"speed": -5}, "--speed must be above 0"),
-     ({"scale": 0}, "--scale must be above 0"), ({"scale": 1.5}, "--scale must be above 0"),
-     ({"max_deals": 0}, "--max-deals must be at least 1")],
-)  # fmt: skip
+    [
+        ({"speed": 0}, "--speed must be above 0"),
+        ({"speed": -5}, "--speed must be above 0"),
+        ({"scale": 0}, "--scale must be above 0"),
+        ({"scale": 1.5}, "--scale must be above 0"),
+        ({"max_deals": 0}, "--max-deals must be at least 1"),
+    ],
+)
 def test_bad_speed_or_volume_is_refused_naming_the_option(
     options: dict[str, float], message: str
 ) -> None:
