@@ -75,15 +75,6 @@ def _sut_log(folder: Path) -> logging.Handler:
     return handler
 
 
-def _rawdump_hook() -> Any:
-    """The calibration dump of the estate, when this build has it (scenarios/rawdump.py)."""
-    try:
-        from scenarios import rawdump  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return getattr(rawdump, "dump_raw", None)
-
-
 def run_live_command(args: LiveArgs) -> None:
     from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
@@ -107,7 +98,6 @@ def run_live_command(args: LiveArgs) -> None:
     targets = cfg.target(args.target or "local", args.base_port) if attach else None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = _out_dir(args.out or Path("golive-reports") / f"live-{spec.name}-{stamp}", spec.name)
-    dump = _rawdump_hook()
     options = LiveOptions(
         sut=choice,
         given=given,
@@ -123,8 +113,7 @@ def run_live_command(args: LiveArgs) -> None:
         sut_url=cfg.sut_url,
         sut_command=cfg.sut_command,
         slos=oracle_slos(spec, slos_from_config(cfg.slos)),
-        out=folder,
-        before_stop=(lambda estate, out: dump(estate, out)) if dump else None,
+        raw_dir=folder,
     )
     try:  # bad volume or speed, or no SUT at the URL: one line before anything starts
         make_plan(spec, speed=args.speed, scale=args.scale, max_deals=args.max_deals, given=given)
@@ -159,7 +148,7 @@ def run_live_command(args: LiveArgs) -> None:
         "command": " ".join(["golive", *sys.argv[1:]]),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rawdump": "written to raw/" if dump else "not available in this build",
+        "rawdump": run.raw,
     }
     summary = write_report(folder, run, live, side, meta)
     _render(summary, folder, run)

@@ -129,6 +129,7 @@ def _summary(
             "max_lag_s": round(run.max_lag_s, 3),
             "drained": run.drained,
             "followed_to": run.followed_to,
+            "raw": run.raw,
             "deals_closed": len(run.deals),
             "deals_not_closed": run.unclosed,
             "seen": live.seen,

@@ -64,8 +64,7 @@ class LiveOptions:
     drain_limit_s: float = 30.0
     given: list[str] = field(default_factory=list)  # fields the file sets (given_keys)
     invoice_run: bool = True  # after the timeline, move on to the first invoice run
-    before_stop: Callable[[Estate, Path | None], None] | None = None
-    out: Path | None = None
+    raw_dir: Path | None = None  # the report folder: raw/ gets the calibration dump
 
 
 @dataclass
@@ -87,6 +86,7 @@ class LiveResult:
     drained: bool
     status: dict[str, Any] | None
     followed_to: str | None = None  # the instant the run followed the estate to, past the end
+    raw: str | None = None  # what the calibration dump (raw/) wrote, or why it did not
 
 
 @contextlib.contextmanager
@@ -302,6 +302,31 @@ def _follow_invoices(
     return format_utc(days[-1] + timedelta(hours=1))
 
 
+def _dump_raw(estate: Estate, plan: LivePlan, sut: LiveSut, options: LiveOptions) -> str | None:
+    """Journals, deliveries and events into ``raw/`` for calibration, before the estate
+    stops (docs/calibration.md); a failure is reported, it does not fail the run."""
+    if options.raw_dir is None:
+        return None
+    from scenarios.rawdump import RawProblem, dump_raw
+
+    notes = {
+        "scenario": plan.spec.name,
+        "mode": "live",
+        "sut": sut.kind,
+        "speed": plan.speed,
+        "deals": len(plan.arrivals_s),
+        "estate_start": format_utc(plan.estate_start),
+    }
+    cid, secret = options.credentials
+    try:
+        with httpx.Client(headers=estate.admin_headers, timeout=30) as http:
+            dump_raw(estate.urls, options.raw_dir, client=http, client_id=cid,
+                     client_secret=secret, notes=notes)  # fmt: skip
+    except (RawProblem, OSError, httpx.HTTPError) as exc:
+        return f"not written: {exc}"
+    return f"written to {options.raw_dir / 'raw'}"
+
+
 def _collect(estate: Estate, path: str, **params: Any) -> dict[str, list[dict[str, Any]]]:
     return {s: admin_call(estate, s, path, params=params)["data"] for s in estate.urls}
 
@@ -359,8 +384,7 @@ def run_live(
             verdict = reconcile(snapshot, options.slos)
             journals = _collect(estate, "/journal", limit=100_000)
             deliveries = _collect(estate, "/deliveries", limit=10_000)
-            if options.before_stop is not None:
-                options.before_stop(estate, options.out)
+            raw = _dump_raw(estate, plan, sut, options)
         finally:
             sut.stop()
     return LiveResult(
@@ -379,6 +403,7 @@ def run_live(
         drained,
         status,
         followed,
+        raw,
     )
 
 

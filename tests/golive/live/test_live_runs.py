@@ -31,7 +31,9 @@ def estate() -> Iterator[Estate]:
         yield running
 
 
-def _run(estate: Estate, name: str, sut: str, deals: int) -> LiveResult:
+def _run(
+    estate: Estate, name: str, sut: str, deals: int, raw_dir: Path | None = None
+) -> LiveResult:
     """A small fast run; the naive middleware answers each webhook slowly (a new client
     and token per call) and fails some again and again, so its runs settle less and skip
     the invoice run its defects do not need."""
@@ -46,6 +48,7 @@ def _run(estate: Estate, name: str, sut: str, deals: int) -> LiveResult:
         settle_limit_s=_SETTLE_S if sut == "reference" else 0.2,
         react_s=_SETTLE_S if sut == "reference" else 0.2,
         invoice_run=sut == "reference",
+        raw_dir=raw_dir,
         drain_limit_s=5.0,
     )
     return run_live(spec, options)
@@ -66,7 +69,7 @@ def _opportunities_closed_in_outage(run: LiveResult) -> list[str]:
 
 
 def test_the_reference_middleware_passes_erp_outage_live(estate: Estate, tmp_path: Path) -> None:
-    run = _run(estate, "erp-outage", "reference", deals=9)
+    run = _run(estate, "erp-outage", "reference", deals=9, raw_dir=tmp_path)
     assert run.verdict.ok, [v.message for v in run.verdict.violations]
     assert len(run.deals) == 9
     assert not run.unclosed
@@ -91,6 +94,11 @@ def test_the_reference_middleware_passes_erp_outage_live(estate: Estate, tmp_pat
     assert any(n["field"] == "middleware.workers" for n in on_disk["not_applied"])
     assert 'failures="0"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert "data:image/png;base64" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    # The calibration dump, written before the estate stopped.
+    assert run.raw == f"written to {tmp_path / 'raw'}"
+    manifest = json.loads((tmp_path / "raw" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["notes"]["scenario"] == "erp-outage"
+    assert manifest["systems"]["erp"]["counts"]["journal"] > 0
 
 
 def test_the_naive_middleware_fails_erp_outage_with_the_violations_of_its_defects(
