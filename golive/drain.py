@@ -18,32 +18,30 @@ __all__ = ["StatusProbe", "admin_call", "pending_deliveries", "wait_drained"]
 StatusProbe = Callable[[], dict[str, Any] | None]
 
 
-_http: httpx.Client | None = None
+def admin_call(
+    estate: Estate, system: str, path: str, *, client: httpx.Client | None = None, **kw: Any
+) -> Any:
+    """One control-plane call (``/_sim<path>``) with the estate's admin headers; its JSON.
 
-
-def _client() -> httpx.Client:
-    # One pooled client: ``httpx.request`` builds a client (and its TLS context) per call,
-    # which costs more than the loopback call itself.
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=30)
-    return _http
-
-
-def admin_call(estate: Estate, system: str, path: str, **kw: Any) -> Any:
-    """One control-plane call (``/_sim<path>``) with the estate's admin headers; its JSON."""
+    Pass a ``client`` when calling in a loop: ``httpx.request`` builds a client (and its
+    TLS context) per call, which costs more than the loopback call itself."""
     method = kw.pop("method", "GET")
-    response = _client().request(
-        method, f"{estate.url(system)}/_sim{path}", headers=estate.admin_headers, **kw
-    )
+    url = f"{estate.url(system)}/_sim{path}"
+    if client is None:
+        response = httpx.request(method, url, headers=estate.admin_headers, timeout=30, **kw)
+    else:
+        response = client.request(method, url, headers=estate.admin_headers, **kw)
     response.raise_for_status()
     return response.json()
 
 
-def pending_deliveries(estate: Estate) -> int:
-    """Webhook deliveries queued or waiting to retry, over every system of the estate."""
+def pending_deliveries(estate: Estate, client: httpx.Client | None = None) -> int:
+    """Webhook deliveries due now or in flight, over every system of the estate."""
     return sum(
-        int(admin_call(estate, s, "/deliveries", params={"limit": 1}).get("pending") or 0)
+        int(
+            admin_call(estate, s, "/deliveries", client=client, params={"limit": 1}).get("pending")
+            or 0
+        )
         for s in estate.urls
     )
 
@@ -56,11 +54,12 @@ def wait_drained(
     deadline = time.monotonic() + limit_s
     quiet = 0
     last: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        last = status() if status is not None else None
-        busy = bool(last and (last.get("queue_depth") or last.get("parked")))
-        quiet = 0 if busy or pending_deliveries(estate) else quiet + 1
-        if quiet >= 2:
-            break
-        time.sleep(0.05)
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < deadline:
+            last = status() if status is not None else None
+            busy = bool(last and (last.get("queue_depth") or last.get("parked")))
+            quiet = 0 if busy or pending_deliveries(estate, client) else quiet + 1
+            if quiet >= 2:
+                break
+            time.sleep(0.05)
     return last

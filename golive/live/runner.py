@@ -142,6 +142,7 @@ class _Driver:
         self.wall0 = time.monotonic()
         self.max_lag_s = 0.0
         self.unsettled = 0  # steps the estate did not settle within the limit
+        self.http = httpx.Client(timeout=30)  # the control-plane calls of the loop
 
     def _pace(self, offset_s: float) -> None:
         due = self.wall0 + self.plan.wall_s(offset_s)
@@ -159,7 +160,9 @@ class _Driver:
     def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
         key = id(w)
         if kind == "fault_on":
-            added = admin_call(self.estate, w.system, "/faults", method="POST", json=w.rule)
+            added = admin_call(
+                self.estate, w.system, "/faults", client=self.http, method="POST", json=w.rule
+            )
             self.rules[key] = added["id"]
             self.timeline.append(
                 {
@@ -174,9 +177,9 @@ class _Driver:
         rule_id = self.rules.pop(key, None)
         if rule_id is None:
             return
-        held = admin_call(self.estate, w.system, "/faults")["data"]
+        held = admin_call(self.estate, w.system, "/faults", client=self.http)["data"]
         fired = next((int(r.get("fired") or 0) for r in held if r["id"] == rule_id), 0)
-        admin_call(self.estate, w.system, f"/faults/{rule_id}", method="DELETE")
+        admin_call(self.estate, w.system, f"/faults/{rule_id}", client=self.http, method="DELETE")
         self.timeline.append(
             {
                 "offset_s": offset_s,
@@ -213,7 +216,7 @@ class _Driver:
             {
                 "offset_s": offset_s,
                 "wall_s": round(time.monotonic() - self.wall0, 3),
-                "pending_deliveries": pending_deliveries(self.estate),
+                "pending_deliveries": pending_deliveries(self.estate, self.http),
                 "sut_queue": int(status.get("queue_depth") or 0),
                 "sut_parked": int(status.get("parked") or 0),
                 "sut_dlq": status.get("dlq"),
@@ -222,7 +225,12 @@ class _Driver:
 
     def run(self, units: int) -> None:
         est = self.estate
-        with est.client("crm") as crm, est.client("cpq") as cpq, est.client("erp") as erp:
+        with (
+            self.http,
+            est.client("crm") as crm,
+            est.client("cpq") as cpq,
+            est.client("erp") as erp,
+        ):
             book = _seed_catalogue(cpq, erp)
             n_accounts = min(_MAX_ACCOUNTS, max(1, math.ceil(len(self.plan.arrivals_s) * 0.75)))
             accounts = seed_accounts(crm, self.rng, n_accounts)
