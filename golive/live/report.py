@@ -32,26 +32,18 @@ _ORACLE_KEY = {
 
 
 def oracle_slos(spec: ScenarioSpec, base: Slos) -> Slos:
-    """The oracle's per-deal latency limits for a live run: a flow the scenario gives a
-    latency SLO is allowed its largest threshold (an outage scenario expects late orders),
-    the others keep golive.toml's ``[slos]``."""
+    """The oracle's per-deal latency limits for a live run. A flow the scenario judges by
+    a latency percentile (an outage scenario expects some orders hours late) is allowed
+    the whole run per deal, so the percentile SLO decides; the others keep golive.toml's
+    ``[slos]``."""
     values = {
         k: getattr(base, k)
-        for k in (
-            "close_to_order_s",
-            "order_to_entitlement_s",
-            "invoice_to_ar_invoice_s",
-            "payment_to_receipt_s",
-        )
-    }
+        for k in ("close_to_order_s", "order_to_entitlement_s", "invoice_to_ar_invoice_s",
+                  "payment_to_receipt_s")
+    }  # fmt: skip
     for flow, key in _ORACLE_KEY.items():
-        limits = [
-            s.threshold
-            for s in spec.slos
-            if s.metric.startswith("latency_") and s.flow in (flow, None)
-        ]
-        if limits and max(limits) > 0:
-            values[key] = max(limits)
+        if any(s.metric.startswith("latency_") and s.flow in (flow, None) for s in spec.slos):
+            values[key] = max(values[key], spec.horizon_s)
     return Slos(**values)
 
 

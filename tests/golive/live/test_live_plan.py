@@ -15,8 +15,10 @@ from golive.live.plan import (
     make_plan,
     not_applied,
 )
+from golive.live.report import oracle_slos
 from lifecycle.faults import FAULT_KINDS, FaultSpec
 from scenarios.catalog import load_scenario
+from scenarios.oracle import Slos
 from scenarios.spec import FaultRule, ScenarioSpec
 
 _NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -153,3 +155,10 @@ def test_bad_speed_or_volume_is_refused_naming_the_option(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_plan(load_scenario("erp-outage"), estate_now=_NOW, **options)  # type: ignore[arg-type]
+
+
+def test_a_flow_the_file_judges_by_percentile_is_allowed_the_whole_run_per_deal() -> None:
+    spec = load_scenario("erp-outage")  # p99 close_to_order <= 4 h
+    slos = oracle_slos(spec, Slos(close_to_order_s=900, order_to_entitlement_s=600))
+    assert slos.close_to_order_s == spec.horizon_s
+    assert slos.order_to_entitlement_s == 600  # golive.toml's, untouched
