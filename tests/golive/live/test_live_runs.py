@@ -8,9 +8,11 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from golive.cli import main
 from golive.live.measure import measure
 from golive.live.report import evaluate, oracle_slos, write_report
 from golive.live.runner import LiveOptions, LiveResult, run_live
@@ -151,28 +153,88 @@ def _order_of(messages: list[str], opportunity_id: str) -> str:
     return "(none)"
 
 
-def test_the_reference_middleware_passes_duplicate_storm_live(estate: Estate) -> None:
-    run = _run(estate, "duplicate-storm", "reference", deals=8)
-    assert run.verdict.ok, [v.message for v in run.verdict.violations]
-    fired = sum(t["fired"] for t in run.timeline if t["what"] == "duplicate_ended")
-    assert fired > 0  # duplicates really were delivered
-    live = measure(run)
-    assert live.metric("duplicates_reached") == 0
-    assert all(s["passed"] for s in evaluate(run.plan.spec, live))
+def _golive_live(
+    estate: Estate, tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, dict[str, Any]]:
+    """``golive scenario run ... --mode live`` attached to the module's estate through a
+    golive.toml target; exit code, output and summary.json."""
+    estate.reset()
+    config = tmp_path / "golive.toml"
+    urls = "\n".join(f'{s} = "{u}"' for s, u in estate.urls.items())
+    config.write_text(f"[targets.here]\n{urls}\n", encoding="utf-8")
+    out = tmp_path / "report"
+    try:
+        main(
+            [
+                "scenario",
+                "run",
+                *args,
+                "--mode",
+                "live",
+                "--config",
+                str(config),
+                "--target",
+                "here",
+                "--speed",
+                str(_SPEED),
+                "--out",
+                str(out),
+            ]
+        )
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return code, captured.out + captured.err, summary
+
+
+def test_the_reference_middleware_passes_duplicate_storm_live(
+    estate: Estate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output, summary = _golive_live(
+        estate, tmp_path, capsys, "duplicate-storm", "--max-deals", "8", "--settle", "0.5"
+    )
+    assert code == 0, output
+    assert "PASS: every invariant holds" in output
+    assert summary["passed"] is True
+    fired = [f for f in summary["live"]["seen"]["faults_fired"] if f["what"] == "duplicate_ended"]
+    assert sum(f["fired"] for f in fired) > 0  # duplicates really were delivered
+    assert summary["points"][0]["totals"]["duplicates_reached"] == 0
+    # The model ran the same file side by side, metric by metric.
+    side = {(r["metric"], r["flow"]): r for r in summary["side_by_side"]}
+    assert side[("duplicates_reached", None)]["live"] == 0
+    assert side[("latency_p95_s", "close_to_order")]["simulated"] is not None
+    assert "not applied in live mode: middleware.workers, middleware.idempotency" in output
 
 
 def test_the_naive_middleware_fails_duplicate_storm_with_duplicates_reached(
-    estate: Estate,
+    estate: Estate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = _run(estate, "duplicate-storm", "naive", deals=4)
+    code, output, summary = _golive_live(
+        estate,
+        tmp_path,
+        capsys,
+        "duplicate-storm",
+        "--sut",
+        "naive",
+        "--max-deals",
+        "4",
+        "--settle",
+        "0.2",
+        "--no-invoice-run",
+        "--no-compare",
+    )
+    assert code == 1, output
+    assert "order_per_deal" in output.splitlines()[-1]
+    assert "SLO(s) failed: no duplicate object in any system" in output
+    messages = [v["message"] for i in summary["oracle"]["invariants"] for v in i["violations"]]
     twice = [
         m
-        for inv in ("order_per_deal", "subscription_per_deal", "entitlement_per_deal")
-        for m in _messages(run, inv)
+        for m in messages
         if re.search(r"has \d+ (ERP sales orders|billing subscriptions|entitlements)", m)
     ]
-    assert twice, [v.message for v in run.verdict.violations]
-    live = measure(run)
-    slos = {s["metric"]: s for s in evaluate(run.plan.spec, live)}
+    assert twice, messages
+    slos = {s["metric"]: s for s in summary["points"][0]["slos"]}
     assert slos["duplicates_reached"]["passed"] is False
     assert slos["duplicates_reached"]["mean"] >= len(twice)
