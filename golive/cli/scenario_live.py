@@ -64,15 +64,26 @@ def _given(name: str, assignments: list[str]) -> list[str]:
     ]
 
 
+_SUT_LOGGERS = ("reference_middleware", "naive_middleware")
+
+
 def _sut_log(folder: Path) -> logging.Handler:
     """The bundled middlewares log their retries: into the report folder, not the terminal."""
     handler = logging.FileHandler(folder / "sut.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    for name in ("reference_middleware", "naive_middleware"):
+    for name in _SUT_LOGGERS:
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         logger.propagate = False
     return handler
+
+
+def _sut_log_done(handler: logging.Handler) -> None:
+    for name in _SUT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.removeHandler(handler)
+        logger.propagate = True
+    handler.close()
 
 
 def run_live_command(args: LiveArgs) -> None:
@@ -138,7 +149,7 @@ def run_live_command(args: LiveArgs) -> None:
         try:
             run = run_live(spec, options, tick, ready)
         finally:
-            handler.close()
+            _sut_log_done(handler)
         live = measure(run)
         side: list[dict[str, Any]] = []
         if args.compare:

@@ -13,13 +13,11 @@ journals and delivery logs are measured.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from golive.demo_deals import CATALOGUE, Deal, DemoFlowError, close_deal, seed_a
 from golive.demo_deals import seed_catalogue as _seed_catalogue
 from golive.drain import admin_call, pending_deliveries, wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
+from golive.live.finish import advance, collect, dump_raw_folder, follow_invoices
 from golive.live.plan import FaultWindow, LivePlan, make_plan
 from golive.live.sut import LiveSut, start_live_sut
 from scenarios.oracle import Slos, Snapshot, Verdict, read_snapshot, reconcile
@@ -37,12 +36,10 @@ from scenarios.spec import ScenarioSpec
 from simulators.estate import Estate, running_estate
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-__all__ = ["LiveOptions", "LiveResult", "Progress", "estate_instant", "run_live", "units"]
+__all__ = ["LiveOptions", "LiveResult", "Progress", "run_live", "units"]
 
-log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]  # (what is happening, units of work done)
 _MAX_ACCOUNTS = 120  # distinct names the deal driver can make
-_QUIET_S = 0.1  # the estate clock's default: a middleware's worker polls within it
 
 
 @dataclass
@@ -153,7 +150,7 @@ class _Driver:
             self.max_lag_s = max(self.max_lag_s, late)
 
     def _move(self, offset_s: float) -> None:
-        self.unsettled += _advance(self.clock, self.plan.estate_time(offset_s),
+        self.unsettled += advance(self.clock, self.plan.estate_time(offset_s),
                                    max(60.0, self.plan.spec.sample_interval_s),
                                    self.options.settle_limit_s)  # fmt: skip
 
@@ -255,90 +252,6 @@ class _Driver:
                 self.tick(f"{at} {what}", 1)
 
 
-def _advance(clock: EstateClock, to: datetime, step_s: float, settle_limit_s: float) -> int:
-    """Move the estate's clock to ``to``. A step that does not settle within the limit ends
-    an advance early (a failing middleware keeps the estate busy): carry on from where it
-    stopped, so the clock always reaches ``to``; how many steps did not settle."""
-    unsettled = 0
-    while True:
-        result = clock.advance(to=to, step_s=step_s, quiet_s=_QUIET_S,
-                               settle_limit_s=settle_limit_s)  # fmt: skip
-        if result.ok:
-            return unsettled
-        unsettled += 1
-        log.debug("live run: %s", result.unsettled)
-        if parse_utc(result.reached) >= to:
-            return unsettled
-
-
-_FOLLOW_LIMIT_S = 35 * 86_400.0  # a monthly subscription's first invoice run, at the latest
-
-
-def _period_ends(estate: Estate) -> list[datetime]:
-    """The distinct days (00:00 UTC) on which billing's subscriptions' periods end."""
-    ends: set[str] = set()
-    with estate.client("billing") as billing:
-        after: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
-            page = billing.get("/subscriptions", params=params).json()
-            ends |= {str(s["current_period_end"])[:10] for s in page.get("data", [])
-                     if s.get("current_period_end")}  # fmt: skip
-            after = page.get("next_cursor")
-            if not after:
-                break
-    return [parse_utc(f"{day}T00:00:00Z") for day in sorted(ends)]
-
-
-def _follow_invoices(
-    plan: LivePlan, estate: Estate, clock: EstateClock, sut: LiveSut, options: LiveOptions
-) -> str | None:
-    """Move the estate on through every deal's first invoice run (within 35 days of the end
-    of the timeline) and an hour past it, so invoices, payments and the ERP's AR flow
-    happen even when the scenario is shorter than a billing period; the instant reached.
-
-    The clock stops at each invoice run and the middleware reacts there, as in the
-    timeline, so invoice -> AR invoice is measured at its instant."""
-    days = [d for d in _period_ends(estate)
-            if plan.horizon_s < (d - plan.estate_start).total_seconds()
-            <= plan.horizon_s + _FOLLOW_LIMIT_S]  # fmt: skip
-    if not days:
-        return None
-    for day in [*days, days[-1] + timedelta(hours=1)]:
-        _advance(clock, day, 60.0, options.settle_limit_s)
-        wait_drained(estate, sut.status, options.react_s)
-    return format_utc(days[-1] + timedelta(hours=1))
-
-
-def _dump_raw(estate: Estate, plan: LivePlan, sut: LiveSut, options: LiveOptions) -> str | None:
-    """Journals, deliveries and events into ``raw/`` for calibration, before the estate
-    stops (docs/calibration.md); a failure is reported, it does not fail the run."""
-    if options.raw_dir is None:
-        return None
-    from scenarios.rawdump import RawProblem, dump_raw
-
-    notes = {
-        "scenario": plan.spec.name,
-        "mode": "live",
-        "sut": sut.kind,
-        "speed": plan.speed,
-        "deals": len(plan.arrivals_s),
-        "estate_start": format_utc(plan.estate_start),
-    }
-    cid, secret = options.credentials
-    try:
-        with httpx.Client(headers=estate.admin_headers, timeout=30) as http:
-            dump_raw(estate.urls, options.raw_dir, client=http, client_id=cid,
-                     client_secret=secret, notes=notes)  # fmt: skip
-    except (RawProblem, OSError, httpx.HTTPError) as exc:
-        return f"not written: {exc}"
-    return f"written to {options.raw_dir / 'raw'}"
-
-
-def _collect(estate: Estate, path: str, **params: Any) -> dict[str, list[dict[str, Any]]]:
-    return {s: admin_call(estate, s, path, params=params)["data"] for s in estate.urls}
-
-
 def run_live(
     spec: ScenarioSpec,
     options: LiveOptions,
@@ -374,7 +287,9 @@ def run_live(
             driver = _Driver(plan, estate, clock, sut, options, tick)
             driver.run(len(_items(plan)))
             followed = (
-                _follow_invoices(plan, estate, clock, sut, options)
+                follow_invoices(
+                    plan, estate, clock, sut.status, options.settle_limit_s, options.react_s
+                )
                 if (options.invoice_run)
                 else None
             )
@@ -390,9 +305,13 @@ def run_live(
                 estate.urls, client_id=cid, client_secret=secret, admin_headers=estate.admin_headers
             )
             verdict = reconcile(snapshot, options.slos)
-            journals = _collect(estate, "/journal", limit=100_000)
-            deliveries = _collect(estate, "/deliveries", limit=10_000)
-            raw = _dump_raw(estate, plan, sut, options)
+            journals = collect(estate, "/journal", limit=100_000)
+            deliveries = collect(estate, "/deliveries", limit=10_000)
+            raw = (
+                dump_raw_folder(estate, plan, sut.kind, options.raw_dir, options.credentials)
+                if options.raw_dir is not None
+                else None
+            )
         finally:
             sut.stop()
     return LiveResult(
@@ -418,11 +337,3 @@ def run_live(
 def units(plan: LivePlan) -> int:
     """The units ``run_live`` reports to its progress callback."""
     return len(_items(plan)) + 3
-
-
-def estate_instant(plan: LivePlan, stamp: str | None) -> float | None:
-    """Offset (simulated seconds from the scenario's start) of an estate instant."""
-    if not stamp:
-        return None
-    moment: datetime = parse_utc(stamp)
-    return (moment - plan.estate_start).total_seconds()

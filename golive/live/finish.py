@@ -1,0 +1,123 @@
+"""The clock moves and the end of a live run: advancing that always arrives, following
+the estate to its invoice runs, the calibration dump, and the logs read before the estate
+stops (docs/live-scenarios.md)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from golive.drain import StatusProbe, admin_call, wait_drained
+from golive.estateclock import EstateClock, format_utc, parse_utc
+from golive.live.plan import LivePlan
+from simulators.estate import Estate
+
+__all__ = ["QUIET_S", "advance", "collect", "dump_raw_folder", "follow_invoices"]
+
+log = logging.getLogger(__name__)
+QUIET_S = 0.1  # the estate clock's default: a middleware's worker polls within it
+
+
+def advance(clock: EstateClock, to: datetime, step_s: float, settle_limit_s: float) -> int:
+    """Move the estate's clock to ``to``. A step that does not settle within the limit ends
+    an advance early (a failing middleware keeps the estate busy): carry on from where it
+    stopped, so the clock always reaches ``to``; how many steps did not settle."""
+    unsettled = 0
+    while True:
+        result = clock.advance(to=to, step_s=step_s, quiet_s=QUIET_S, settle_limit_s=settle_limit_s)
+        if result.ok:
+            return unsettled
+        unsettled += 1
+        log.debug("live run: %s", result.unsettled)
+        if parse_utc(result.reached) >= to:
+            return unsettled
+
+
+_FOLLOW_LIMIT_S = 35 * 86_400.0  # a monthly subscription's first invoice run, at the latest
+
+
+def _period_ends(estate: Estate) -> list[datetime]:
+    """The distinct days (00:00 UTC) on which billing's subscriptions' periods end."""
+    ends: set[str] = set()
+    with estate.client("billing") as billing:
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
+            page = billing.get("/subscriptions", params=params).json()
+            ends |= {
+                str(s["current_period_end"])[:10]
+                for s in page.get("data", [])
+                if s.get("current_period_end")
+            }
+            after = page.get("next_cursor")
+            if not after:
+                break
+    return [parse_utc(f"{day}T00:00:00Z") for day in sorted(ends)]
+
+
+def follow_invoices(
+    plan: LivePlan,
+    estate: Estate,
+    clock: EstateClock,
+    status: StatusProbe,
+    settle_limit_s: float,
+    react_s: float,
+) -> str | None:
+    """Move the estate on through every deal's first invoice run (within 35 days of the end
+    of the timeline) and an hour past it, so invoices, payments and the ERP's AR flow
+    happen even when the scenario is shorter than a billing period; the instant reached.
+
+    The clock stops at each invoice run and the middleware reacts there, as in the
+    timeline, so invoice -> AR invoice is measured at its instant."""
+    days = [
+        d
+        for d in _period_ends(estate)
+        if plan.horizon_s
+        < (d - plan.estate_start).total_seconds()
+        <= plan.horizon_s + _FOLLOW_LIMIT_S
+    ]
+    if not days:
+        return None
+    for day in [*days, days[-1] + timedelta(hours=1)]:
+        advance(clock, day, 60.0, settle_limit_s)
+        wait_drained(estate, status, react_s)
+    return format_utc(days[-1] + timedelta(hours=1))
+
+
+def dump_raw_folder(
+    estate: Estate, plan: LivePlan, sut_kind: str, report_dir: Path, credentials: tuple[str, str]
+) -> str:
+    """Journals, deliveries and events into ``report_dir/raw/`` for calibration, before the
+    estate stops (docs/calibration.md); a failure is reported, it does not fail the run."""
+    from scenarios.rawdump import RawProblem, dump_raw
+
+    notes = {
+        "scenario": plan.spec.name,
+        "mode": "live",
+        "sut": sut_kind,
+        "speed": plan.speed,
+        "deals": len(plan.arrivals_s),
+        "estate_start": format_utc(plan.estate_start),
+    }
+    cid, secret = credentials
+    try:
+        with httpx.Client(headers=estate.admin_headers, timeout=30) as http:
+            dump_raw(
+                estate.urls,
+                report_dir,
+                client=http,
+                client_id=cid,
+                client_secret=secret,
+                notes=notes,
+            )
+    except (RawProblem, OSError, httpx.HTTPError) as exc:
+        return f"not written: {exc}"
+    return f"written to {report_dir / 'raw'}"
+
+
+def collect(estate: Estate, path: str, **params: Any) -> dict[str, list[dict[str, Any]]]:
+    return {s: admin_call(estate, s, path, params=params)["data"] for s in estate.urls}
