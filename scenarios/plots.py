@@ -17,8 +17,8 @@ from scenarios.result import PCT_LEVELS, ReplicationResult
 from scenarios.summary import t_quantile_975
 
 __all__ = [
-    "backlog_figure", "fault_zoom_figure", "latency_figure", "sla_figure", "sweep_figure",
-    "throughput_figure",
+    "backlog_figure", "fault_zoom_figure", "latency_figure", "latency_timeline_figure",
+    "sla_figure", "sweep_figure", "throughput_figure",
 ]  # fmt: skip
 
 
@@ -136,6 +136,26 @@ def latency_figure(results: Sequence[ReplicationResult]) -> Figure:
     ax.set_xticks(PCT_LEVELS, [f"p{q}" for q in PCT_LEVELS])
     ax.set_ylabel("latency (s, log)")
     ax.legend(fontsize=8)
+    return fig
+
+
+def latency_timeline_figure(
+    results: Sequence[ReplicationResult], jobs: dict[str, list[tuple[float, float]]]
+) -> Figure:
+    """Each job's latency at the moment it started (``jobs``: flow -> (start s, latency s)),
+    fault windows shaded: which deals a fault held, and for how long."""
+    fig = Figure(figsize=(9, 3.4))
+    ax = fig.subplots()
+    for flow, points in jobs.items():
+        if points:
+            t, lat = zip(*points, strict=True)
+            ax.scatter(np.asarray(t) / 3600.0, np.maximum(np.asarray(lat), 1.0), s=10,
+                       label=flow)  # fmt: skip
+    _shade_faults(ax, results)
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated hours (when the job started)")
+    ax.set_ylabel("latency (s, log; 0 shown as 1)")
+    ax.legend(loc="best", fontsize=8)
     return fig
 
 

@@ -38,9 +38,15 @@ _CUSTOMER_OBJECTS = (("sales_order", "order"), ("subscription", "subscription"))
 class LiveMeasures:
     """The live run as one replication, plus what only a live run sees."""
 
-    def __init__(self, result: ReplicationResult, seen: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        result: ReplicationResult,
+        seen: dict[str, Any],
+        jobs: dict[str, list[tuple[float, float]]] | None = None,
+    ) -> None:
         self.result = result
         self.seen = seen  # faults fired, deliveries, journal counts, dead letters ...
+        self.jobs = jobs or {}  # flow -> (start offset s, latency s) of each completed job
 
     def metric(self, name: str, flow: str | None = None) -> float | None:
         """An SLO metric as the model defines it; None when a live run cannot measure it."""
@@ -249,7 +255,10 @@ def measure(run: LiveResult) -> LiveMeasures:
     result = ReplicationResult(
         0, 0, deals, 0, horizon, flows, totals, rec_series(rec), timeline, fault_zooms(rec, horizon)
     )
-    return LiveMeasures(result, seen)
+    done_jobs: dict[str, list[tuple[float, float]]] = {
+        f: [(start, took) for start, took, _i in by_flow[f]] for f in FLOWS
+    }
+    return LiveMeasures(result, seen, done_jobs)
 
 
 def rec_series(rec: RunRecord) -> dict[str, list[float]]:

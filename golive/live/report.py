@@ -232,6 +232,10 @@ def _html(run: LiveResult, live: LiveMeasures, summary: dict[str, Any]) -> HtmlR
         "webhook deliveries pending; waiting to retry: the middleware's parked jobs; shaded: "
         "fault windows",
     )
+    report.section("Latency over the timeline").figure(
+        plots.latency_timeline_figure([res], live.jobs),
+        caption="each completed job's latency at the moment it started; shaded: fault windows",
+    )
     for i, _w in enumerate(res.windows):
         report.section(f"Fault window {i + 1}").figure(plots.fault_zoom_figure([res], i))
     report.section("Latency per flow").figure(plots.latency_figure([res])).table(
