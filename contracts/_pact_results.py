@@ -58,8 +58,8 @@ def _shown(value: Any) -> str:
         try:
             value = json.loads(value)
         except ValueError:
-            return value
-    return json.dumps(value) if not isinstance(value, str) else repr(value)
+            return str(value)
+    return repr(value) if isinstance(value, str) else json.dumps(value)
 
 
 def _join(path: str, key: str) -> str:

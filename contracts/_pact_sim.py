@@ -18,9 +18,12 @@ import json
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from pact.types import Message
 
 __all__ = ["EventProducer", "MessageKind", "StateRelay", "fetch_token"]
 
@@ -98,7 +101,7 @@ class StateRelay:
         relay = self
 
         class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -111,7 +114,7 @@ class StateRelay:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the verifier reports what matters."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -153,7 +156,7 @@ class EventProducer:
                     return last
                 params["after"] = page["next_cursor"]
 
-    def __call__(self, name: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def __call__(self, name: str, metadata: dict[str, Any] | None = None) -> Message:
         kind = self.kinds.get(name)
         try:
             if kind is None:

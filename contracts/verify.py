@@ -11,9 +11,12 @@ state-change URL. docs/contracts.md says how to use it.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -148,7 +151,7 @@ def _selector_builder(verifier: Any, broker: BrokerOptions) -> Any:
 def check_selector(selector: Any) -> dict[str, Any]:
     """A consumer version selector as JSON gives it; ValueError names what is wrong."""
     if not isinstance(selector, dict) or not selector:
-        raise ValueError("a consumer version selector is a JSON object, e.g. {\"mainBranch\": true}")
+        raise ValueError('a consumer version selector is a JSON object, e.g. {"mainBranch": true}')
     unknown = sorted(set(selector) - set(_SELECTOR_KEYS))
     if unknown:
         raise ValueError(f"unknown selector key(s) {unknown}; known: {', '.join(_SELECTOR_KEYS)}")
@@ -172,10 +175,35 @@ def _tail(output: str, n: int = 3) -> str:
     return " / ".join(lines[-n:])
 
 
+@contextmanager
+def _captured_fds() -> Iterator[list[str]]:
+    """Hold what the verifier's core and its helper servers print (their own report on
+    stdout, request logs on stderr): the report is read back from ``Verifier.output``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    held: list[str] = []
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as sink:
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield held
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            held.append(sink.read())
+
+
 def verify_provider(run: ProviderRun) -> ProviderReport:
     """Run the Pact verifier for ``run``; a failed interaction is in the report, not raised."""
     from pact import Verifier
 
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # no usage report from CI runs
     host = urlsplit(run.base_url).hostname or "127.0.0.1"
     verifier = Verifier(run.provider, host=host).add_transport(url=run.base_url)
     headers = dict(run.headers)
@@ -203,6 +231,7 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
                 run.publish_version, branch=run.broker.provider_branch if run.broker else None
             )
         errors: list[str] = []
+        printed = stack.enter_context(_captured_fds())
         try:
             verifier.verify()
         except RuntimeError as exc:
@@ -215,14 +244,13 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
     elif results:
         errors = [e for e in errors if not e.startswith("Failed to execute verifier")]
     elif errors or not results:
-        errors = [f"no interaction verified for {run.provider}: {_tail(output) or errors}"]
+        said = _tail(output) or _tail("".join(printed)) or "; ".join(errors)
+        errors = [f"no interaction verified for {run.provider}: {said}"]
     return ProviderReport(run.provider, results, errors, output)
 
 
 def iter_broker_pacts(broker: BrokerOptions, provider: str) -> Iterator[dict[str, Any]]:
     """The pacts the broker selects for ``provider`` (for their message metadata only)."""
-    import os
-
     import httpx
 
     auth: Any = None
