@@ -16,7 +16,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -187,7 +187,9 @@ def _captured_fds() -> Iterator[list[str]]:
         try:
             os.dup2(sink.fileno(), 1)
             os.dup2(sink.fileno(), 2)
-            yield held
+            # Python's own streams too, where they are not the file descriptors (captured).
+            with redirect_stdout(sink), redirect_stderr(sink):
+                yield held
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

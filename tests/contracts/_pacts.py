@@ -15,8 +15,9 @@ __all__ = ["CONSUMER", "write_crm_pacts"]
 CONSUMER = "test-middleware"
 
 
-def write_crm_pacts(folder: Path, *, account_id: str = "acc_pact_1",
-                    consumer: str = CONSUMER, provider: str = "crm") -> Path:  # fmt: skip
+def write_crm_pacts(
+    folder: Path, *, account_id: str = "acc_pact_1", consumer: str = CONSUMER, provider: str = "crm"
+) -> Path:
     """One HTTP and one message interaction against the CRM; the pact file's path."""
     http = Pact(consumer, provider)
     (
@@ -25,10 +26,14 @@ def write_crm_pacts(folder: Path, *, account_id: str = "acc_pact_1",
         .with_request("GET", f"/accounts/{account_id}")
         .will_respond_with(200)
         .with_body(
-            {"id": match.str(account_id), "name": match.str("Acme Pact"),
-             "currency": match.regex("USD", regex=r"^[A-Z]{3}$"), "version": match.int(1)},
+            {
+                "id": match.str(account_id),
+                "name": match.str("Acme Pact"),
+                "currency": match.regex("USD", regex=r"^[A-Z]{3}$"),
+                "version": match.int(1),
+            },
             content_type="application/json",
-        )  # fmt: skip
+        )
     )
     http.write_file(folder, overwrite=True)
     messages = Pact(consumer, provider)
@@ -36,12 +41,19 @@ def write_crm_pacts(folder: Path, *, account_id: str = "acc_pact_1",
         messages.upon_receiving("an account.created event", "Async")
         .given("an account exists", name="Acme Pact")
         .with_body(
-            {"type": "account.created", "system": "crm", "id": match.str("evt_crm_000000000001"),
-             "occurred_at": match.str("2026-11-23T09:30:00.000000Z"),
-             "data": {"id": match.str("acc_1"), "name": match.str("Acme Pact"),
-                      "segment": match.str("smb")}},
+            {
+                "type": "account.created",
+                "system": "crm",
+                "id": match.str("evt_crm_000000000001"),
+                "occurred_at": match.str("2026-11-23T09:30:00.000000Z"),
+                "data": {
+                    "id": match.str("acc_1"),
+                    "name": match.str("Acme Pact"),
+                    "segment": match.str("smb"),
+                },
+            },
             content_type="application/json",
-        )  # fmt: skip
+        )
         .with_metadata({"system": "crm", "event_type": "account.created"})
     )
     messages.write_file(folder)

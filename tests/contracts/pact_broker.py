@@ -1,11 +1,12 @@
 """A stand-in of the Pact Broker's documented HAL endpoints, for tests (no broker runs in CI).
 
-What the Pact verifier's own broker support calls (watched on ``requests``):
-the index ``GET /`` for the ``pb:provider-pacts-for-verification`` link, a ``GET``
-of that resource, then a ``POST`` to it with the consumer version selectors, pending and WIP options, ``GET`` of
-each selected pact; to publish, with a provider branch, ``PUT`` of the provider
-version on its branch (the pact's ``pb:provider`` link, then ``pb:branch-version``)
-and ``POST`` of the results to the pact's ``pb:publish-verification-results`` link. Selection is simplified: a selector
+What the Pact verifier's own broker support calls (watched on ``requests``): the
+index ``GET /`` for the ``pb:provider-pacts-for-verification`` link, a ``GET`` of
+that resource, then a ``POST`` to it with the consumer version selectors, pending
+and WIP options; a ``GET`` of each selected pact; to publish, with a provider
+branch, a ``PUT`` of the provider version on its branch (the pact's ``pb:provider``
+link, then ``pb:branch-version``), and a ``POST`` of the results to the pact's
+``pb:publish-verification-results`` link. Selection is simplified: a selector
 matches on ``branch``, ``mainBranch`` (branch ``main``) and ``consumer``; no
 selector selects every non-WIP pact; WIP pacts come only with
 ``includeWipPactsSince`` and are always pending, as the broker's docs say.
@@ -59,8 +60,15 @@ class BrokerStandIn:
 
     def _find(self, request: Request) -> BrokerPact | None:
         params = request.path_params
-        return next((p for p in self.pacts if (p.provider, p.consumer, p.sha)
-                     == (params["provider"], params["consumer"], params["sha"])), None)  # fmt: skip
+        return next(
+            (
+                p
+                for p in self.pacts
+                if (p.provider, p.consumer, p.sha)
+                == (params["provider"], params["consumer"], params["sha"])
+            ),
+            None,
+        )
 
     @staticmethod
     def _matches(selector: dict[str, Any], p: BrokerPact) -> bool:
@@ -75,14 +83,16 @@ class BrokerStandIn:
         links = {
             "self": {"href": base},
             "pb:provider-pacts-for-verification": {
-                "href": f"{base}/pacts/provider/{{provider}}/for-verification", "templated": True
+                "href": f"{base}/pacts/provider/{{provider}}/for-verification",
+                "templated": True,
             },
-        }  # fmt: skip
+        }
         return JSONResponse({"_links": links}, media_type=HAL)
 
     async def for_verification(self, request: Request) -> Response:
         if request.method == "GET":  # the verifier navigates to the resource, then POSTs
-            doc = {"_links": {"self": {"href": str(request.url), "title": "Pacts for verification"}}}
+            title = "Pacts for verification"
+            doc = {"_links": {"self": {"href": str(request.url), "title": title}}}
             return JSONResponse(doc, media_type=HAL)
         body = await request.json()
         self.selections.append(body)
@@ -100,26 +110,39 @@ class BrokerStandIn:
             if not selectors or any(self._matches(s, p) for s in selectors):
                 chosen.append((p, p.pending and pending_on, False))
         base = self._base(request)
-        pacts = [{
-            "shortDescription": f"latest from {p.branch} of {p.consumer}",
-            "verificationProperties": {"pending": pending, "wip": wip, "notices": [
-                {"when": "before_verification",
-                 "text": f"The pact of {p.consumer} {p.version} is {'' if pending else 'not '}"
-                         "pending"}]},
-            "_links": {"self": {"href": base + self._pact_path(p), "name": p.consumer}},
-        } for p, pending, wip in chosen]  # fmt: skip
-        return JSONResponse({"_embedded": {"pacts": pacts}, "_links": {"self": {"href": base}}},
-                            media_type=HAL)  # fmt: skip
+        pacts = [
+            {
+                "shortDescription": f"latest from {p.branch} of {p.consumer}",
+                "verificationProperties": {
+                    "pending": pending,
+                    "wip": wip,
+                    "notices": [
+                        {
+                            "when": "before_verification",
+                            "text": f"The pact of {p.consumer} {p.version} is "
+                            + ("pending" if pending else "not pending"),
+                        }
+                    ],
+                },
+                "_links": {"self": {"href": base + self._pact_path(p), "name": p.consumer}},
+            }
+            for p, pending, wip in chosen
+        ]
+        return JSONResponse(
+            {"_embedded": {"pacts": pacts}, "_links": {"self": {"href": base}}}, media_type=HAL
+        )
 
     async def pact(self, request: Request) -> Response:
         p = self._find(request)
         if p is None:
             return JSONResponse({"error": "no such pact"}, status_code=404)
         base = self._base(request) + self._pact_path(p)
-        links = {"self": {"href": base},
-                 "pb:provider": {"href": f"{self._base(request)}/pacticipants/{p.provider}"},
-                 "pb:publish-verification-results": {"href": f"{base}/verification-results"}}
-        return JSONResponse({**p.content, "_links": links}, media_type=HAL)  # fmt: skip
+        links = {
+            "self": {"href": base},
+            "pb:provider": {"href": f"{self._base(request)}/pacticipants/{p.provider}"},
+            "pb:publish-verification-results": {"href": f"{base}/verification-results"},
+        }
+        return JSONResponse({**p.content, "_links": links}, media_type=HAL)
 
     async def results(self, request: Request) -> Response:
         p = self._find(request)
@@ -127,15 +150,20 @@ class BrokerStandIn:
             return JSONResponse({"error": "no such pact"}, status_code=404)
         body = await request.json()
         self.published.append({**body, "consumer": p.consumer})
-        return JSONResponse({"_links": {"self": {"href": str(request.url)}}}, status_code=201,
-                            media_type=HAL)  # fmt: skip
+        return JSONResponse(
+            {"_links": {"self": {"href": str(request.url)}}}, status_code=201, media_type=HAL
+        )
 
     async def pacticipant(self, request: Request) -> Response:
         here = str(request.url).rstrip("/")
-        links = {"self": {"href": here}, "pb:branch-version": {
-            "href": here + "/branches/{branch}/versions/{version}", "templated": True}}
-        return JSONResponse({"name": request.path_params["name"], "_links": links},
-                            media_type=HAL)  # fmt: skip
+        links = {
+            "self": {"href": here},
+            "pb:branch-version": {
+                "href": here + "/branches/{branch}/versions/{version}",
+                "templated": True,
+            },
+        }
+        return JSONResponse({"name": request.path_params["name"], "_links": links}, media_type=HAL)
 
     async def branch_version(self, request: Request) -> Response:
         params = request.path_params
@@ -149,15 +177,21 @@ class BrokerStandIn:
         pact = "/pacts/provider/{provider}/consumer/{consumer}/pact-version/{sha}"
         routes = [
             Route("/", self.index),
-            Route("/pacts/provider/{provider}/for-verification", self.for_verification,
-                  methods=["GET", "POST"]),
+            Route(
+                "/pacts/provider/{provider}/for-verification",
+                self.for_verification,
+                methods=["GET", "POST"],
+            ),
             Route(pact, self.pact),
             Route(pact + "/verification-results", self.results, methods=["POST"]),
             Route("/pacticipants/{name}", self.pacticipant),
-            Route("/pacticipants/{name}/branches/{branch}/versions/{version}",
-                  self.branch_version, methods=["PUT"]),
+            Route(
+                "/pacticipants/{name}/branches/{branch}/versions/{version}",
+                self.branch_version,
+                methods=["PUT"],
+            ),
             Route("/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        ]  # fmt: skip
+        ]
         inner = Starlette(routes=routes)
 
         async def recording(scope: Any, receive: Any, send: Any) -> None:
