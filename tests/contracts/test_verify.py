@@ -148,6 +148,36 @@ def test_a_state_the_simulator_refuses_says_why(crm_url: str, tmp_path: Path) ->
     assert "params.id" in failed.problems[0]
 
 
+def test_ids_the_state_made_reach_the_request_and_a_consumer_token_is_replaced(
+    crm_url: str, tmp_path: Path
+) -> None:
+    from pact import Pact, generate, match
+
+    pact = Pact(CONSUMER, "crm")
+    (
+        pact.upon_receiving("a request for the account the state made")
+        .given("an account exists", name="Made By State")
+        .with_request(
+            "GET", match.str(generator=generate.provider_state("/accounts/${account_id}"))
+        )
+        .with_header("Authorization", "Bearer the-consumer-test-token")
+        .will_respond_with(200)
+        .with_body(
+            {
+                "id": match.str(generator=generate.provider_state("${account_id}")),
+                "name": "Made By State",
+            },
+            content_type="application/json",
+        )
+    )
+    pact.write_file(tmp_path)
+    report = _verify(crm_url, tmp_path)
+    assert report.ok, report.output
+    assert [i.description for i in report.interactions] == [
+        "a request for the account the state made"
+    ]
+
+
 def test_the_cli_starts_the_simulators_writes_junit_and_exits_0(
     pacts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
