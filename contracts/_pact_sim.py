@@ -134,9 +134,11 @@ class StateRelay:
 class EventProducer:
     """The message producer: a message interaction's newest matching event, from the feed."""
 
-    def __init__(self, base_url: str, token: str, kinds: Mapping[str, MessageKind]) -> None:
+    def __init__(
+        self, base_url: str, headers: Mapping[str, str], kinds: Mapping[str, MessageKind]
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.headers = dict(headers)  # the same Authorization as the HTTP interactions
         self.kinds = dict(kinds)
         self.errors: dict[str, str] = {}  # description -> why no message was produced
 
@@ -144,7 +146,7 @@ class EventProducer:
         """The newest event of ``event_type`` on the feed, or None."""
         last: dict[str, Any] | None = None
         params: dict[str, Any] = {"type": event_type, "limit": _FEED_PAGE}
-        with httpx.Client(headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as c:
+        with httpx.Client(headers=self.headers, timeout=30) as c:
             while True:
                 response = c.get(f"{self.base_url}/events", params=params)
                 if response.status_code != 200:

@@ -222,7 +222,7 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
             verifier.state_handler(relay.url, teardown=True, body=True)
         elif run.state_change_url:
             verifier.state_handler(run.state_change_url, teardown=True, body=True)
-        producer = EventProducer(run.base_url, run.token or "", run.message_kinds)
+        producer = EventProducer(run.base_url, headers, run.message_kinds)
         verifier.message_handler(producer)
         if run.broker is not None:
             _selector_builder(verifier, run.broker)

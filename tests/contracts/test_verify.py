@@ -194,6 +194,7 @@ def test_the_cli_starts_the_simulators_writes_junit_and_exits_0(
     ]
     code, out, err = _cli(argv, capsys)
     assert code == 0, out + err
+    assert out.rstrip().endswith("2 interaction(s) verified")
     assert "started crm at" in err
     assert f"PASS  {CONSUMER}: a request for an account (given an account exists)" in out
     assert "Verifying a pact between" not in out  # the verifier's own report is held back
@@ -207,7 +208,7 @@ def test_the_cli_reports_a_failure_in_plain_words_and_exits_1(
 ) -> None:
     base = free_base_port()
     app = renaming(create_app("crm"), "/accounts", "currency", "ccy")
-    junit = tmp_path / "pacts.xml"
+    junit, report = tmp_path / "pacts.xml", tmp_path / "pacts.json"
     with serving(app, port=base):  # crm answers at the base port: the CLI attaches to it
         argv = [
             "contracts",
@@ -216,6 +217,8 @@ def test_the_cli_reports_a_failure_in_plain_words_and_exits_1(
             str(pacts),
             "--base-port",
             str(base),
+            "--json",
+            str(report),
             "--junit",
             str(junit),
         ]
@@ -228,6 +231,12 @@ def test_the_cli_reports_a_failure_in_plain_words_and_exits_1(
     xml = junit.read_text()
     assert xml.count("<failure") == 1
     assert "body $.currency" in xml
+    [crm] = json.loads(report.read_text())
+    assert crm["ok"] is False
+    assert [(i["description"], i["result"]) for i in crm["interactions"]] == [
+        ("a request for an account", "failed"),
+        ("an account.created event", "passed"),
+    ]
 
 
 def test_staging_takes_its_states_from_the_state_change_url(
