@@ -101,7 +101,9 @@ def verify(
         None, "--base-url", help="Verify this deployment (staging) instead of the simulators."
     ),
     state_change_url: str | None = typer.Option(
-        None, "--state-change-url", help="With --base-url: the team's Pact state-change endpoint."
+        None,
+        "--state-change-url",
+        help="Staging (--base-url or target): the team's Pact state-change endpoint.",
     ),
     target: str = typer.Option("local", "--target", help="A target of golive.toml."),
     base_port: int | None = typer.Option(
