@@ -166,7 +166,9 @@ def _attach(results: list[InteractionResult], relay: StateRelay | None,
             continue
         extra = [relay.errors[s] for s in r.states if relay and s in relay.errors]
         if producer and r.description in producer.errors:
-            extra.append(producer.errors[r.description])
+            # No message was made: the verifier's comparisons of nothing add only noise.
+            r.problems = [*extra, producer.errors[r.description]]
+            continue
         r.problems = [*extra, *[p for p in r.problems if p not in extra]]
 
 

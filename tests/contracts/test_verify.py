@@ -313,3 +313,56 @@ def test_bad_input_is_one_line_and_exit_2(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+# One existing provider state per system and an event it makes the simulator emit.
+EMITTED = {
+    "crm": ("an opportunity in negotiation exists", "opportunity.stage_changed"),
+    "cpq": ("an approved quote exists", "quote.approved"),
+    "billing": ("an active subscription exists", "subscription.created"),
+    "support": ("an open case exists", "case.created"),
+    "erp": ("a booked sales order exists", "order.booked"),
+}
+
+
+@pytest.mark.slow
+def test_message_pacts_of_every_system_verify_from_its_real_events(tmp_path: Path) -> None:
+    from pact import Pact, match
+
+    cases = {s: [c] for s, c in EMITTED.items()}
+    cases["billing"].append(("an active subscription exists", "subscription.activated"))
+    for system, pairs in cases.items():
+        pact = Pact(CONSUMER, system)
+        for state, event_type in pairs:
+            (
+                pact.upon_receiving(f"a {event_type} event", "Async")
+                .given(state)
+                .with_body(
+                    {"type": event_type, "system": system, "data": {"id": match.str("x")}},
+                    content_type="application/json",
+                )
+                .with_metadata({"system": system, "event_type": event_type})
+            )
+        pact.write_file(tmp_path)
+    found = read_pacts(tmp_path)
+    results = {}
+    with running_estate(list(EMITTED)) as estate:
+        for system in EMITTED:
+            url = estate.url(system)
+            token = fetch_token(url, "golive", "golive-secret")
+            run = ProviderRun(
+                system,
+                url,
+                simulator=True,
+                token=token,
+                pacts=found.by_provider[system],
+                message_kinds=found.message_kinds,
+            )
+            for i in verify_provider(run).interactions:
+                results[i.description] = i
+    assert {d for d, i in results.items() if i.ok} == {f"a {e} event" for _, e in EMITTED.values()}
+    # A state that does not emit the event the pact names fails with one line saying so.
+    assert results["a subscription.activated event"].problems == [
+        "billing emitted no subscription.activated event after the provider state(s) "
+        "['an active subscription exists']: the states do not make it happen"
+    ]
