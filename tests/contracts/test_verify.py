@@ -1,15 +1,14 @@
 """``golive contracts verify`` against the CRM simulator, and against variants of it that break.
 
-The pacts are written here with pact-python 4's consumer API (``_pacts.py``); the
-variants wrap the real simulator app and rename a field in its JSON answers, so
-the failures are the verifier's own, on real responses and real events.
+The pacts are written with pact-python 4's consumer API (``_pacts.py``); the
+variants (``_variants.py``) wrap the real simulator app and rename a field in its
+JSON answers, so the failures are the verifier's own, on real responses and events.
+The command line is in test_verify_cli.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,52 +17,11 @@ import pytest
 
 from contracts._pact_sim import fetch_token
 from contracts.verify import ProviderReport, ProviderRun, read_pacts, verify_provider
-from golive.cli import main
 from simulators.estate import running_estate
 from simulators.registry import create_app
-from simulators.testing import free_base_port
 from tests.contracts._pacts import CONSUMER, write_crm_pacts
 from tests.contracts._serve import serving
-
-ASGI = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-
-
-def _renamed(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict):
-        return {(new if k == old else k): _renamed(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, old, new) for v in value]
-    return value
-
-
-def renaming(app: ASGI, prefix: str, old: str, new: str) -> ASGI:
-    """The app, with field ``old`` renamed ``new`` in the JSON it answers under ``prefix``."""
-
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(prefix):
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            with contextlib.suppress(ValueError):
-                body = json.dumps(_renamed(json.loads(body), old, new)).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        await app(scope, receive, capture)
-
-    return wrapped
+from tests.contracts._variants import renaming
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +49,6 @@ def _verify(url: str, pacts: Path, **kw: Any) -> ProviderReport:
         **kw,
     )
     return verify_provider(run)
-
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_good_pact_passes_against_the_simulator(crm_url: str, pacts: Path) -> None:
@@ -176,143 +124,6 @@ def test_ids_the_state_made_reach_the_request_and_a_consumer_token_is_replaced(
     assert [i.description for i in report.interactions] == [
         "a request for the account the state made"
     ]
-
-
-def test_the_cli_starts_the_simulators_writes_junit_and_exits_0(
-    pacts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    junit = tmp_path / "pacts.xml"
-    argv = [
-        "contracts",
-        "verify",
-        "--pacts",
-        str(pacts),
-        "--base-port",
-        str(free_base_port()),
-        "--junit",
-        str(junit),
-    ]
-    code, out, err = _cli(argv, capsys)
-    assert code == 0, out + err
-    assert out.rstrip().endswith("2 interaction(s) verified")
-    assert "started crm at" in err
-    assert f"PASS  {CONSUMER}: a request for an account (given an account exists)" in out
-    assert "Verifying a pact between" not in out  # the verifier's own report is held back
-    xml = junit.read_text()
-    assert xml.count("<testcase ") == 2
-    assert "<failure" not in xml
-
-
-def test_the_cli_reports_a_failure_in_plain_words_and_exits_1(
-    pacts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    base = free_base_port()
-    app = renaming(create_app("crm"), "/accounts", "currency", "ccy")
-    junit, report = tmp_path / "pacts.xml", tmp_path / "pacts.json"
-    with serving(app, port=base):  # crm answers at the base port: the CLI attaches to it
-        argv = [
-            "contracts",
-            "verify",
-            "--pacts",
-            str(pacts),
-            "--base-port",
-            str(base),
-            "--json",
-            str(report),
-            "--junit",
-            str(junit),
-        ]
-        code, out, err = _cli(argv, capsys)
-    assert code == 1
-    assert err.strip() == "golive: 1 of 2 interaction(s) failed"
-    assert (
-        "a request for an account: body $.currency: expected the field, the response has none"
-    ) in out
-    xml = junit.read_text()
-    assert xml.count("<failure") == 1
-    assert "body $.currency" in xml
-    [crm] = json.loads(report.read_text())
-    assert crm["ok"] is False
-    assert [(i["description"], i["result"]) for i in crm["interactions"]] == [
-        ("a request for an account", "failed"),
-        ("an account.created event", "passed"),
-    ]
-
-
-def test_staging_takes_its_states_from_the_state_change_url(
-    crm_url: str, pacts: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    calls: list[dict[str, Any]] = []
-
-    async def state_change(request: Request) -> Response:
-        body = await request.json()
-        calls.append(body)
-        if body.get("action") == "teardown":
-            return Response("{}", media_type="application/json")
-        answer = httpx.post(f"{crm_url}/_sim/provider-states", json=body, timeout=10)
-        return Response(answer.content, answer.status_code, media_type="application/json")
-
-    team = Starlette(routes=[Route("/pact/states", state_change, methods=["POST"])])
-    with serving(team) as team_url:
-        argv = [
-            "contracts",
-            "verify",
-            "--pacts",
-            str(pacts),
-            "--provider",
-            "crm",
-            "--base-url",
-            crm_url,
-            "--state-change-url",
-            f"{team_url}/pact/states",
-        ]
-        code, out, err = _cli(argv, capsys)
-    assert code == 0, out + err
-    setups = [c for c in calls if c["action"] == "setup"]
-    assert {
-        "state": "an account exists",
-        "action": "setup",
-        "params": {"id": "acc_pact_1", "name": "Acme Pact"},
-    } in setups
-    assert len([c for c in calls if c["action"] == "teardown"]) == len(setups) == 2
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--pacts", "/nonexistent/pacts"], "--pacts /nonexistent/pacts: no such folder"),
-        (["--provider", "erp"], "--provider 'erp': no pact in"),
-        (["--provider", "crm", "--base-url", "http://127.0.0.1:9"], "unreachable"),
-        (["--publish", "--provider-version", "1"], "--publish publishes to a broker"),
-        (["--enable-pending"], "choose pacts from a broker: give --broker-url"),
-        (
-            [
-                "--provider",
-                "crm",
-                "--broker-url",
-                "http://127.0.0.1:9",
-                "--consumer-version-selector",
-                '{"nope": 1}',
-            ],
-            "unknown selector key(s) ['nope']",
-        ),
-    ],
-)
-def test_bad_input_is_one_line_and_exit_2(
-    pacts: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if "--pacts" not in argv and "--broker-url" not in argv:
-        argv = ["--pacts", str(pacts), *argv]
-    code, _out, err = _cli(["contracts", "verify", *argv], capsys)
-    assert code == 2
-    assert message in err
-    assert len(err.strip().splitlines()) == 1
-    assert "Traceback" not in err
 
 
 # One existing provider state per system and an event it makes the simulator emit.
