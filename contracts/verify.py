@@ -11,6 +11,7 @@ state-change URL. docs/contracts.md says how to use it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -125,6 +126,7 @@ class ProviderReport:
     interactions: list[InteractionResult]
     errors: list[str]
     output: str
+    warnings: list[str] = field(default_factory=list)  # e.g. a publication the broker refused
 
     @property
     def ok(self) -> bool:
@@ -132,6 +134,7 @@ class ProviderReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"provider": self.provider, "ok": self.ok, "errors": self.errors,
+                "warnings": self.warnings,
                 "interactions": [i.to_json() for i in self.interactions]}  # fmt: skip
 
 
@@ -175,6 +178,17 @@ def _attach(results: list[InteractionResult], relay: StateRelay | None,
 def _tail(output: str, n: int = 3) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     return " / ".join(lines[-n:])
+
+
+class _ErrorLog(logging.Handler):
+    """The verifier core's ERROR events (it logs a refused publication, and goes on)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 @contextmanager
@@ -236,10 +250,14 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
             )
         errors: list[str] = []
         printed = stack.enter_context(_captured_fds())
+        core_log, errors_seen = logging.getLogger("pact.ffi"), _ErrorLog()
+        core_log.addHandler(errors_seen)
         try:
             verifier.verify()
         except RuntimeError as exc:
             errors.append(str(exc))
+        finally:
+            core_log.removeHandler(errors_seen)
         output = verifier.output(strip_ansi=True)
         results = interaction_results(verifier.results)
         _attach(results, relay, producer)
@@ -250,7 +268,8 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
     elif errors or not results:
         said = _tail(output) or _tail("".join(printed)) or "; ".join(errors)
         errors = [f"no interaction verified for {run.provider}: {said}"]
-    return ProviderReport(run.provider, results, errors, output)
+    warnings = [m for m in errors_seen.messages if "publish" in m.lower()]
+    return ProviderReport(run.provider, results, errors, output, warnings)
 
 
 def iter_broker_pacts(broker: BrokerOptions, provider: str) -> Iterator[dict[str, Any]]:

@@ -144,7 +144,7 @@ def _start(systems: list[str], base_port: int | None) -> Any:
 
 
 def print_reports(reports: list[Any]) -> None:
-    from golive.render import console
+    from golive.render import console, err_console
 
     for report in reports:
         n = len(report.interactions)
@@ -161,6 +161,9 @@ def print_reports(reports: list[Any]) -> None:
                               highlight=False)  # fmt: skip
         for error in report.errors:
             console.print(f"  error: {error}", style="red", markup=False, highlight=False)
+        for warning in report.warnings:
+            err_console.print(f"warning: {report.provider}: {warning}", markup=False,
+                              highlight=False)  # fmt: skip
 
 
 def write_junit_report(reports: list[Any], path: Path) -> Path:

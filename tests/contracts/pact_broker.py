@@ -51,6 +51,7 @@ class BrokerStandIn:
     selections: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)  # with "consumer"
     branch_versions: list[tuple[str, str, str]] = field(default_factory=list)
+    refuse_results: bool = False  # answer a publication with 400
 
     def _base(self, request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -148,6 +149,8 @@ class BrokerStandIn:
         p = self._find(request)
         if p is None:
             return JSONResponse({"error": "no such pact"}, status_code=404)
+        if self.refuse_results:
+            return JSONResponse({"errors": {"providerApplicationVersion": ["refused"]}}, 400)
         body = await request.json()
         self.published.append({**body, "consumer": p.consumer})
         return JSONResponse(

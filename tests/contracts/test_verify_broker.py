@@ -106,6 +106,18 @@ def test_pacts_selected_from_the_broker_verify_and_results_are_published(
     assert broker.branch_versions == [("crm", "main", "1.2.3")]
 
 
+def test_a_publication_the_broker_refuses_is_a_warning(
+    crm_port: int, contents: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, _ = contents
+    broker = BrokerStandIn([BrokerPact(CONSUMER, "crm", "1.0.0", good)], refuse_results=True)
+    code, out, err = _run(broker, crm_port, capsys, "--publish", "--provider-version", "1.2.5")
+    assert code == 0, out + err  # the pacts passed; the broker's trouble is its own
+    assert broker.published == []
+    assert "warning: crm: Publishing of verification results failed" in err
+    assert "providerApplicationVersion: refused" in err
+
+
 def test_a_pending_pacts_failure_does_not_fail_the_run(
     crm_port: int, contents: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
