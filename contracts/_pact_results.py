@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["InteractionResult", "describe_mismatch", "interaction_results"]
+__all__ = ["InteractionResult", "describe_mismatch", "interaction_results", "run_errors"]
 
 _MISSING_KEYS = "Actual map is missing the following keys:"
 
@@ -117,4 +117,18 @@ def interaction_results(results: dict[str, Any]) -> list[InteractionResult]:
                 problems=_problems(entry),
             )
         )
+    return out
+
+
+def run_errors(results: dict[str, Any]) -> list[str]:
+    """Failures of the run itself, not of an interaction: a pact that could not be loaded."""
+    described = [f" - {e.get('description', '')}" for e in results.get("interactionResults") or []]
+    out = []
+    for entry in [*(results.get("errors") or []), *(results.get("pendingErrors") or [])]:
+        name = str(entry.get("interaction", ""))
+        if any(name.endswith(d) for d in described):
+            continue
+        mismatch = entry.get("mismatch") or {}
+        message = str(mismatch.get("message") or "")
+        out.append(f"{name}: {message}" if message and message not in name else name)
     return out

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from contracts._pact_results import InteractionResult, interaction_results
+from contracts._pact_results import InteractionResult, interaction_results, run_errors
 from contracts._pact_sim import EventProducer, MessageKind, StateRelay
 from lifecycle.systems import SYSTEMS
 
@@ -259,13 +259,14 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
         finally:
             core_log.removeHandler(errors_seen)
         output = verifier.output(strip_ansi=True)
-        results = interaction_results(verifier.results)
+        raw = verifier.results
+        results = interaction_results(raw)
         _attach(results, relay, producer)
-    if results and all(r.ok or r.pending for r in results):
-        errors = []  # the verifier reports pending failures as a failed run; they are not
-    elif results:
-        errors = [e for e in errors if not e.startswith("Failed to execute verifier")]
-    elif errors or not results:
+    if results:
+        # The verifier's exception only says the run failed: the results say why, and a
+        # pending failure, which it also counts, is not one.
+        errors = run_errors(raw)
+    else:
         said = _tail(output) or _tail("".join(printed)) or "; ".join(errors)
         errors = [f"no interaction verified for {run.provider}: {said}"]
     warnings = [m for m in errors_seen.messages if "publish" in m.lower()]

@@ -52,6 +52,7 @@ class BrokerStandIn:
     published: list[dict[str, Any]] = field(default_factory=list)  # with "consumer"
     branch_versions: list[tuple[str, str, str]] = field(default_factory=list)
     refuse_results: bool = False  # answer a publication with 400
+    missing: set[str] = field(default_factory=set)  # consumers whose pact GET is 404
 
     def _base(self, request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -135,7 +136,7 @@ class BrokerStandIn:
 
     async def pact(self, request: Request) -> Response:
         p = self._find(request)
-        if p is None:
+        if p is None or p.consumer in self.missing:
             return JSONResponse({"error": "no such pact"}, status_code=404)
         base = self._base(request) + self._pact_path(p)
         links = {

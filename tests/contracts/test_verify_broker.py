@@ -197,3 +197,17 @@ def test_an_unreachable_broker_is_one_line_and_exit_2(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == "golive: --broker-url http://127.0.0.1:9: unreachable (ConnectError)"
+
+
+def test_a_pact_that_cannot_be_loaded_fails_the_run(
+    crm_port: int, contents: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, _ = contents
+    broker = BrokerStandIn([BrokerPact(CONSUMER, "crm", "1.0.0", good),
+                            BrokerPact("gone-middleware", "crm", "0.1.0", good)])  # fmt: skip
+    broker.missing.add("gone-middleware")  # listed for verification, but its pact is 404
+    code, out, err = _run(broker, crm_port, capsys)
+    assert code == 1
+    assert f"PASS  {CONSUMER}: a request for an account" in out
+    assert "error: Failed to load pact" in out
+    assert err.strip().startswith("golive: Failed to load pact")
