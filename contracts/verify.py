@@ -29,8 +29,8 @@ from contracts._pact_sim import EventProducer, MessageKind, StateRelay
 from lifecycle.systems import SYSTEMS
 
 __all__ = ["PACTS_DIR", "BrokerOptions", "PactFiles", "ProviderReport", "ProviderRun",
-           "broker_message_kinds", "message_kinds_of", "read_pacts", "system_of",
-           "verify_provider"]  # fmt: skip
+           "SetupProblem", "broker_message_kinds", "check_selector", "iter_broker_pacts",
+           "message_kinds_of", "read_pacts", "system_of", "verify_provider"]  # fmt: skip
 
 PACTS_DIR = Path(__file__).resolve().parent / "pacts"
 
@@ -217,8 +217,16 @@ def _captured_fds() -> Iterator[list[str]]:
             held.append(sink.read())
 
 
+class SetupProblem(Exception):
+    """The verification could not start (a simulator refused its reset, say): one line."""
+
+
 def verify_provider(run: ProviderRun) -> ProviderReport:
-    """Run the Pact verifier for ``run``; a failed interaction is in the report, not raised."""
+    """Run the Pact verifier for ``run``; a failed interaction is in the report, not raised.
+
+    Raises ``SetupProblem`` when the run cannot start.
+    """
+    import httpx
     from pact import Verifier
 
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # no usage report from CI runs
@@ -235,6 +243,10 @@ def verify_provider(run: ProviderRun) -> ProviderReport:
         producer: EventProducer | None = None
         if run.simulator:
             relay = stack.enter_context(StateRelay(run.base_url, run.admin_headers))
+            try:
+                relay.reset()
+            except (ValueError, httpx.HTTPError) as exc:
+                raise SetupProblem(f"{run.provider}: cannot empty the simulator: {exc}") from None
             verifier.state_handler(relay.url, teardown=True, body=True)
         elif run.state_change_url:
             verifier.state_handler(run.state_change_url, teardown=True, body=True)

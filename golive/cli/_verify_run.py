@@ -66,7 +66,7 @@ def run_verification(
     publish_version: str | None,
 ) -> list[Any]:
     """Verify each provider; the reports in the providers' order."""
-    from contracts.verify import ProviderRun, verify_provider
+    from contracts.verify import ProviderRun, SetupProblem, verify_provider
     from golive.config import load_config
     from golive.dataload import control_headers
 
@@ -112,7 +112,10 @@ def run_verification(
             run.message_kinds = dict(kinds)
             if broker is not None:
                 run.message_kinds.update(_broker_kinds(broker, run.provider))
-            reports.append(verify_provider(run))
+            try:
+                reports.append(verify_provider(run))
+            except SetupProblem as exc:
+                raise UsageProblem(str(exc)) from None
         return reports
     finally:
         if estate is not None:

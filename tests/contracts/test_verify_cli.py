@@ -181,3 +181,19 @@ def test_bad_input_is_one_line_and_exit_2(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_guarded_control_plane_needs_the_admin_token(
+    pacts: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = free_base_port()
+    monkeypatch.delenv("GOLIVE_SIM_ADMIN_TOKEN", raising=False)
+    with running_estate(["crm"], base_port=base, admin_token="s3cret"):
+        argv = ["contracts", "verify", "--pacts", str(pacts), "--base-port", str(base)]
+        code, _, err = _cli(argv, capsys)
+        assert code == 2
+        assert err.startswith("golive: crm: cannot empty the simulator: POST ")
+        assert len(err.strip().splitlines()) == 1
+        monkeypatch.setenv("GOLIVE_SIM_ADMIN_TOKEN", "s3cret")
+        code, out, err = _cli(argv, capsys)
+        assert code == 0, out + err
