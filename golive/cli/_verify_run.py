@@ -104,6 +104,11 @@ def run_verification(
                 runs.append(ProviderRun(provider, url, simulator=simulated, token=token,
                                         headers=headers, admin_headers=admin,
                                         state_change_url=state_change_url))  # fmt: skip
+        if runs and not runs[0].simulator and state_change_url is None:
+            from golive.render import err_console
+
+            err_console.print("no --state-change-url: the pacts' provider states are not set up",
+                              markup=False, highlight=False)  # fmt: skip
         reports = []
         for run in runs:
             run.pacts = list(providers[run.provider])

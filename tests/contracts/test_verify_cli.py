@@ -197,3 +197,15 @@ def test_a_guarded_control_plane_needs_the_admin_token(
         monkeypatch.setenv("GOLIVE_SIM_ADMIN_TOKEN", "s3cret")
         code, out, err = _cli(argv, capsys)
         assert code == 0, out + err
+
+
+def test_staging_without_a_state_change_url_sets_no_states(
+    crm_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_crm_pacts(tmp_path, account_id="acc_nobody_made")
+    argv = ["contracts", "verify", "--pacts", str(tmp_path), "--provider", "crm",
+            "--base-url", crm_url]  # fmt: skip
+    code, out, err = _cli(argv, capsys)
+    assert code == 1
+    assert "no --state-change-url: the pacts' provider states are not set up" in err
+    assert "a request for an account: status: expected 200, actual 404" in out
