@@ -28,11 +28,9 @@ from contracts._pact_results import InteractionResult, interaction_results, run_
 from contracts._pact_sim import EventProducer, MessageKind, StateRelay
 from lifecycle.systems import SYSTEMS
 
-__all__ = ["PACTS_DIR", "BrokerOptions", "PactFiles", "ProviderReport", "ProviderRun",
+__all__ = ["BrokerOptions", "PactFiles", "ProviderReport", "ProviderRun",
            "SetupProblem", "broker_message_kinds", "check_selector", "iter_broker_pacts",
            "message_kinds_of", "read_pacts", "system_of", "verify_provider"]  # fmt: skip
-
-PACTS_DIR = Path(__file__).resolve().parent / "pacts"
 
 # Consumer version selector keys (Pact Broker docs) -> BrokerSelectorBuilder.consumer_version.
 _SELECTOR_KEYS = {
