@@ -254,6 +254,11 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             "decliner": decliner.account_name,
             "declined_customers": declined,
             "seconds": round(time.monotonic() - started, 1),
+            "drain": {
+                "outcome": drain.outcome,
+                "seconds": round(drain.seconds, 1),
+                "left": drain.left,
+            },
         }
     )
     result = DemoResult(verdict, out, deals, facts)

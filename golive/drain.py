@@ -36,13 +36,15 @@ _PROGRESS = ("queue_depth", "parked", "dlq", "done")
 
 
 class _Estate(Protocol):
-    admin_headers: dict[str, str]
+    @property
+    def admin_headers(self) -> dict[str, str]: ...
 
     def url(self, system: str) -> str: ...
 
 
 class _Sut(Protocol):
-    url: str
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass
