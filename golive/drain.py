@@ -30,9 +30,9 @@ from simulators.registry import SYSTEMS
 __all__ = ["Drain", "wait_drained"]
 
 _POLL_S = 0.05
-# Status fields that change only when work moves (not ``calls``: a parked job's look-ups
-# count there without anything moving).
-_PROGRESS = ("queue_depth", "parked", "dlq", "done")
+# Status fields that change only when work moves (not ``calls`` nor ``parked``: a parked
+# job looked at again counts calls and leaves the parked count while it runs).
+_PROGRESS = ("queue_depth", "dlq", "done")
 
 
 class _Estate(Protocol):
@@ -101,7 +101,9 @@ def wait_drained(estate: _Estate, sut: _Sut | None, limit_s: float, still_s: flo
                 quiet = 0
             now = time.monotonic()
             notes = [f"{s}: {n} delivery(ies) pending" for s, n in pending.items() if n]
-            notes += [f"middleware: {n} {k.replace('_', ' ')}" for k, n in work.items() if n]
+            if any(work.values()):
+                notes.append(f"middleware: {work['queue_depth']} job(s) queued, "
+                             f"{work['parked']} parked")  # fmt: skip
             left = "; ".join(notes) or left
             mark = (tuple(_moves(v) for v in views.values()),
                     tuple((status or {}).get(k) for k in _PROGRESS))  # fmt: skip
