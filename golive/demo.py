@@ -134,18 +134,21 @@ def _decline_one(estate: Estate, account_id: str) -> int:
     """Give the billing customer(s) of a CRM account the declining card; how many."""
     swapped = 0
     with estate.client("billing") as billing:
-        after: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
-            page = billing.get("/customers", params=params).json()
+        cursor: str | None = None
+        while True:  # docs/api.md, lists: ?cursor= pages on (the naive middleware's
+            # duplicates make more than one page of customers)
+            params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            response = billing.get("/customers", params=params)
+            response.raise_for_status()
+            page = response.json()
             for c in page["data"]:
                 if account_id in (c.get("crm_account_id"), c.get("external_id")):
                     billing.patch(
                         f"/customers/{c['id']}", json={"payment_method": DECLINING_CARD}
                     ).raise_for_status()
                     swapped += 1
-            after = page.get("next_cursor")
-            if not after:
+            cursor = page.get("next_cursor")
+            if not cursor:
                 return swapped
 
 
