@@ -131,6 +131,7 @@ def test_the_reference_middleware_reconciles_through_duplicates_lost_responses_a
     assert verdict.result("entitlement_per_deal").checked == 3
     assert verdict.result("ar_invoice_per_invoice").checked == 1
     assert verdict.result("receipt_per_payment").checked == 1
+    assert not [r.name for r in verdict.results if r.pending]  # nothing passed as "awaited"
     (ar,) = listing(golive, "erp", "/invoices")
     assert ar["external_id"] == run["invoice"]["id"]
     assert {_fired(golive_faults, s)[k] for s, k in (("crm", "duplicate"),
@@ -145,6 +146,7 @@ def test_the_naive_middleware_fails_with_the_violation_each_fault_causes(
 ) -> None:  # fmt: skip
     run = timeline(make_sut("naive"))
     verdict = golive_reconcile(SLOS, check=False)
+    assert not [r.name for r in verdict.results if r.pending]  # every "missing" is final
     a, b, c = (run[k]["opportunity"]["id"] for k in "abc")
 
     # duplicate -> deal A has two ERP sales orders (and two subscriptions).
