@@ -11,7 +11,8 @@ webhooks, freezes the estate clock on the last business day of a month, and then
 3. the estate clock advances through the month end to the first invoices, their
    payments (one declined, its first dunning retry) and the ERP's AR flow;
 4. the middleware's queue drains (``/status``), the oracle reconciles the estate and
-   the report (``report.html``, ``summary.json``, ``junit.xml``) is written.
+   the report (``report.html``, ``summary.json``, ``junit.xml``, and ``raw/``: the
+   journals, deliveries and events, docs/calibration.md) is written.
 
 Every random choice comes from ``seed``. README, "golive demo".
 """
@@ -207,6 +208,17 @@ def _month_end(clock: EstateClock, options: DemoOptions, tick: Progress) -> dict
         return {"reached": reached["at"], "steps": None, "cut_off": True}
 
 
+def _dump(estate: Estate, out: Path, options: DemoOptions) -> None:
+    """``out/raw/``: the journals, deliveries and events of the run, so a demo run is a
+    live run ``golive scenario calibrate`` can fit a simulation from (docs/calibration.md)."""
+    from scenarios.rawdump import dump_raw
+
+    notes = {"source": "golive demo", "sut": options.sut, "seed": options.seed,
+             "deals": options.deals}  # fmt: skip
+    with httpx.Client(headers=estate.admin_headers, timeout=60) as admin:
+        dump_raw(estate.urls, out, client=admin, notes=notes)
+
+
 def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResult:
     """Run the demo end to end and write its report; see the module docstring."""
     from golive.demo_report import collect_facts, write_reports
@@ -248,6 +260,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             snapshot = read_snapshot(estate.urls, admin_headers=estate.admin_headers)
             verdict = reconcile(snapshot, DEMO_SLOS)
             facts = collect_facts(estate, snapshot, deals, status, advance)
+            _dump(estate, out, options)
         finally:
             sut.stop()
     facts.update(

@@ -358,7 +358,7 @@ class Dispatcher:
             "status": status, "error": error, "latency_ms": latency_ms,
             "attempted_at": format_timestamp(now), "outcome": outcome,
             "next_attempt_at": None if next_at is None else format_timestamp(next_at),
-            "fault": fault,
+            "fault": fault, "wall_at": round(time.time() - latency_ms / 1000, 6),
         })  # fmt: skip
 
     def _release_held(self, endpoint_id: str | None = None, older_than_s: float = 0.0) -> None:

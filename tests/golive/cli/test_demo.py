@@ -42,6 +42,11 @@ def test_the_demo_with_the_reference_middleware_reconciles_and_writes_its_report
     assert "PASS" in html
     assert "order_per_deal" in html
     assert "<testsuite" in (out / "junit.xml").read_text(encoding="utf-8")
+    # raw/: the run's journals, so the demo calibrates a simulation (docs/calibration.md)
+    journal = json.loads((out / "raw" / "erp.journal.json").read_text(encoding="utf-8"))
+    orders = [e for e in journal["data"] if (e["method"], e["path"]) == ("POST", "/sales-orders")]
+    assert len([e for e in orders if e["status"] == 201]) == 8
+    assert all(e["wall_at"] > 0 and e["duration_ms"] > 0 for e in orders)
 
 
 def test_the_demo_with_the_naive_middleware_fails_naming_its_violations(
