@@ -8,6 +8,7 @@ after a change to the middleware's calls.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -33,6 +34,7 @@ def write_pacts(directory: Path) -> dict[str, Exception | None]:
 
 
 def main() -> int:
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # no usage report over the network
     with tempfile.TemporaryDirectory() as folder:
         fresh = Path(folder)
         outcomes = write_pacts(fresh)
