@@ -19,11 +19,11 @@ from tests.contracts.pact_consumer.examples import (
     OPPORTUNITY,
     PAYMENT,
     QUOTE,
+    RENEWED_END,
     SUBSCRIPTION,
     TOTAL_MINOR,
 )
 from tests.contracts.pact_consumer.http_calls import EVENT_ID, is_
-from tests.contracts.pact_consumer.interactions_saas import RENEWED_END
 
 __all__ = ["EVENT_DATA", "envelope", "plain"]
 

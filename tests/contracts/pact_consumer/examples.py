@@ -15,6 +15,7 @@ __all__ = [
     "BILLING_CUSTOMER",
     "CONSUMER",
     "CURRENCY",
+    "END",
     "ENTITLEMENT",
     "ERP_CUSTOMER",
     "INVOICE",
@@ -25,6 +26,8 @@ __all__ = [
     "PROVIDERS",
     "QUOTE",
     "RECEIPT",
+    "RENEWED_END",
+    "START",
     "SUBSCRIPTION",
     "TOTAL_MINOR",
 ]
@@ -48,3 +51,9 @@ RECEIPT = "rcpt_00000000000000a1"
 
 CURRENCY = "USD"
 TOTAL_MINOR = 1_200_000  # the accepted quote: 10 seats x 10,000 a month x 12 months
+
+# Dates far ahead, so the examples the verifier replays stay valid (an entitlement must
+# end after the simulator's today): a subscription from START for 12 months, renewed.
+START = "2090-01-01"
+END = "2091-01-01"
+RENEWED_END = "2092-01-01"

@@ -13,6 +13,7 @@ from tests.contracts.pact_consumer.examples import (
     AR_INVOICE,
     BILLING_CUSTOMER,
     CURRENCY,
+    END,
     ENTITLEMENT,
     ERP_CUSTOMER,
     INVOICE,
@@ -75,7 +76,7 @@ ORG_STATE = ("an organization {organization_id} with external id {external_id} e
 ENTITLEMENT_STATE = (
     "an active entitlement {entitlement_id} for subscription {subscription_id} exists",
                      {"entitlement_id": ENTITLEMENT, "subscription_id": SUBSCRIPTION,
-                      "organization_id": ORGANIZATION, "end_date": "2027-01-01"})  # fmt: skip
+                      "organization_id": ORGANIZATION, "end_date": END})  # fmt: skip
 RATE_LIMITED_STATE = ("the next {method} {path} is rate limited",
                       {"method": "GET", "path": f"/quotes/{QUOTE}"})  # fmt: skip
 

@@ -7,10 +7,13 @@ from pact import Pact, match
 from tests.contracts.pact_consumer.examples import (
     ACCOUNT,
     BILLING_CUSTOMER,
+    END,
     ENTITLEMENT,
     OPPORTUNITY,
     ORGANIZATION,
     QUOTE,
+    RENEWED_END,
+    START,
     SUBSCRIPTION,
 )
 from tests.contracts.pact_consumer.http_calls import call, created, found, is_, lookup, nothing
@@ -31,7 +34,6 @@ __all__ = [
     "support_organization_found", "support_organization_new", "support_organization_none",
 ]  # fmt: skip
 
-RENEWED_END = "2028-01-01"  # the renewal's new period end (messages.py uses it too)
 
 # -- billing -----------------------------------------------------------------------------------
 
@@ -59,7 +61,7 @@ def billing_customer_new(pact: Pact) -> None:
 
 
 _SUBSCRIPTION = {"id": match.str(SUBSCRIPTION), "external_id": match.str(OPPORTUNITY),
-                 "start_date": match.regex("2026-01-01", regex=DATE)}  # fmt: skip
+                 "start_date": match.regex(START, regex=DATE)}  # fmt: skip
 
 
 def billing_subscription_none(pact: Pact) -> None:
@@ -114,7 +116,7 @@ def support_organization_new(pact: Pact) -> None:
 
 
 _ENTITLEMENT = {"id": match.str(ENTITLEMENT), "status": is_("active"),
-                "end_date": match.regex("2027-01-01", regex=DATE)}  # fmt: skip
+                "end_date": match.regex(END, regex=DATE)}  # fmt: skip
 
 
 def support_entitlement_none(pact: Pact) -> None:
@@ -133,8 +135,8 @@ def support_entitlement_new(pact: Pact) -> None:
              body={"organization_id": ORGANIZATION, "subscription_id": match.str(SUBSCRIPTION),
                    "sku": match.str("PLAT-STD"),
                    "support_tier": match.regex("standard", regex="^(standard|premium|enterprise)$"),
-                   "status": is_("active"), "start_date": match.regex("2026-01-01", regex=DATE),
-                   "end_date": match.regex("2027-01-01", regex=DATE),
+                   "status": is_("active"), "start_date": match.regex(START, regex=DATE),
+                   "end_date": match.regex(END, regex=DATE),
                    "external_id": match.str(SUBSCRIPTION)})  # fmt: skip
     created(i, {"id": match.str(ENTITLEMENT), "external_id": match.str(SUBSCRIPTION)})
 
