@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from simulators.registry import SYSTEMS
 from simulators.testing import sim_client
 
 pytestmark = pytest.mark.anyio
@@ -126,3 +129,12 @@ async def test_an_active_entitlement_for_a_subscription_is_found_by_its_external
         found = (await c.get("/entitlements", params={"external_id": "sub_pact1"})).json()
         (ent,) = found["data"]
         assert (ent["id"], ent["status"], ent["end_date"]) == ("ent_pact1", "active", "2091-01-01")
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_docs_list_every_provider_state(system):
+    page = (Path(__file__).resolve().parents[3] / "docs" / "provider-states.md").read_text()
+    async with sim_client(system) as c:
+        names = (await c.get("/_sim/provider-states")).json()["data"]
+    missing = [name for name in names if f"`{name}`" not in page]
+    assert not missing, f"docs/provider-states.md does not list {missing}"
