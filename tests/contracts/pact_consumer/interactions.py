@@ -37,13 +37,36 @@ from tests.contracts.pact_consumer.http_calls import (
 )
 
 __all__ = [
-    "ACCOUNT_STATE", "AR_STATE", "BILLING_CUSTOMER_STATE", "CUR", "DATE", "ENTITLEMENT_STATE",
-    "ERP_CUSTOMER_STATE", "ORDER_STATE", "ORG_STATE", "QUOTE_STATE", "SUBSCRIPTION_STATE",
-    "cpq_quote_accepted", "cpq_quote_rate_limited", "crm_account", "erp_ar_invoice_found",
-    "erp_ar_invoice_new", "erp_ar_invoice_none", "erp_customer_duplicate", "erp_customer_found",
-    "erp_customer_new", "erp_customer_none", "erp_order_credit_limit", "erp_order_found",
-    "erp_order_new", "erp_order_none", "erp_receipt_new", "erp_receipt_none",
-]  # fmt: skip
+    "ACCOUNT_STATE",
+    "AR_STATE",
+    "BILLING_CUSTOMER_STATE",
+    "CUR",
+    "DATE",
+    "ENTITLEMENT_STATE",
+    "ERP_CUSTOMER_STATE",
+    "ORDER_STATE",
+    "ORG_STATE",
+    "QUOTE_STATE",
+    "SUBSCRIPTION_STATE",
+    "cpq_quote_accepted",
+    "cpq_quote_approved",
+    "cpq_quote_rate_limited",
+    "crm_account",
+    "erp_ar_invoice_found",
+    "erp_ar_invoice_missing",
+    "erp_ar_invoice_new",
+    "erp_ar_invoice_none",
+    "erp_customer_duplicate",
+    "erp_customer_found",
+    "erp_customer_new",
+    "erp_customer_none",
+    "erp_order_credit_limit",
+    "erp_order_found",
+    "erp_order_new",
+    "erp_order_none",
+    "erp_receipt_new",
+    "erp_receipt_none",
+]
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 CUR = match.regex(CURRENCY, regex=r"^[A-Z]{3}$")
@@ -97,6 +120,13 @@ def cpq_quote_accepted(pact: Pact) -> None:
     i = call(pact, "a request for an accepted quote", "GET", f"/quotes/{QUOTE}",
              states=[QUOTE_STATE], corr=OPPORTUNITY)  # fmt: skip
     created(i, _QUOTE, 200)
+
+
+def cpq_quote_approved(pact: Pact) -> None:
+    i = call(pact, "a request for a quote approved but not accepted yet", "GET",
+             f"/quotes/{QUOTE}", states=[("an approved quote exists", {"id": QUOTE})],
+             corr=OPPORTUNITY)  # fmt: skip
+    created(i, {**_QUOTE, "status": is_("approved")}, 200)
 
 
 def cpq_quote_rate_limited(pact: Pact) -> None:
@@ -189,6 +219,11 @@ def erp_ar_invoice_found(pact: Pact) -> None:
     found(lookup(pact, "a lookup of a billing invoice's AR invoice", "/invoices", INVOICE,
                  None, [AR_STATE]),
           {"id": match.str(AR_INVOICE), "customer_id": match.str(ERP_CUSTOMER)})  # fmt: skip
+
+
+def erp_ar_invoice_missing(pact: Pact) -> None:
+    nothing(lookup(pact, "a lookup of the AR invoice of a billing invoice not posted yet",
+                   "/invoices", INVOICE, None))  # fmt: skip
 
 
 def erp_ar_invoice_new(pact: Pact) -> None:

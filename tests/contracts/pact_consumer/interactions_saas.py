@@ -27,12 +27,22 @@ from tests.contracts.pact_consumer.interactions import (
 )
 
 __all__ = [
-    "billing_customer_found", "billing_customer_new", "billing_customer_none",
-    "billing_subscription_found", "billing_subscription_new", "billing_subscription_none",
-    "billing_subscription_read", "support_entitlement_extend", "support_entitlement_found",
-    "support_entitlement_new", "support_entitlement_none", "support_entitlement_suspend",
-    "support_organization_found", "support_organization_new", "support_organization_none",
-]  # fmt: skip
+    "billing_customer_found",
+    "billing_customer_new",
+    "billing_customer_none",
+    "billing_subscription_found",
+    "billing_subscription_new",
+    "billing_subscription_none",
+    "billing_subscription_read",
+    "support_entitlement_extend",
+    "support_entitlement_found",
+    "support_entitlement_new",
+    "support_entitlement_none",
+    "support_entitlement_suspend",
+    "support_organization_found",
+    "support_organization_new",
+    "support_organization_none",
+]
 
 
 # -- billing -----------------------------------------------------------------------------------

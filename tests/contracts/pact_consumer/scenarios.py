@@ -189,6 +189,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("a won deal beyond the customer's ERP credit limit", *_WON, {
         **_NEW_DEAL_UPTO_ORDER, "erp": [*_NEW_DEAL_UPTO_ORDER["erp"], e.erp_order_credit_limit],
     }, expect=Permanent, code="credit_limit_exceeded"),
+    Scenario("a won deal whose quote is not accepted yet", *_WON,
+             {"cpq": [e.cpq_quote_approved]}, expect=Parked),
     Scenario("a won deal while CPQ rate limits", *_WON, {"cpq": [e.cpq_quote_rate_limited]},
              expect=Transient, tuning={"http_attempts": 1}),
     Scenario("a finalized invoice of a deal with an ERP order", "billing", "invoice.finalized", {
@@ -201,6 +203,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("a successful payment of a posted invoice", "billing", "payment.succeeded", {
         "erp": [e.erp_ar_invoice_found, e.erp_receipt_none, e.erp_receipt_new],
     }),
+    Scenario("a payment before its invoice's AR invoice", "billing", "payment.succeeded", {
+        "erp": [e.erp_ar_invoice_missing],
+    }, expect=Parked),
+    Scenario("a canceled subscription before its entitlement exists", "billing",
+             "subscription.canceled", {"support": [s.support_entitlement_none]}, expect=Parked),
     Scenario("a canceled subscription", "billing", "subscription.canceled", {
         "support": [s.support_entitlement_found, s.support_entitlement_suspend],
     }),
