@@ -38,7 +38,7 @@ from tests.contracts.pact_consumer.scenarios import SCENARIOS, run_scenario
 
 __all__ = ["EVENT_STATES", "consume", "write_message_pacts"]
 
-_SECRET = "whsec_" + "cGFjdC1tZXNzYWdlLXNlY3JldA=="
+_SECRET = "whsec_cGFjdC1tZXNzYWdlLXNlY3JldA=="
 _SUB = {"subscription_id": SUBSCRIPTION, "external_id": OPPORTUNITY}
 
 # (system, event type) -> the provider state that makes the simulator emit it.

@@ -114,17 +114,18 @@ def run_scenario(
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
         port = _PORTS.start + 100
-        servers = {}
         for key, pact in [*pacts.items(), *((f"{p}+", s) for p, s in seconds.items())]:
             port = free_port(port + 1)
-            servers[key] = stack.enter_context(pact.serve(addr="127.0.0.1", port=port))
-            urls[key] = str(servers[key].url).rstrip("/")
+            server = stack.enter_context(pact.serve(addr="127.0.0.1", port=port))
+            urls[key] = str(server.url).rstrip("/")
+        tuning = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, **scenario.tuning}
         settings = Settings(
-            urls={p: urls[p] for p in pacts}, client_id=DEFAULT_CLIENT_ID,
+            urls={p: urls[p] for p in pacts},
+            client_id=DEFAULT_CLIENT_ID,
             client_secret=DEFAULT_CLIENT_SECRET,
-            webhook_secret="whsec_cGFjdA==", **{"backoff_initial_s": 0.01, "backoff_max_s": 0.05,
-                                               **scenario.tuning},
-        )  # fmt: skip
+            webhook_secret="whsec_cGFjdA==",
+            **tuning,
+        )
         job = job or _job(scenario.system, scenario.event_type)
         outcome = asyncio.run(_run(settings, job, {p: urls[f"{p}+"] for p in seconds}))
     for pact in [*pacts.values(), *seconds.values()] if directory is not None else []:
