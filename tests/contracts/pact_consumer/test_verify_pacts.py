@@ -88,3 +88,31 @@ def test_the_committed_pact_verifies_against_the_simulator(
         verifier.verify()
     except Exception:  # the generic error; the readable report is the output
         raise AssertionError(verifier.output(strip_ansi=True)) from None
+
+
+def test_a_pact_the_simulator_does_not_keep_fails_naming_the_field(
+    estate: Estate, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pact import Pact, match
+
+    monkeypatch.setattr("pact._server.find_free_port", lambda: free_port(25500))
+    pact = Pact(CONSUMER, "crm")
+    (
+        pact.upon_receiving("a request for an account with a nickname")
+        .given("an account {account_id} exists", {"account_id": "acc_nick"})
+        .with_request("GET", "/accounts/acc_nick")
+        .will_respond_with(200)
+        .with_body({"id": match.str("acc_nick"), "nickname": match.str("Acme")},
+                   content_type="application/json")
+    )  # fmt: skip
+    pact.write_file(tmp_path, overwrite=True)
+    verifier = (
+        Verifier("crm", host="127.0.0.1")
+        .add_transport(url=estate.url("crm"))
+        .add_source(tmp_path / f"{CONSUMER}-crm.json")
+        .add_custom_header("Authorization", f"Bearer {estate.token('crm')}")
+        .state_handler(f"{estate.url('crm')}/_sim/provider-states", teardown=True, body=True)
+    )
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the verifier's generic error
+        verifier.verify()
+    assert "nickname" in verifier.output(strip_ansi=True)
