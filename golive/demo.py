@@ -31,11 +31,11 @@ import httpx
 
 from examples.run import SutHandle, new_webhook_secret, register_webhooks, start_sut, sut_env
 from golive.demo_deals import Deal, close_deal, seed_accounts, seed_catalogue
+from golive.drain import wait_drained
 from golive.estateclock import EstateClock, format_utc
 from golive.faults import rule_for
 from scenarios.oracle import Slos, Verdict, read_snapshot, reconcile
 from simulators.estate import Estate, running_estate
-from simulators.registry import SYSTEMS
 
 # The demo moves the clock in 20-minute steps and drains the middleware between them, so
 # simulated latencies come in steps: work held by the ERP outage lands a step or two late.
@@ -130,45 +130,25 @@ def _admin(estate: Estate, system: str, path: str, **kw: Any) -> Any:
     return response.json()
 
 
-def _wait_drained(estate: Estate, sut: SutHandle, limit_s: float) -> dict[str, Any] | None:
-    """Until the middleware's queue is empty and no webhook delivery is pending; its
-    ``/status`` (None for a middleware without one)."""
-    deadline = time.monotonic() + limit_s
-    quiet = 0
-    status: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        try:
-            status = sut.status()
-        except (httpx.HTTPError, ValueError):
-            status = None
-        busy = bool(status and (status.get("queue_depth") or status.get("parked")))
-        pending = sum(
-            int(_admin(estate, s, "/deliveries", params={"limit": 1}).get("pending") or 0)
-            for s in SYSTEMS
-        )
-        quiet = 0 if busy or pending else quiet + 1
-        if quiet >= 2:
-            break
-        time.sleep(0.05)
-    return status
-
-
 def _decline_one(estate: Estate, account_id: str) -> int:
     """Give the billing customer(s) of a CRM account the declining card; how many."""
     swapped = 0
     with estate.client("billing") as billing:
-        after: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
-            page = billing.get("/customers", params=params).json()
+        cursor: str | None = None
+        while True:  # docs/api.md, lists: ?cursor= pages on (the naive middleware's
+            # duplicates make more than one page of customers)
+            params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            response = billing.get("/customers", params=params)
+            response.raise_for_status()
+            page = response.json()
             for c in page["data"]:
                 if account_id in (c.get("crm_account_id"), c.get("external_id")):
                     billing.patch(
                         f"/customers/{c['id']}", json={"payment_method": DECLINING_CARD}
                     ).raise_for_status()
                     swapped += 1
-            after = page.get("next_cursor")
-            if not after:
+            cursor = page.get("next_cursor")
+            if not cursor:
                 return swapped
 
 
@@ -193,12 +173,12 @@ def _business_day(
             deals.append(close_deal(crm, cpq, book, account, rng, format_utc(at)))
             # The middleware reacts at the deal's instant, as it would live (an outage
             # holds it back: then it carries on when the clock leaves the window).
-            _wait_drained(estate, sut, _REACT_S)
+            wait_drained(estate, sut, _REACT_S)
             step = at
             while step < at + gap:  # 20-minute steps, each drained: a retry lands on time
                 step = min(step + timedelta(minutes=20), at + gap)
                 clock.advance(to=step, settle_limit_s=_STEP_SETTLE_S)
-                _wait_drained(estate, sut, _REACT_S)
+                wait_drained(estate, sut, _REACT_S)
             progress(f"deal {i + 1}/{options.deals} closed won ({account['name']})", 1)
     return deals
 
@@ -257,12 +237,13 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
                     _admin(estate, system, "/faults", method="POST", json=rule)
             tick(f"estate and the {options.sut} middleware up", 1)
             deals = _business_day(estate, clock, sut, options, rng, tick)
-            _wait_drained(estate, sut, options.settle_limit_s)
+            wait_drained(estate, sut, options.settle_limit_s)
             decliner = rng.choice(deals)
             declined = _decline_one(estate, decliner.account_id)
             tick(f"{decliner.account_name} pays with a declining card", 1)
             advance = _month_end(clock, options, tick)
-            status = _wait_drained(estate, sut, options.settle_limit_s)
+            drain = wait_drained(estate, sut, options.settle_limit_s)
+            status = drain.status
             tick("settled; reconciling", 1)
             snapshot = read_snapshot(estate.urls, admin_headers=estate.admin_headers)
             verdict = reconcile(snapshot, DEMO_SLOS)
@@ -276,6 +257,11 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             "decliner": decliner.account_name,
             "declined_customers": declined,
             "seconds": round(time.monotonic() - started, 1),
+            "drain": {
+                "outcome": drain.outcome,
+                "seconds": round(drain.seconds, 1),
+                "left": drain.left,
+            },
         }
     )
     result = DemoResult(verdict, out, deals, facts)
