@@ -56,6 +56,7 @@ def test_the_generated_estate_is_clean_and_every_invariant_is_exercised(clean):
     assert [r.name for r in verdict.results] == list(INVARIANTS)
     unchecked = [r.name for r in verdict.results if not r.checked]
     assert not unchecked
+    assert not [r.name for r in verdict.results if r.pending]  # nothing awaited: all done
 
 
 def test_a_duplicate_order(clean):
@@ -178,8 +179,12 @@ def test_a_missing_order_is_pending_within_its_slo_then_a_violation(clean):
                   and e["data"]["id"] == opp["id"])["occurred_at"]  # fmt: skip
     within = reconcile(Snapshot(objects, clean.events, closed), Slos(close_to_order_s=60))
     assert not within.result("order_per_deal").violations  # not yet: the SLO still runs
-    (v,) = _only(_mutated(clean, change), "order_per_deal")
+    assert within.result("order_per_deal").pending == 1  # ... but counted as awaited
+    assert {i["name"]: i["pending"] for i in within.to_dict()["invariants"]}["order_per_deal"] == 1
+    late = _mutated(clean, change)
+    (v,) = _only(late, "order_per_deal")
     assert v.ids == (opp["id"],)
+    assert late.result("order_per_deal").pending == 0
 
 
 def test_slos_come_from_the_table_and_refuse_nonsense():
