@@ -11,15 +11,44 @@ from typing import Any
 
 import httpx
 
-from golive.drain import StatusProbe, admin_call, wait_drained
+from golive.drain import wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
 from golive.live.plan import LivePlan
 from simulators.estate import Estate
 
-__all__ = ["QUIET_S", "advance", "collect", "dump_raw_folder", "follow_invoices"]
+__all__ = [
+    "QUIET_S", "admin_call", "advance", "collect", "dump_raw_folder", "follow_invoices",
+    "pending_deliveries",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 QUIET_S = 0.1  # the estate clock's default: a middleware's worker polls within it
+
+
+def admin_call(
+    estate: Estate, system: str, path: str, *, client: httpx.Client | None = None, **kw: Any
+) -> Any:
+    """One control-plane call (``/_sim<path>``) with the estate's admin headers; its JSON.
+
+    Pass a ``client`` when calling in a loop: ``httpx.request`` builds a client (and its
+    TLS context) per call, which costs more than the loopback call itself."""
+    method = kw.pop("method", "GET")
+    url = f"{estate.url(system)}/_sim{path}"
+    if client is None:
+        response = httpx.request(method, url, headers=estate.admin_headers, timeout=30, **kw)
+    else:
+        response = client.request(method, url, headers=estate.admin_headers, **kw)
+    response.raise_for_status()
+    return response.json()
+
+
+def pending_deliveries(estate: Estate, client: httpx.Client | None = None) -> int:
+    """Webhook deliveries due now or in flight, over every system of the estate."""
+    return sum(
+        int(admin_call(estate, s, "/deliveries", client=client, params={"limit": 1})["pending"]
+            or 0)
+        for s in estate.urls
+    )  # fmt: skip
 
 
 def advance(clock: EstateClock, to: datetime, step_s: float, settle_limit_s: float) -> int:
@@ -63,7 +92,7 @@ def follow_invoices(
     plan: LivePlan,
     estate: Estate,
     clock: EstateClock,
-    status: StatusProbe,
+    sut: Any,
     settle_limit_s: float,
     react_s: float,
 ) -> str | None:
@@ -84,7 +113,7 @@ def follow_invoices(
         return None
     for day in [*days, days[-1] + timedelta(hours=1)]:
         advance(clock, day, 60.0, settle_limit_s)
-        wait_drained(estate, status, react_s)
+        wait_drained(estate, sut, react_s)
     return format_utc(days[-1] + timedelta(hours=1))
 
 

@@ -26,9 +26,16 @@ import httpx
 from examples.run import register_webhooks
 from golive.demo_deals import CATALOGUE, Deal, DemoFlowError, close_deal, seed_accounts
 from golive.demo_deals import seed_catalogue as _seed_catalogue
-from golive.drain import admin_call, pending_deliveries, wait_drained
+from golive.drain import wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
-from golive.live.finish import advance, collect, dump_raw_folder, follow_invoices
+from golive.live.finish import (
+    admin_call,
+    advance,
+    collect,
+    dump_raw_folder,
+    follow_invoices,
+    pending_deliveries,
+)
 from golive.live.plan import FaultWindow, LivePlan, make_plan
 from golive.live.sut import LiveSut, start_live_sut
 from scenarios.oracle import Slos, Snapshot, Verdict, read_snapshot, reconcile
@@ -246,7 +253,7 @@ class _Driver:
                     what = "end of the timeline"
                 # The middleware reacts at the item's instant, as it would live: the clock
                 # moves on once its queue and the deliveries are empty, or after react_s.
-                wait_drained(est, self.sut.status, self.options.react_s)
+                wait_drained(est, self.sut, self.options.react_s)
                 self._sample(offset_s)
                 at = self.plan.estate_time(offset_s).strftime("%Y-%m-%d %H:%M")
                 self.tick(f"{at} {what}", 1)
@@ -287,19 +294,15 @@ def run_live(
             driver = _Driver(plan, estate, clock, sut, options, tick)
             driver.run(len(_items(plan)))
             followed = (
-                follow_invoices(
-                    plan, estate, clock, sut.status, options.settle_limit_s, options.react_s
-                )
+                follow_invoices(plan, estate, clock, sut, options.settle_limit_s, options.react_s)
                 if (options.invoice_run)
                 else None
             )
             if followed:
                 tick(f"followed to the first invoice run ({followed})", 0)
-            status = wait_drained(estate, sut.status, options.drain_limit_s)
-            drained = pending_deliveries(estate) == 0 and not (
-                status and (status.get("queue_depth") or status.get("parked"))
-            )
-            tick("drained; reconciling" if drained else "drain limit reached; reconciling", 1)
+            drain = wait_drained(estate, sut, options.drain_limit_s)
+            status, drained = drain.status, drain.settled
+            tick(f"drain: {drain.outcome}; reconciling", 1)
             cid, secret = options.credentials
             snapshot = read_snapshot(
                 estate.urls, client_id=cid, client_secret=secret, admin_headers=estate.admin_headers
