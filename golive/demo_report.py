@@ -14,7 +14,7 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
 from golive.estateclock import parse_utc
-from golive.reconcile import write_junit_report
+from golive.reconcile import INVARIANT_COLUMNS, invariant_rows, write_junit_report
 from golive.report import HtmlReport
 from scenarios.oracle import Snapshot
 from simulators.estate import Estate
@@ -284,10 +284,7 @@ def write_reports(result: DemoResult) -> list[Path]:
         )
     else:
         mw_section.paragraph("This middleware has no /status: no queue, no dead letters.")
-    report.section("Verdict: invariants").table(
-        ["invariant", "what it promises", "checked", "violations"],
-        [[r.name, r.description, r.checked, len(r.violations)] for r in verdict.results],
-    )
+    report.section("Verdict: invariants").table(INVARIANT_COLUMNS, invariant_rows(verdict))
     if n:
         report.section("Violations").table(
             ["invariant", "what", "ids", "correlation id"],

@@ -12,6 +12,7 @@ from typing import Any
 
 from golive.live.measure import LiveMeasures
 from golive.live.runner import LiveResult
+from golive.reconcile import INVARIANT_COLUMNS, invariant_rows
 from golive.reconcile import describe as describe_violation
 from golive.report import HtmlReport, JunitCase, write_junit
 from scenarios.oracle import Slos
@@ -213,10 +214,7 @@ def _html(run: LiveResult, live: LiveMeasures, summary: dict[str, Any]) -> HtmlR
             for s in summary["points"][0]["slos"]
         ],
     )
-    report.section("Oracle").table(
-        ["invariant", "what it promises", "checked", "violations"],
-        [(r.name, r.description, r.checked, len(r.violations)) for r in run.verdict.results],
-    )
+    report.section("Oracle").table(INVARIANT_COLUMNS, invariant_rows(run.verdict))
     if bad:
         report.section("Violations").table(
             ["invariant", "what", "correlation id"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
+
 from examples.run import SutHandle
 from golive.drain import wait_drained
 from simulators.estate import Estate
@@ -49,8 +51,12 @@ def test_a_wait_shorter_than_the_work_ends_at_its_limit(
     golive: Estate, book: str, make_sut: Callable[..., SutHandle]
 ) -> None:
     sut = make_sut()
+    # The ERP is down, so the flow cannot finish however fast the machine is.
+    rule = {"kind": "outage", "params": {"retry_after_s": 1}}
+    r = httpx.post(f"{golive.url('erp')}/_sim/faults", json=rule, headers=golive.admin_headers)
+    assert r.status_code == 201, r.text
     close_deal(golive, book)
-    drained = wait_drained(golive, sut, limit_s=0)  # the flow takes longer than no time
+    drained = wait_drained(golive, sut, limit_s=0.5)
     assert drained.outcome == "limit"
     assert not drained.settled
     assert drained.left
