@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from typing import Any
 
 from fastapi import Request
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.kit.context import EXECUTING
 from simulators.kit.errors import SimError
@@ -47,6 +49,16 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
+async def _stacked(fastapis: Handler, request: Request) -> Response:
+    """FastAPI's handler inside the exit stacks its request wrapper would have opened."""
+    scope = request.scope
+    async with AsyncExitStack() as request_stack:
+        scope["fastapi_inner_astack"] = request_stack
+        async with AsyncExitStack() as function_stack:
+            scope["fastapi_function_astack"] = function_stack
+            return await fastapis(request)
+
+
 class UnknownParameter(SimError):
     """400 ``unknown_parameter``: a query parameter the endpoint does not take."""
 
@@ -59,23 +71,48 @@ class UnknownParameter(SimError):
         )
 
 
+def _lean_app(handler: Handler) -> ASGIApp:
+    """The ASGI app of a plain route: its handler, then its response.
+
+    FastAPI's own wrapper opens two exit stacks for dependencies with ``yield`` (a
+    plain route has none) and catches exceptions to run the exception handlers, which
+    the app's ExceptionMiddleware just outside the router does the same way.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 class SimRoute(APIRoute):
     """APIRoute whose plain endpoints skip FastAPI's general request handler."""
+
+    _plain: Handler | None = None
+    _is_plain = False
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self._plain is not None and self.max_body_size is None:
+            self.app = _lean_app(self._plain)
 
     def get_route_handler(self) -> Handler:
         fastapis = super().get_route_handler()
         handler = self._fast_handler(fastapis)
         if self.path.startswith(PUBLIC_PREFIXES):
-            return handler
-        known = _query_names(self.dependant)
+            checked = handler
+        else:
+            known = _query_names(self.dependant)
 
-        async def checked(request: Request) -> Response:
-            if request.scope.get("query_string"):
-                for name in request.query_params:
-                    if name not in known:
-                        raise UnknownParameter(name, known)
-            return await handler(request)
+            async def checked(request: Request) -> Response:
+                if request.scope.get("query_string"):
+                    for name in request.query_params:
+                        if name not in known:
+                            raise UnknownParameter(name, known)
+                return await handler(request)
 
+        self._plain = checked if self._is_plain else None
         return checked
 
     def _fast_handler(self, fastapis: Handler) -> Handler:
@@ -83,7 +120,10 @@ class SimRoute(APIRoute):
             # FastAPI validates, then runs the endpoint: anything but its own refusals
             # means the endpoint ran (the Idempotency-Key result is then saved).
             try:
-                response = await fastapis(request)
+                if "fastapi_inner_astack" in request.scope:
+                    response = await fastapis(request)
+                else:  # a plain route's lean app (_lean_app) has not made FastAPI's stacks
+                    response = await _stacked(fastapis, request)
             except HTTPException as exc:
                 if isinstance(exc.__cause__, ClientDisconnect):
                     # FastAPI words a client gone mid-body as a 400 it can no longer
@@ -99,6 +139,7 @@ class SimRoute(APIRoute):
             return response
 
         plan = self._plan()
+        self._is_plain = plan is not None
         if plan is None:
             return general
         endpoint, path_names, header_names, body = plan
