@@ -28,7 +28,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette._utils import get_route_path
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -94,8 +96,23 @@ class SimRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        # The path up to its first parameter: every path this route matches starts so.
+        self._head = self.path.split("{", 1)[0]
         if self._plain is not None and self.max_body_size is None:
             self.app = _lean_app(self._plain)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # The router tries every route in turn; a path that does not start with this
+        # route's literal head cannot match its pattern, and is answered here without
+        # the general matching (a third of a request's routing time otherwise). Routes
+        # seen through an included router (a FastAPI scope entry) match as FastAPI does.
+        if (
+            scope["type"] == "http"
+            and not scope.get("fastapi", {}).get("effective_route_context")
+            and not get_route_path(scope).startswith(self._head)
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
         fastapis = super().get_route_handler()
