@@ -12,7 +12,6 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from pydantic import ConfigDict, ValidationError, validate_call
 
-from lifecycle.entities import SYSTEM_TYPES
 from lifecycle.states import InvalidTransition, StateMachine
 from simulators.kit.context import current_correlation_id
 from simulators.kit.errors import Conflict, Invalid, PreconditionFailed
@@ -278,6 +277,8 @@ class SystemState:
     def _check_seed(
         self, batch: dict[str, list[Obj]], lines: dict[str, list[int]]
     ) -> tuple[list[_Seeded], list[Obj]]:
+        from lifecycle.entities import SYSTEM_TYPES  # every system's models: at first seed
+
         models = SYSTEM_TYPES[self.SYSTEM]
         errors: list[Obj] = []
         for object_type in batch:
