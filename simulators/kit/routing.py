@@ -106,12 +106,16 @@ class SimRoute(APIRoute):
         # route's literal head cannot match its pattern, and is answered here without
         # the general matching (a third of a request's routing time otherwise). Routes
         # seen through an included router (a FastAPI scope entry) match as FastAPI does.
-        if (
-            scope["type"] == "http"
-            and not scope.get("fastapi", {}).get("effective_route_context")
-            and not get_route_path(scope).startswith(self._head)
-        ):
-            return Match.NONE, {}
+        if scope["type"] == "http":
+            fastapi_scope = scope.get("fastapi")
+            if fastapi_scope is None:
+                path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+                if not path.startswith(self._head):
+                    return Match.NONE, {}
+            elif not fastapi_scope.get("effective_route_context") and not get_route_path(
+                scope
+            ).startswith(self._head):
+                return Match.NONE, {}
         return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
