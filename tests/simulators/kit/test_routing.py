@@ -169,3 +169,21 @@ def test_matching_filters_on_given_values_only_and_compares_enums_by_value():
     assert keep({"status": "draft", "account_id": "acc_1"})
     assert not keep({"status": "draft", "account_id": "acc_2"})
     assert not keep({"status": "approved", "account_id": "acc_1"})
+
+
+def test_documentation_routes_come_last_and_share_no_first_segment():
+    # build_app moves FastAPI's /openapi.json and /docs behind the business routes;
+    # that changes no match only while no other route starts with their first segment.
+    from simulators.registry import SYSTEMS, create_app
+
+    def first_segment(path: str) -> str:
+        return path.split("/")[1]
+
+    for system in SYSTEMS:
+        routes = create_app(system).routes
+        docs = [r for r in routes if not isinstance(r, APIRoute)]
+        assert {r.path for r in docs} >= {"/openapi.json", "/docs"}, system
+        assert routes[-len(docs) :] == docs, system
+        others = {first_segment(r.path) for r in routes if isinstance(r, APIRoute)}
+        assert not {first_segment(r.path) for r in docs} & others, system
+        assert not any(segment.startswith("{") for segment in others), system
