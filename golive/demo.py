@@ -11,7 +11,8 @@ webhooks, freezes the estate clock on the last business day of a month, and then
 3. the estate clock advances through the month end to the first invoices, their
    payments (one declined, its first dunning retry) and the ERP's AR flow;
 4. the middleware's queue drains (``/status``), the oracle reconciles the estate and
-   the report (``report.html``, ``summary.json``, ``junit.xml``) is written.
+   the report (``report.html``, ``summary.json``, ``junit.xml``, and ``raw/``: the
+   journals, deliveries and events, docs/calibration.md) is written.
 
 Every random choice comes from ``seed``. README, "golive demo".
 """
@@ -31,11 +32,11 @@ import httpx
 
 from examples.run import SutHandle, new_webhook_secret, register_webhooks, start_sut, sut_env
 from golive.demo_deals import Deal, close_deal, seed_accounts, seed_catalogue
+from golive.drain import wait_drained
 from golive.estateclock import EstateClock, format_utc
 from golive.faults import rule_for
 from scenarios.oracle import Slos, Verdict, read_snapshot, reconcile
 from simulators.estate import Estate, running_estate
-from simulators.registry import SYSTEMS
 
 # The demo moves the clock in 20-minute steps and drains the middleware between them, so
 # simulated latencies come in steps: work held by the ERP outage lands a step or two late.
@@ -130,45 +131,25 @@ def _admin(estate: Estate, system: str, path: str, **kw: Any) -> Any:
     return response.json()
 
 
-def _wait_drained(estate: Estate, sut: SutHandle, limit_s: float) -> dict[str, Any] | None:
-    """Until the middleware's queue is empty and no webhook delivery is pending; its
-    ``/status`` (None for a middleware without one)."""
-    deadline = time.monotonic() + limit_s
-    quiet = 0
-    status: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        try:
-            status = sut.status()
-        except (httpx.HTTPError, ValueError):
-            status = None
-        busy = bool(status and (status.get("queue_depth") or status.get("parked")))
-        pending = sum(
-            int(_admin(estate, s, "/deliveries", params={"limit": 1}).get("pending") or 0)
-            for s in SYSTEMS
-        )
-        quiet = 0 if busy or pending else quiet + 1
-        if quiet >= 2:
-            break
-        time.sleep(0.05)
-    return status
-
-
 def _decline_one(estate: Estate, account_id: str) -> int:
     """Give the billing customer(s) of a CRM account the declining card; how many."""
     swapped = 0
     with estate.client("billing") as billing:
-        after: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
-            page = billing.get("/customers", params=params).json()
+        cursor: str | None = None
+        while True:  # docs/api.md, lists: ?cursor= pages on (the naive middleware's
+            # duplicates make more than one page of customers)
+            params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            response = billing.get("/customers", params=params)
+            response.raise_for_status()
+            page = response.json()
             for c in page["data"]:
                 if account_id in (c.get("crm_account_id"), c.get("external_id")):
                     billing.patch(
                         f"/customers/{c['id']}", json={"payment_method": DECLINING_CARD}
                     ).raise_for_status()
                     swapped += 1
-            after = page.get("next_cursor")
-            if not after:
+            cursor = page.get("next_cursor")
+            if not cursor:
                 return swapped
 
 
@@ -193,12 +174,12 @@ def _business_day(
             deals.append(close_deal(crm, cpq, book, account, rng, format_utc(at)))
             # The middleware reacts at the deal's instant, as it would live (an outage
             # holds it back: then it carries on when the clock leaves the window).
-            _wait_drained(estate, sut, _REACT_S)
+            wait_drained(estate, sut, _REACT_S)
             step = at
             while step < at + gap:  # 20-minute steps, each drained: a retry lands on time
                 step = min(step + timedelta(minutes=20), at + gap)
                 clock.advance(to=step, settle_limit_s=_STEP_SETTLE_S)
-                _wait_drained(estate, sut, _REACT_S)
+                wait_drained(estate, sut, _REACT_S)
             progress(f"deal {i + 1}/{options.deals} closed won ({account['name']})", 1)
     return deals
 
@@ -225,6 +206,17 @@ def _month_end(clock: EstateClock, options: DemoOptions, tick: Progress) -> dict
         ).as_dict()
     except _OutOfTime:
         return {"reached": reached["at"], "steps": None, "cut_off": True}
+
+
+def _dump(estate: Estate, out: Path, options: DemoOptions) -> None:
+    """``out/raw/``: the journals, deliveries and events of the run, so a demo run is a
+    live run ``golive scenario calibrate`` can fit a simulation from (docs/calibration.md)."""
+    from scenarios.rawdump import dump_raw
+
+    notes = {"source": "golive demo", "sut": options.sut, "seed": options.seed,
+             "deals": options.deals}  # fmt: skip
+    with httpx.Client(headers=estate.admin_headers, timeout=60) as admin:
+        dump_raw(estate.urls, out, client=admin, notes=notes)
 
 
 def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResult:
@@ -257,16 +249,18 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
                     _admin(estate, system, "/faults", method="POST", json=rule)
             tick(f"estate and the {options.sut} middleware up", 1)
             deals = _business_day(estate, clock, sut, options, rng, tick)
-            _wait_drained(estate, sut, options.settle_limit_s)
+            wait_drained(estate, sut, options.settle_limit_s)
             decliner = rng.choice(deals)
             declined = _decline_one(estate, decliner.account_id)
             tick(f"{decliner.account_name} pays with a declining card", 1)
             advance = _month_end(clock, options, tick)
-            status = _wait_drained(estate, sut, options.settle_limit_s)
+            drain = wait_drained(estate, sut, options.settle_limit_s)
+            status = drain.status
             tick("settled; reconciling", 1)
             snapshot = read_snapshot(estate.urls, admin_headers=estate.admin_headers)
             verdict = reconcile(snapshot, DEMO_SLOS)
             facts = collect_facts(estate, snapshot, deals, status, advance)
+            _dump(estate, out, options)
         finally:
             sut.stop()
     facts.update(
@@ -276,6 +270,11 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             "decliner": decliner.account_name,
             "declined_customers": declined,
             "seconds": round(time.monotonic() - started, 1),
+            "drain": {
+                "outcome": drain.outcome,
+                "seconds": round(drain.seconds, 1),
+                "left": drain.left,
+            },
         }
     )
     result = DemoResult(verdict, out, deals, facts)

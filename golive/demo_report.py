@@ -14,7 +14,7 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
 from golive.estateclock import parse_utc
-from golive.reconcile import write_junit_report
+from golive.reconcile import INVARIANT_COLUMNS, invariant_rows, write_junit_report
 from golive.report import HtmlReport
 from scenarios.oracle import Snapshot
 from simulators.estate import Estate
@@ -181,8 +181,17 @@ def _summary(result: DemoResult) -> dict[str, Any]:
         "objects": facts["objects"],
         "declining_card": facts["decliner"],
         "advance": facts["advance"],
+        "drain": facts["drain"],
         "verdict": result.verdict.to_dict(),
     }
+
+
+def _drained(drain: dict[str, Any]) -> str:
+    """How the last wait for the middleware ended (golive/drain.py)."""
+    if drain["outcome"] == "settled":
+        return f"The middleware had nothing left to do after {drain['seconds']} s."
+    why = "nothing moved any more" if drain["outcome"] == "still" else "the wait reached its limit"
+    return f"Reconciled without waiting longer: {why} ({drain['left']})."
 
 
 def _money(minor: int) -> str:
@@ -219,6 +228,8 @@ def write_reports(result: DemoResult) -> list[Path]:
         "a declining card; then the estate clock advanced through the month end to "
         f"{facts['advance']['reached']}"
         + (" (cut off: the middleware kept failing)." if facts["advance"].get("cut_off") else ".")
+        + " "
+        + _drained(facts["drain"])
     ).table(["object", "count"], sorted(facts["objects"].items()))
     report.section("Timeline").figure(
         timeline_figure(facts, DAY.replace(hour=_OPEN_H - 1), DAY.replace(hour=_CLOSE_H + 1)),
@@ -273,10 +284,7 @@ def write_reports(result: DemoResult) -> list[Path]:
         )
     else:
         mw_section.paragraph("This middleware has no /status: no queue, no dead letters.")
-    report.section("Verdict: invariants").table(
-        ["invariant", "what it promises", "checked", "violations"],
-        [[r.name, r.description, r.checked, len(r.violations)] for r in verdict.results],
-    )
+    report.section("Verdict: invariants").table(INVARIANT_COLUMNS, invariant_rows(verdict))
     if n:
         report.section("Violations").table(
             ["invariant", "what", "ids", "correlation id"],

@@ -17,11 +17,14 @@ from scenarios import events as ev
 from scenarios.result import RunRecord
 from scenarios.spec import ScenarioSpec
 
-__all__ = ["EstateState", "Job"]
+__all__ = ["EstateState", "Job", "Step"]
 
 # A delivery in the middleware: [flow, deal, emitted, enqueued, first seen, step,
 # attempt, duplicate]. A list is the cheapest mutable record in CPython.
 Job = list[Any]
+# A flow's call: (system index, service-time stream, the operation's cumulative error
+# thresholds (5xx, dropped) or None).
+Step = tuple[int, Iterator[float], tuple[float, float] | None]
 
 
 class EstateState:
@@ -32,7 +35,7 @@ class EstateState:
     _rec: RunRecord
     _emit: ev.Listener | None
     _u: Iterator[float]
-    _steps: list[list[tuple[int, Iterator[float]]]]
+    _steps: list[list[Step]]
     # Per system, indexed like SYSTEMS.
     _conc: list[int]
     _rate: list[float]

@@ -69,7 +69,7 @@ class Workers(EstateState):
             steps = steps_by_flow[job[_FLOW]]
             last = len(steps) - 1
             while True:
-                system, service = steps[job[_STEP]]
+                system, service, errors = steps[job[_STEP]]
                 if open_until[system] > now:  # breaker open: defer, not an attempt
                     later(open_until[system] - now + breaker_jitter_s * next(u), job, True)
                     rec.deferred += 1
@@ -83,6 +83,10 @@ class Workers(EstateState):
                 p = fault_p[system]
                 if p and next(u) < p:
                     outcome = fault_kind[system]
+                elif errors is not None:  # the operation's own baseline errors
+                    x = next(u)
+                    if x < errors[1]:
+                        outcome = "http_503" if x < errors[0] else "drop"
                 if dt > timeout_s:  # the client gives up; the server still commits
                     dt, outcome = timeout_s, outcome or "lost_response"
                 in_flight[system] += 1

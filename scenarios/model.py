@@ -19,7 +19,7 @@ import simpy
 from lifecycle.systems import SYSTEMS, SystemName
 from scenarios import events as ev
 from scenarios._faults import Faults
-from scenarios._state import Job
+from scenarios._state import Job, Step
 from scenarios._worker import Workers
 from scenarios.profile import arrival_times
 from scenarios.result import ReplicationResult, RunRecord, summarise
@@ -69,6 +69,10 @@ def _service_stream(op: OperationSpec, rng: np.random.Generator) -> Iterator[flo
         return _stream(lambda n: np.full(n, mean_s))
     if op.distribution == "exponential":
         return _stream(lambda n: rng.exponential(mean_s, n))
+    if op.distribution == "empirical":  # inverse CDF, linear between the table's quantiles
+        table = np.asarray(op.quantiles_ms or (), dtype=np.float64) / 1000.0
+        grid = np.linspace(0.0, 1.0, len(table))
+        return _stream(lambda n: np.interp(rng.random(n), grid, table))
     mu = math.log(op.p50_ms / 1000.0)
     sigma = (math.log(op.p99_ms) - math.log(op.p50_ms)) / _Z99
     return _stream(lambda n: rng.lognormal(mu, sigma, n))
@@ -90,7 +94,7 @@ class EstateModel(Workers, Faults):
         n_sys = len(SYSTEMS)
         # Operations: one seeded stream each, so a changed parameter elsewhere leaves
         # their draws alone (common random numbers across sweep points).
-        self._steps: list[list[tuple[int, Iterator[float]]]] = []
+        self._steps: list[list[Step]] = []
         streams: dict[str, Iterator[float]] = {}
         ops = sorted((f"{s}.{o}", op) for s, ss in spec.systems.items()
                      for o, op in ss.operations.items())  # fmt: skip
@@ -99,7 +103,8 @@ class EstateModel(Workers, Faults):
             streams[name] = _service_stream(op_spec, rng)
         for flow in FLOWS:
             fspec = spec.flows[flow]
-            self._steps.append([(_system_index(s), streams[s]) for s in fspec.steps])
+            self._steps.append([(_system_index(s), streams[s], _errors(spec, s))
+                                for s in fspec.steps])  # fmt: skip
         self._enabled = [spec.flows[f].enabled for f in FLOWS]
         self._sla = [spec.flows[f].sla_s for f in FLOWS]
         sys_specs = [spec.systems[s] for s in SYSTEMS]
@@ -338,6 +343,15 @@ class EstateModel(Workers, Faults):
     def _arrivals_over(self, _event: simpy.Event) -> None:
         self._count_in(0)
         self._window = (self._area, self._done)
+
+
+def _errors(spec: ScenarioSpec, step: str) -> tuple[float, float] | None:
+    """An operation's fitted error rates as cumulative thresholds (5xx, then dropped)."""
+    system, _, op = step.partition(".")
+    rates = spec.systems[cast(SystemName, system)].operations[op].error_rates
+    if not (rates.http_5xx or rates.dropped):
+        return None
+    return rates.http_5xx, rates.http_5xx + rates.dropped
 
 
 def _system_index(step: str) -> int:

@@ -7,6 +7,7 @@ reads the same fault timeline, arrival profile and SLOs and drives the simulator
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,6 +25,7 @@ __all__ = [
     "ArrivalProfile",
     "BusinessHours",
     "CircuitBreakerPolicy",
+    "ErrorRates",
     "EventsPolicy",
     "FaultRule",
     "FlowSpec",
@@ -72,13 +74,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class OperationSpec(_Strict):
-    """Service time of one operation: lognormal from p50/p99, exponential, or fixed."""
+class ErrorRates(_Strict):
+    """Fractions of an operation's calls that fail after their service time (a fitted
+    baseline, docs/calibration.md): a 5xx (retried), or a dropped connection."""
 
-    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    http_5xx: Probability = 0.0
+    dropped: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> ErrorRates:
+        if self.http_5xx + self.dropped > 1:
+            raise ValueError("http_5xx + dropped must be <= 1")
+        return self
+
+
+class OperationSpec(_Strict):
+    """Service time of one operation: lognormal from p50/p99, exponential, fixed, or an
+    empirical table of equally spaced quantiles (``quantiles_ms``: q0, ..., q100)."""
+
+    distribution: Literal["lognormal", "exponential", "fixed", "empirical"] = "lognormal"
     p50_ms: Milliseconds = 200.0
     p99_ms: Milliseconds = 1000.0
     mean_ms: Milliseconds | None = None
+    quantiles_ms: Annotated[list[Milliseconds], Field(min_length=2, max_length=1001)] | None = None
+    error_rates: ErrorRates = ErrorRates()
 
     @model_validator(mode="after")
     def _check(self) -> OperationSpec:
@@ -86,6 +105,11 @@ class OperationSpec(_Strict):
             raise ValueError("p99_ms must be >= p50_ms")
         if self.distribution in ("exponential", "fixed") and self.mean_ms is None:
             raise ValueError(f"mean_ms is required for distribution {self.distribution!r}")
+        if (self.distribution == "empirical") != (self.quantiles_ms is not None):
+            raise ValueError("quantiles_ms goes with distribution 'empirical', and only with it")
+        q = self.quantiles_ms or []
+        if any(b < a for a, b in pairwise(q)):
+            raise ValueError("quantiles_ms must not decrease")
         return self
 
 

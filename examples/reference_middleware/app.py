@@ -32,7 +32,7 @@ from examples.reference_middleware.settings import SYSTEMS, Settings
 from examples.reference_middleware.store import Store
 from examples.reference_middleware.worker import Pool
 
-__all__ = ["create_app"]
+__all__ = ["RefusedEvent", "create_app", "read_event"]
 
 log = logging.getLogger("reference_middleware")
 
@@ -42,6 +42,34 @@ def _problem(status: int, code: str, detail: str) -> JSONResponse:
         {"type": "about:blank", "title": code, "status": status, "code": code, "detail": detail},
         status_code=status, media_type="application/problem+json",
     )  # fmt: skip
+
+
+class RefusedEvent(Exception):
+    """A webhook the middleware does not take: answered with this status and code."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code = status, code
+
+
+def read_event(verifier: Webhook, system: str, headers: dict[str, str], body: bytes) -> Any:
+    """The event envelope of a webhook body, once its signature and shape are checked.
+
+    The same checks, in the same order, as the ``/webhooks/<system>`` endpoint makes
+    (its consumer pacts hand their messages here: docs/provider-states.md).
+    """
+    if system not in SYSTEMS:
+        raise RefusedEvent(404, "unknown_system", f"no system {system!r}; one of {SYSTEMS}")
+    try:
+        verifier.verify(body, headers)
+    except WebhookVerificationError as exc:
+        raise RefusedEvent(401, "invalid_signature", str(exc)) from None
+    event = json.loads(body)
+    if not isinstance(event, dict) or not {"id", "type"} <= event.keys():
+        raise RefusedEvent(422, "invalid_event", "the body is not an event envelope")
+    if event["id"] != headers.get("webhook-id") or event.get("system") != system:
+        raise RefusedEvent(422, "invalid_event", f"not an event of {system} with the webhook-id")
+    return event
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -65,18 +93,10 @@ def create_app(settings: Settings) -> Starlette:
 
     async def webhook(request: Request) -> JSONResponse:
         system = request.path_params["system"]
-        if system not in SYSTEMS:
-            return _problem(404, "unknown_system", f"no system {system!r}; one of {SYSTEMS}")
-        body = await request.body()
         try:
-            verifier.verify(body, dict(request.headers))
-        except WebhookVerificationError as exc:
-            return _problem(401, "invalid_signature", str(exc))
-        event = json.loads(body)
-        if not isinstance(event, dict) or not {"id", "type"} <= event.keys():
-            return _problem(422, "invalid_event", "the body is not an event envelope")
-        if event["id"] != request.headers.get("webhook-id") or event.get("system") != system:
-            return _problem(422, "invalid_event", f"not an event of {system} with the webhook-id")
+            event = read_event(verifier, system, dict(request.headers), await request.body())
+        except RefusedEvent as exc:
+            return _problem(exc.status, exc.code, str(exc))
         fresh = store.add(system, event, correlation_of(event))
         if fresh:
             holder["pool"].wake()

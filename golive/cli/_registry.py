@@ -13,6 +13,7 @@ import typer
 COMMAND_MODULES: list[str] = [
     "up",
     "scenario",
+    "scenario_calibrate",
     "data",
     "load",
     "fault",

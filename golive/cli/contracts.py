@@ -1,4 +1,4 @@
-"""``golive contracts export|diff|fuzz``: the reviewed OpenAPI copies, their changes, fuzzing.
+"""``golive contracts export|diff|fuzz|verify``: OpenAPI governance, fuzzing, Pact verification.
 
 Thin: ``contracts.specs``, ``contracts.diff`` and ``contracts.fuzz`` do the work;
 Schemathesis loads only inside ``fuzz``.
@@ -18,7 +18,8 @@ from lifecycle.systems import SYSTEMS
 __all__ = ["register"]
 
 contracts_app = typer.Typer(
-    help="OpenAPI governance and conformance fuzzing of the five systems.\n\n"
+    help="OpenAPI governance, conformance fuzzing and Pact verification of the five systems."
+    "\n\n"
     "Example: golive contracts diff crm crm   (the reviewed copy against the code)",
     no_args_is_help=True,
 )
@@ -160,7 +161,8 @@ def _render_diff(report: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from golive.cli import contracts_fuzz
+    from golive.cli import contracts_fuzz, contracts_verify
 
     contracts_fuzz.register(contracts_app)
+    contracts_verify.register(contracts_app)
     app.add_typer(contracts_app, name="contracts")

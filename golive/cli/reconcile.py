@@ -69,9 +69,9 @@ def reconcile(
     for r in verdict.results:
         n = len(r.violations)
         mark = Text(str(n), style="bold red" if n else "green")
-        rows.append([r.name, r.checked, mark, examples(verdict, r.name)])
-    table(f"Reconciliation of {target}", ["invariant", "checked", "violations", "first examples"],
-          rows)  # fmt: skip
+        rows.append([r.name, r.checked, r.pending, mark, examples(verdict, r.name)])
+    table(f"Reconciliation of {target}",
+          ["invariant", "checked", "pending", "violations", "first examples"], rows)  # fmt: skip
     written = []
     try:
         if json_file is not None:

@@ -47,11 +47,15 @@ class Ctx:
             Violation(invariant, message, ids, correlation_id, trail)
         )
 
-    def pending(self, since: datetime | None, slo_s: float) -> bool:
+    def pending(self, invariant: str, since: datetime | None, slo_s: float) -> bool:
         """True while something that started at ``since`` may still be under way (within its
-        SLO of the estate's now): a missing follow-up is then not yet a violation."""
+        SLO of the estate's now): a missing follow-up is then not yet a violation, and is
+        counted as ``pending`` under ``invariant``."""
         waited = elapsed_s(since, self.now)
-        return waited is not None and waited < slo_s
+        if waited is not None and waited < slo_s:
+            self.results[invariant].pending += 1
+            return True
+        return False
 
     def when(self, obj: Obj, event_types: tuple[str, ...], field_name: str) -> datetime | None:
         """When something happened to ``obj``: its event's ``occurred_at`` if the feed holds

@@ -72,7 +72,7 @@ def _one(
                      [opp["id"], found[0]["id"]], opp["id"])  # fmt: skip
         return found[0]
     if not found:
-        if not ctx.pending(closed, ctx.slos.close_to_order_s):
+        if not ctx.pending(invariant, closed, ctx.slos.close_to_order_s):
             ctx.fail(invariant, f"closed-won opportunity {opp['id']} has no {label}",
                      [opp["id"]], opp["id"])  # fmt: skip
         return None
@@ -90,7 +90,7 @@ def _entitlement(ctx: Ctx, opp: Obj, order: Obj | None, sub: Obj) -> None:
     if started is None:
         started = ctx.when(sub, ("subscription.created",), "created_at")
     if not found:
-        if not ctx.pending(started, ctx.slos.order_to_entitlement_s):
+        if not ctx.pending("entitlement_per_deal", started, ctx.slos.order_to_entitlement_s):
             ctx.fail("entitlement_per_deal", f"subscription {sub['id']} of opportunity "
                      f"{opp['id']} has no support entitlement", [opp["id"], sub["id"]],
                      corr)  # fmt: skip

@@ -32,7 +32,8 @@ def check_invoices(ctx: Ctx) -> None:
                  if a.get("status") != "void"]  # fmt: skip
         finalized = ctx.when(inv, ("invoice.finalized",), "finalized_at")
         if not found:
-            if not ctx.pending(finalized, ctx.slos.invoice_to_ar_invoice_s):
+            if not ctx.pending("ar_invoice_per_invoice", finalized,
+                               ctx.slos.invoice_to_ar_invoice_s):  # fmt: skip
                 ctx.fail("ar_invoice_per_invoice", f"invoice {inv['id']} has no ERP AR invoice",
                          [inv["id"]], corr)  # fmt: skip
             continue
@@ -61,7 +62,7 @@ def check_payments(ctx: Ctx) -> None:
         found = ctx.snap.by_external_id("receipt").get(pay["id"], [])
         paid = ctx.when(pay, ("payment.succeeded",), "created_at")
         if not found:
-            if not ctx.pending(paid, ctx.slos.payment_to_receipt_s):
+            if not ctx.pending("receipt_per_payment", paid, ctx.slos.payment_to_receipt_s):
                 ctx.fail("receipt_per_payment", f"payment {pay['id']} has no ERP receipt",
                          [pay["id"]], corr)  # fmt: skip
             continue

@@ -170,9 +170,13 @@ class Violation:
 
 @dataclass
 class InvariantResult:
+    """``checked`` objects, their ``violations``, and how many follow-ups are ``pending``:
+    missing but still within their objective of the estate's now (not violations yet)."""
+
     name: str
     checked: int = 0
     violations: list[Violation] = field(default_factory=list)
+    pending: int = 0
 
     @property
     def description(self) -> str:
@@ -203,7 +207,7 @@ class Verdict:
             "now": self.now,
             "invariants": [
                 {"name": r.name, "description": r.description, "checked": r.checked,
-                 "violations": [v.to_dict() for v in r.violations]}
+                 "pending": r.pending, "violations": [v.to_dict() for v in r.violations]}
                 for r in self.results
             ],
         }  # fmt: skip

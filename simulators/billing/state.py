@@ -11,12 +11,18 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
+from simulators.billing import pact_states
 from simulators.billing.cycle import PERIOD_DUE, RETRY_DUE, CycleState, period_due, retry_due
 from simulators.billing.errors import CardError
 from simulators.billing.invoicing import INVOICE_NUMBERS, SUBSCRIPTION
 from simulators.billing.models import PaymentMethod
 from simulators.billing.rules import BILLING_FAILED, add_months, resolve_card
-from simulators.kit.bodies import check_currency, check_money_total, check_quantity_total
+from simulators.kit.bodies import (
+    ExternalId,
+    check_currency,
+    check_money_total,
+    check_quantity_total,
+)
 from simulators.kit.clock import format_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
@@ -453,3 +459,47 @@ class BillingState(CycleState):
         invoice = self.build_invoice(self.col("subscription").get(ids["subscription_id"]))
         invoice, _ = self.pay_invoice(self.finalize_invoice(invoice["id"])["id"])
         return {**ids, "invoice_id": invoice["id"]}
+
+    # Parametrised states: the logic is in pact_states.py (docs/provider-states.md).
+
+    @provider_state("a billing customer {customer_id} with external id {external_id} exists")
+    def _state_linked_customer(
+        self, customer_id: Id | None = None, external_id: ExternalId = "acc_pact",
+        currency: CurrencyCode = "USD",
+    ) -> Obj:  # fmt: skip
+        return pact_states.linked_customer(self, customer_id, external_id, currency)
+
+    @provider_state("a subscription {subscription_id} for deal {external_id} exists")
+    def _state_deal_subscription(
+        self, subscription_id: Id | None = None, external_id: ExternalId = "opp_pact",
+        customer_id: Id | None = None,
+    ) -> Obj:  # fmt: skip
+        return pact_states.deal_subscription(self, subscription_id, external_id, customer_id)
+
+    @provider_state("an invoice {invoice_id} was finalized")
+    def _state_finalized(
+        self, invoice_id: Id | None = None, subscription_id: Id | None = None,
+        external_id: ExternalId = "opp_pact",
+    ) -> Obj:  # fmt: skip
+        return pact_states.finalized_invoice(self, invoice_id, subscription_id, external_id)
+
+    @provider_state("a payment of invoice {invoice_id} succeeded")
+    def _state_paid(
+        self, invoice_id: Id | None = None, subscription_id: Id | None = None,
+        external_id: ExternalId = "opp_pact",
+    ) -> Obj:  # fmt: skip
+        return pact_states.paid_invoice(self, invoice_id, subscription_id, external_id)
+
+    @provider_state("a subscription {subscription_id} was canceled")
+    def _state_canceled(
+        self, subscription_id: Id | None = None, external_id: ExternalId = "opp_pact",
+        customer_id: Id | None = None,
+    ) -> Obj:  # fmt: skip
+        return pact_states.canceled_subscription(self, subscription_id, external_id, customer_id)
+
+    @provider_state("a subscription {subscription_id} was renewed")
+    def _state_renewed(
+        self, subscription_id: Id | None = None, external_id: ExternalId = "opp_pact",
+        customer_id: Id | None = None,
+    ) -> Obj:  # fmt: skip
+        return pact_states.renewed_subscription(self, subscription_id, external_id, customer_id)

@@ -23,7 +23,7 @@ from lifecycle.pricing import (
 from lifecycle.pricing import Tier as _Tier
 from lifecycle.states import MACHINES, QuoteStatus
 from simulators.cpq import errors
-from simulators.kit.bodies import Quantity, Sku, check_currency, check_money_total
+from simulators.kit.bodies import Money, Quantity, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
 from simulators.kit.scheduler import JobResult, JobSpec, day_start
@@ -447,3 +447,27 @@ class CpqState(SystemState):
         if self.col("quote").get(ids["quote_id"])["status"] == QuoteStatus.DRAFT:
             self.submit_quote(ids["quote_id"])
         return ids
+
+    @provider_state("an accepted quote {quote_id} totalling {amount_minor} {currency}")
+    def _state_accepted(
+        self, quote_id: Id | None = None, amount_minor: Money = 1_200_000,
+        currency: CurrencyCode = "USD", sku: Sku = "PLAT-STD",
+    ) -> Obj:  # fmt: skip
+        """An accepted quote whose total is exactly ``amount_minor``: one recurring line of
+        ``sku`` over 12 months (1 month when the amount does not divide by 12)."""
+        quote = self.col("quote").find(quote_id)
+        if quote is None:
+            term = 12 if amount_minor % 12 == 0 else 1
+            ids = self._state_product(sku=sku, currency=currency)
+            price = {"scheme": "per_unit", "unit_amount_minor": amount_minor // term, "tiers": []}
+            book = self.put_entry(ids["price_book_id"], ids["product_id"], price)
+            quote = self.create_quote(
+                {"price_book_id": book["id"], "term_months": term, "discount_bps": 0,
+                 "lines": [{"product_id": ids["product_id"], "quantity": 1}]},
+                quote_id=quote_id,
+            )  # fmt: skip
+        if quote["status"] == QuoteStatus.DRAFT:
+            quote = self.submit_quote(quote["id"])
+        if quote["status"] == QuoteStatus.APPROVED:
+            quote = self.accept_quote(quote["id"])
+        return {"quote_id": quote["id"], "total_minor": quote["total_minor"]}

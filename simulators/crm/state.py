@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from lifecycle.entities._base import CurrencyCode
 from lifecycle.states import MACHINES, OpportunityStage
-from simulators.crm.models import AccountCreate, Name, OpportunityCreate
+from simulators.crm.models import AccountCreate, Name, OpportunityCreate, Segment
 from simulators.kit.bodies import Money, check_currency
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
@@ -14,6 +16,9 @@ from simulators.kit.state import Obj, SystemState, Versions, check_move, provide
 from simulators.kit.store import CollectionSpec
 
 __all__ = ["CrmState"]
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Website = Annotated[str, Field(max_length=255)]
 
 OPPORTUNITY = MACHINES["opportunity"]
 _CLOSED = (OpportunityStage.CLOSED_WON.value, OpportunityStage.CLOSED_LOST.value)
@@ -203,3 +208,42 @@ class CrmState(SystemState):
             if id is not None:
                 opportunity = self.with_id("opportunity", opportunity, id)
         return {"opportunity_id": opportunity["id"], "account_id": opportunity["account_id"]}
+
+    @provider_state("an account {account_id} exists")
+    def _state_named_account(
+        self, account_id: Id | None = None, name: Name = "Acme Corp", segment: Segment = "smb",
+        country: CountryCode = "US", website: Website | None = "https://acme.example.com",
+        currency: CurrencyCode = "USD",
+    ) -> Obj:  # fmt: skip
+        """The account with these fields (an existing one takes them)."""
+        fields = {"name": name, "segment": segment, "country": country, "website": website,
+                  "currency": currency}  # fmt: skip
+        account = self.col("account").find(account_id)
+        if account is None:
+            account = self.create_account(AccountCreate.model_validate(fields).model_dump())
+            if account_id is not None:
+                account = self.with_id("account", account, account_id)
+        elif any(account.get(k) != v for k, v in fields.items()):
+            account = self.update("account", account, fields)
+        return {"account_id": account["id"]}
+
+    @provider_state("an opportunity {opportunity_id} was won")
+    def _state_won(
+        self, opportunity_id: Id | None = None, account_id: Id | None = None,
+        quote_id: Id = "q_pact", amount_minor: Money = 1_200_000,
+    ) -> Obj:  # fmt: skip
+        """A deal of the account closed won with this primary quote: ``opportunity.closed_won``."""
+        account = self._state_named_account(account_id=account_id)["account_id"]
+        won = self.col("opportunity").find(opportunity_id)
+        if won is None:
+            won = self.create_opportunity(
+                OpportunityCreate.model_validate(
+                    {"account_id": account, "name": "Pact deal", "amount_minor": amount_minor}
+                ).model_dump()
+            )
+            if opportunity_id is not None:
+                won = self.with_id("opportunity", won, opportunity_id)
+        if won["stage"] != OpportunityStage.CLOSED_WON:
+            changes = {"stage": "closed_won", "primary_quote_id": quote_id}
+            won = self.update_opportunity(won["id"], changes, None)
+        return {"opportunity_id": won["id"], "account_id": won["account_id"]}

@@ -22,7 +22,7 @@ from simulators.erp.ledger import (
 )
 from simulators.erp.models import LegalEntityCode, PeriodName
 from simulators.erp.receivables import SALES_ORDER
-from simulators.kit.bodies import Money, Sku, check_currency, check_money_total
+from simulators.kit.bodies import ExternalId, Money, Sku, check_currency, check_money_total
 from simulators.kit.errors import Conflict, Invalid, NotFound
 from simulators.kit.params import Id
 from simulators.kit.state import Obj, Versions, check_move, provider_state
@@ -276,12 +276,28 @@ class ErpState(ClosingState):
     def _state_open_invoice(
         self, id: Id | None = None, customer_id: Id | None = None, total_minor: Money = 1_200_000
     ) -> Obj:
+        return self._open_invoice(id, customer_id, total_minor, None)
+
+    @provider_state("an ERP AR invoice {ar_invoice_id} for billing invoice {external_id} exists")
+    def _state_mirrored_invoice(
+        self, ar_invoice_id: Id | None = None, external_id: ExternalId = "in_pact",
+        customer_id: Id | None = None, total_minor: Money = 1_200_000,
+    ) -> Obj:  # fmt: skip
+        """An open AR invoice mirroring a billing invoice (``external_id``), of the customer."""
+        holder = self.col("ar_invoice").first_by("external_id", external_id)
+        if holder is not None and ar_invoice_id in (None, holder["id"]):
+            return {"ar_invoice_id": holder["id"], "customer_id": holder["customer_id"]}
+        return self._open_invoice(ar_invoice_id, customer_id, total_minor, external_id)
+
+    def _open_invoice(
+        self, id: str | None, customer_id: str | None, total_minor: int, external_id: str | None
+    ) -> Obj:
         customer = self._state_customer(id=customer_id)
         existing = self.col("ar_invoice").find(id)
         if existing is not None:
             return {"ar_invoice_id": existing["id"], **customer}
         invoice = self.create_invoice(
-            {"customer_id": customer["customer_id"], "external_id": None, "currency": None,
+            {"customer_id": customer["customer_id"], "external_id": external_id, "currency": None,
              "posting_date": None, "subtotal_minor": total_minor, "tax_minor": 0,
              "memo": None, "sales_order_id": None}
         )  # fmt: skip
@@ -291,6 +307,48 @@ class ErpState(ClosingState):
             if entry is not None:
                 self.col("journal_entry").replace({**entry, "source_id": invoice["id"]})
         return {"ar_invoice_id": invoice["id"], **customer}
+
+    @provider_state("an ERP customer {customer_id} with external id {external_id} exists")
+    def _state_linked_customer(
+        self, customer_id: Id | None = None, external_id: ExternalId = "acc_pact",
+        credit_limit_minor: Money = 10_000_000, currency: CurrencyCode | None = None,
+    ) -> Obj:  # fmt: skip
+        """The customer holding ``external_id`` with this credit limit (another holder of the
+        external id gives it up: external ids are unique here)."""
+        customers = self.col("erp_customer")
+        holder = customers.first_by("external_id", external_id)
+        if holder is not None and customer_id not in (None, holder["id"]):
+            self.update("erp_customer", holder, {"external_id": None})
+            holder = None
+        customer = holder or customers.find(customer_id)
+        if customer is None:
+            made = self._state_customer(
+                id=customer_id, credit_limit_minor=credit_limit_minor, currency=currency
+            )
+            customer = customers.get(made["customer_id"])
+        changes = {"external_id": external_id, "credit_limit_minor": credit_limit_minor}
+        if any(customer[k] != v for k, v in changes.items()):
+            customer = self.update("erp_customer", customer, changes)
+        return {"customer_id": customer["id"]}
+
+    @provider_state("an ERP sales order {sales_order_id} for deal {external_id} exists")
+    def _state_deal_order(
+        self, sales_order_id: Id | None = None, external_id: ExternalId = "opp_pact",
+        customer_id: Id | None = None, sku: Sku = "PLAT-STD", total_minor: Money = 1_200_000,
+    ) -> Obj:  # fmt: skip
+        """A booked order of the customer for the deal (``external_id``)."""
+        holder = self.col("sales_order").first_by("external_id", external_id)
+        if holder is not None and sales_order_id in (None, holder["id"]):
+            return {"sales_order_id": holder["id"], "customer_id": holder["customer_id"]}
+        ids = self._state_booked_order(
+            id=sales_order_id, customer_id=customer_id, sku=sku, total_minor=total_minor
+        )
+        order = self.col("sales_order").get(ids["sales_order_id"])
+        if holder is not None:
+            self.update("sales_order", holder, {"external_id": None})
+        if order["external_id"] != external_id:
+            order = self.update("sales_order", order, {"external_id": external_id})
+        return {"sales_order_id": order["id"], "customer_id": order["customer_id"]}
 
     @provider_state("the period is closed")
     def _state_period_closed(self, name: PeriodName | None = None) -> Obj:

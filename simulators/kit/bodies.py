@@ -38,6 +38,7 @@ __all__ = [
     "SKU_PATTERN",
     "BodyDate",
     "Bps",
+    "ExternalId",
     "Flag",
     "Int",
     "Money",
@@ -75,6 +76,8 @@ Money = Annotated[
     Field(ge=0, le=MAX_MONEY_MINOR, description="Minor units (cents), 0 to 10**15."),
 ]
 Quantity = Annotated[int, Strict(), Field(ge=0, le=MAX_QUANTITY, description="0 to 10**9.")]
+ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
+"""An external id a Pact provider state links an object to (1 to 255 characters)."""
 Bps = Annotated[
     int, Strict(), Field(ge=0, le=MAX_BPS, description="Basis points, 0 to 10000: 1000 = 10 %.")
 ]

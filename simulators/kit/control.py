@@ -182,11 +182,14 @@ def control_router(state: SystemState) -> APIRouter:
              "clock": rt.clock.state()}
         )  # fmt: skip
 
-    @router.post("/reset", status_code=200)
-    async def reset() -> Response:
+    def reset_all() -> None:
         state.reset()
         rt.reset()
         state.on_start()
+
+    @router.post("/reset", status_code=200)
+    async def reset() -> Response:
+        reset_all()
         return json_response({"system": rt.system, "reset": True})
 
     @router.post(
@@ -298,6 +301,10 @@ def control_router(state: SystemState) -> APIRouter:
     @router.post("/provider-states", responses=problem_responses(404, 422))
     async def provider_states(body: ProviderState) -> Response:
         if body.action == "teardown":
+            # Each interaction is verified on an empty simulator (docs/provider-states.md).
+            reset_all()
+            return json_response({})
+        if not body.state:  # the verifier's set-up of an interaction without a state
             return json_response({})
         return json_response(state.setup_provider_state(body.state, body.params))
 

@@ -54,6 +54,10 @@ _LOG_MAX = 10_000  # attempts GET /_sim/deliveries keeps
 _POLL_S = 0.05  # how often a waiting dispatcher looks at the clock (it may be advanced)
 _FLUSH_EVERY_S = 0.2  # how often the done-with counters are written
 _HOLD_S = 1.0  # a reorder fault holds a delivery until a later one went, at most this long
+# Deliveries yield to the request path: while this many business requests are in flight,
+# at most _BUSY_CONCURRENCY deliveries are (docs/webhooks.md, "Under load").
+_BUSY_REQUESTS = 2
+_BUSY_CONCURRENCY = 2
 
 
 def sequence_of(event_id: str) -> int:
@@ -213,7 +217,10 @@ class Dispatcher:
                     self._wake.clear()
                     now = self.rt.clock.timestamp()
                     heap = self._heap
-                    while heap and heap[0].due_s <= now and self._in_flight < self.concurrency:
+                    limit = self.concurrency
+                    if self.rt.in_flight >= _BUSY_REQUESTS:
+                        limit = min(limit, _BUSY_CONCURRENCY)
+                    while heap and heap[0].due_s <= now and self._in_flight < limit:
                         due = heapq.heappop(heap)
                         self._in_flight += 1
                         task = asyncio.get_running_loop().create_task(self._attempt(client, due))
@@ -351,7 +358,7 @@ class Dispatcher:
             "status": status, "error": error, "latency_ms": latency_ms,
             "attempted_at": format_timestamp(now), "outcome": outcome,
             "next_attempt_at": None if next_at is None else format_timestamp(next_at),
-            "fault": fault,
+            "fault": fault, "wall_at": round(time.time() - latency_ms / 1000, 6),
         })  # fmt: skip
 
     def _release_held(self, endpoint_id: str | None = None, older_than_s: float = 0.0) -> None:

@@ -198,6 +198,7 @@ class FaultEngine:
         rt.journal.record((
             rt.clock.timestamp(), self._client_id(scope), method, shown, status,
             round(elapsed * 1000, 3), self._correlation(scope), idem, False, rule.id,
+            round(time.time() - elapsed, 6),
         ))  # fmt: skip
 
     def _template(self, scope: Scope, method: str, path: str) -> str:

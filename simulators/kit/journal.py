@@ -23,6 +23,8 @@ JOURNAL_FIELDS = (
     "idempotency_key",
     "replayed",
     "fault",  # the id of the fault rule that fired for the request, if one did
+    "wall_at",  # Unix seconds on the wall clock when the request arrived (the estate
+    # clock of ``time`` may stand still): start and ``duration_ms`` give its span
 )
 
 

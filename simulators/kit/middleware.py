@@ -239,6 +239,7 @@ class SimMiddleware:
             rt.journal.record((
                 rt.clock.timestamp(), client_id, method, path, status_box[0],
                 round(elapsed * 1000, 3), journal_cid, idem_key, replayed, scope.get(FAULT),
+                round(time.time() - elapsed, 6),
             ))  # fmt: skip
 
     def _check_body(

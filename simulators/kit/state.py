@@ -8,13 +8,14 @@ objects along their ``lifecycle.states`` machine and appends the events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 
-from pydantic import ConfigDict, ValidationError, validate_call
+from pydantic import ConfigDict, Field, ValidationError, validate_call
 
+from lifecycle.faults import FaultSpec
 from lifecycle.states import InvalidTransition, StateMachine
 from simulators.kit.context import current_correlation_id
-from simulators.kit.errors import Conflict, Invalid, PreconditionFailed
+from simulators.kit.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from simulators.kit.runtime import Runtime
 from simulators.kit.scheduler import Job, JobSpec, Scheduler, key_expiry_job
 from simulators.kit.seeding import (
@@ -38,6 +39,9 @@ Obj = dict[str, Any]
 Versions = frozenset[int]
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+FaultPath = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^/")]
 
 # Params arrive as JSON: a string for an int (or an int for an id) is refused, not coerced.
 _PARAMS = ConfigDict(strict=True, arbitrary_types_allowed=True)
@@ -358,7 +362,7 @@ class SystemState:
     def setup_provider_state(self, name: str, params: Obj) -> Obj:
         attr = self.PROVIDER_STATES.get(name)
         if attr is None:
-            raise Invalid(
+            raise NotFound(
                 "unknown_provider_state",
                 f"{self.SYSTEM} has no provider state {name!r}; "
                 f"known: {sorted(self.PROVIDER_STATES)}",
@@ -382,6 +386,20 @@ class SystemState:
                 ],
             ) from None
         return result if isinstance(result, dict) else {}
+
+    @provider_state("the next {method} {path} is rate limited")
+    def _state_rate_limited(self, method: HttpMethod = "GET", path: FaultPath = "/events") -> Obj:
+        """The next matching request gets 429 ``rate_limit_exceeded`` with ``Retry-After``:
+        a ``rate_limit`` fault rule with ``count`` 1 (docs/faults.md), added once."""
+        if not self.rt.faults.enabled:
+            raise Invalid("fault_engine_off", "this simulator runs without its fault engine")
+        spec = FaultSpec.model_validate(
+            {"match": {"method": method, "path": path}, "kind": "rate_limit", "count": 1}
+        )
+        pending = [r for r in self.rt.faults.rules if r.spec == spec and r.fired == 0]
+        if not pending:
+            self.rt.faults.add(spec)
+        return {"method": method, "path": path}
 
     @staticmethod
     def pick(source: Obj, names: Iterable[str]) -> Obj:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from lifecycle.states import MACHINES, CaseStatus, EntitlementStatus
+from simulators.kit.bodies import BodyDate, ExternalId, Sku
 from simulators.kit.clock import format_instant, parse_instant
 from simulators.kit.errors import Conflict, Invalid
 from simulators.kit.params import Id
@@ -382,6 +383,60 @@ class SupportState(SystemState):
                              "public": True},
             )  # fmt: skip
         return {**ids, "case_id": case["id"]}
+
+    @provider_state("an organization {organization_id} with external id {external_id} exists")
+    def _state_linked_organization(
+        self, organization_id: Id | None = None, external_id: ExternalId = "acc_pact",
+        name: Name = "Acme Corp",
+    ) -> Obj:  # fmt: skip
+        """The organization linked to ``external_id`` (a CRM account)."""
+        orgs = self.col("organization")
+        org = orgs.find(organization_id) or (
+            orgs.first_by("external_id", external_id) if organization_id is None else None
+        )
+        if org is None:
+            org = self.create_organization({"name": self._free_name(name), "external_id": None})
+            if organization_id is not None:
+                org = self.with_id("organization", org, organization_id)
+        if org["external_id"] != external_id:
+            org = self.update("organization", org, {"external_id": external_id})
+        return {"organization_id": org["id"]}
+
+    def _free_name(self, name: str) -> str:
+        """``name``, or ``name (2)`` ... when taken: organization names are unique."""
+        taken, n, free = self.col("organization"), 1, name
+        while taken.first_by("name", free) is not None:
+            n += 1
+            free = f"{name} ({n})"
+        return free
+
+    @provider_state(
+        "an active entitlement {entitlement_id} for subscription {subscription_id} exists"
+    )
+    def _state_subscribed(
+        self, entitlement_id: Id | None = None, subscription_id: Id = "sub_pact",
+        organization_id: Id | None = None, end_date: BodyDate = "2091-01-01",
+        sku: Sku = "PLAT-STD", support_tier: SupportTier = "standard",
+    ) -> Obj:  # fmt: skip
+        """An active entitlement of the organization for a billing subscription
+        (``external_id`` = ``subscription_id``), in force until ``end_date``."""
+        ents = self.col("entitlement")
+        ent = ents.find(entitlement_id) or (
+            ents.first_by("external_id", subscription_id) if entitlement_id is None else None
+        )
+        if ent is None:
+            org_id = self._state_organization(id=organization_id)["organization_id"]
+            ent = self.create_entitlement(
+                {"organization_id": org_id, "sku": sku, "support_tier": support_tier,
+                 "end_date": end_date}
+            )  # fmt: skip
+            if entitlement_id is not None:
+                ent = self.with_id("entitlement", ent, entitlement_id)
+        wanted = {"external_id": subscription_id, "subscription_id": subscription_id,
+                  "status": EntitlementStatus.ACTIVE.value, "end_date": end_date}  # fmt: skip
+        if any(ent.get(k) != v for k, v in wanted.items()):
+            ent = self.update("entitlement", ent, wanted)
+        return {"entitlement_id": ent["id"], "organization_id": ent["organization_id"]}
 
 
 def _value(status: Any) -> str | None:

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from golive.reconcile import snapshot_from_folder
+from golive.reconcile import (
+    INVARIANT_COLUMNS,
+    invariant_rows,
+    snapshot_from_folder,
+    write_junit_report,
+)
 from lifecycle.synth import SynthParams, generate
 from scenarios.oracle import INVARIANTS, Slos, Snapshot, Verdict, reconcile
 
@@ -56,6 +61,7 @@ def test_the_generated_estate_is_clean_and_every_invariant_is_exercised(clean):
     assert [r.name for r in verdict.results] == list(INVARIANTS)
     unchecked = [r.name for r in verdict.results if not r.checked]
     assert not unchecked
+    assert not [r.name for r in verdict.results if r.pending]  # nothing awaited: all done
 
 
 def test_a_duplicate_order(clean):
@@ -166,7 +172,7 @@ def test_a_duplicate_customer_external_id(clean):
     assert "cus_dup000000000001" in v.ids
 
 
-def test_a_missing_order_is_pending_within_its_slo_then_a_violation(clean):
+def test_a_missing_order_is_pending_within_its_slo_then_a_violation(clean, tmp_path):
     opp, order, _sub, _ent = _won_deal(clean.objects)
 
     def change(objects, _events):
@@ -178,8 +184,18 @@ def test_a_missing_order_is_pending_within_its_slo_then_a_violation(clean):
                   and e["data"]["id"] == opp["id"])["occurred_at"]  # fmt: skip
     within = reconcile(Snapshot(objects, clean.events, closed), Slos(close_to_order_s=60))
     assert not within.result("order_per_deal").violations  # not yet: the SLO still runs
-    (v,) = _only(_mutated(clean, change), "order_per_deal")
+    assert within.result("order_per_deal").pending == 1  # ... but counted as awaited
+    assert {i["name"]: i["pending"] for i in within.to_dict()["invariants"]}["order_per_deal"] == 1
+    assert [
+        row[i] for row in invariant_rows(within) if row[0] == "order_per_deal" for i in (0, 3, 4)
+    ] == ["order_per_deal", 1, 0]  # the reports' tables show it, in the "pending" column
+    assert INVARIANT_COLUMNS[3] == "pending"
+    junit = write_junit_report(within, tmp_path / "junit.xml").read_text()
+    assert '<property name="pending" value="1"' in junit
+    late = _mutated(clean, change)
+    (v,) = _only(late, "order_per_deal")
     assert v.ids == (opp["id"],)
+    assert late.result("order_per_deal").pending == 0
 
 
 def test_slos_come_from_the_table_and_refuse_nonsense():

@@ -1,4 +1,7 @@
-"""The README's CI snippets for contracts parse as YAML and run golive commands that exist."""
+"""The README's CI snippets for contracts parse as YAML and run golive commands that exist.
+
+The ``sh`` examples of the section's "Verifying pacts" use existing options too.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ def _check_golive_line(line: str) -> str:
     return " ".join(path)
 
 
-def test_both_snippets_parse_and_run_diff_export_and_fuzz():
+def test_both_snippets_parse_and_run_diff_export_fuzz_and_verify():
     docs = _snippets()
     github = [d for d in docs if isinstance(d, dict) and "jobs" in d]
     gitlab = [d for d in docs if isinstance(d, dict) and "jobs" not in d and "contracts" in d]
@@ -65,7 +68,7 @@ def test_both_snippets_parse_and_run_diff_export_and_fuzz():
     assert len(gitlab) == 1
     for commands in (_github_commands(github[0]), _gitlab_commands(gitlab[0])):
         ran = {_check_golive_line(c) for c in commands if c.strip().startswith("golive ")}
-        assert {"contracts diff", "contracts fuzz", "contracts export"} <= ran
+        assert {"contracts diff", "contracts fuzz", "contracts export", "contracts verify"} <= ran
 
 
 def test_a_wrong_option_in_a_snippet_would_be_caught():
@@ -75,3 +78,16 @@ def test_a_wrong_option_in_a_snippet_would_be_caught():
         _check_golive_line("golive contracts fuzz --system crm --bogus 1")
     with pytest.raises(AssertionError, match="no command"):
         _check_golive_line("golive contracts frobnicate")
+
+
+def test_the_verify_examples_use_options_that_exist():
+    blocks = re.findall(r"```sh\n(.+?)```", _section(), flags=re.S)
+    lines = [
+        line.split("#")[0].strip()
+        for block in blocks
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.strip().startswith("golive contracts verify")
+    ]
+    assert len(lines) >= 3
+    for line in lines:
+        assert _check_golive_line(line) == "contracts verify"

@@ -107,7 +107,7 @@ async def test_clock_freezes_advances_and_refuses_to_go_back():
         assert created["created_at"] == "2030-03-02T12:00:00.000000Z"
 
 
-async def test_provider_state_sets_up_named_objects_and_unknown_state_is_422():
+async def test_provider_state_sets_up_named_objects_and_unknown_state_is_404():
     async with sim_client("crm") as c:
         r = await c.post(
             "/_sim/provider-states",
@@ -116,7 +116,7 @@ async def test_provider_state_sets_up_named_objects_and_unknown_state_is_422():
         assert r.status_code == 200
         assert (await c.get("/accounts/acc_pact")).status_code == 200
         r = await c.post("/_sim/provider-states", json={"state": "no such state"})
-        assert r.status_code == 422
+        assert r.status_code == 404
         assert r.json()["code"] == "unknown_provider_state"
         r = await c.post(
             "/_sim/provider-states",

@@ -109,6 +109,42 @@ async def test_a_saved_idempotency_key_replays_after_a_restart(open_app: Opener)
     assert reused.status_code == 422
 
 
+async def test_a_non_ascii_replay_comes_back_byte_for_byte(open_app: Opener) -> None:
+    app = open_app()
+    headers = {"Idempotency-Key": "non-ascii-1"}
+    async with client(app) as c:
+        first = await c.post("/accounts", json={"name": "Ünïcødé 名前 \u0000"}, headers=headers)
+    app = restart(app, open_app)
+    async with client(app) as c:
+        again = await c.post("/accounts", json={"name": "Ünïcødé 名前 \u0000"}, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+
+
+async def test_a_database_with_the_earlier_blob_rows_still_restores(
+    open_app: Opener, tmp_path: Path
+) -> None:
+    """Key records were BLOBs (fingerprint, headers, body) before rows went in as JSON."""
+    app = open_app()
+    headers = {"Idempotency-Key": "old-format"}
+    async with client(app) as c:
+        first = await c.post("/accounts", json={"name": "Old"}, headers=headers)
+    durable_of(app).close()
+    with sqlite3.connect(tmp_path / "crm.sqlite3") as db:
+        (fingerprint, body) = db.execute("SELECT fingerprint, body FROM keys").fetchone()
+        db.execute(
+            "UPDATE keys SET fingerprint = ?, body = ?",
+            (bytes.fromhex(fingerprint), body.encode("latin-1")),
+        )
+    app = open_app()
+    async with client(app) as c:
+        again = await c.post("/accounts", json={"name": "Old"}, headers=headers)
+        reused = await c.post("/accounts", json={"name": "Other"}, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert reused.status_code == 422
+
+
 async def test_an_expired_key_is_not_restored(open_app: Opener) -> None:
     app = open_app()
     async with client(app) as c:

@@ -396,3 +396,55 @@ async def test_a_duplicate_fault_on_a_failing_receiver_stays_bounded(receiver):
         attempts = list(dispatcher.attempts)
         assert len(attempts) == 2 * (len(RETRY_SCHEDULE_S) + 1)  # the original and one copy
         assert [a["outcome"] for a in attempts].count("failed") == 2
+
+
+@dataclass
+class _SlowReceiver:
+    """Holds each delivery 0.2 s and records how many it held at once, at most."""
+
+    url: str = ""
+    now: int = 0
+    most: int = 0
+    got: int = 0
+
+
+@pytest.fixture
+def slow_receiver(wire: Any) -> Iterator[_SlowReceiver]:
+    rec = _SlowReceiver()
+
+    async def hook(request: Request) -> Response:
+        await request.body()
+        rec.now += 1
+        rec.most = max(rec.most, rec.now)
+        await asyncio.sleep(0.2)
+        rec.now -= 1
+        rec.got += 1
+        return Response(status_code=200)
+
+    with wire.serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        rec.url = f"{url}/hook"
+        yield rec
+
+
+async def test_deliveries_yield_to_requests_in_flight_and_catch_up_after(slow_receiver):
+    async with sim_client("crm") as c:
+        state = state_of(c.app)
+        await c.post("/webhook-endpoints", json={"url": slow_receiver.url, "events": ["*"]})
+        for n in range(12):
+            await c.post("/accounts", json={"name": f"A{n}"})
+        dispatcher: Dispatcher = c.app.state.dispatcher
+        state.rt.in_flight += 3  # three API requests being answered, as under load
+        dispatcher.start()
+        try:
+            deadline = time.monotonic() + 20
+            while slow_receiver.got < 6:
+                assert time.monotonic() < deadline, slow_receiver
+                await asyncio.sleep(0.01)
+            assert slow_receiver.most == 2
+            state.rt.in_flight -= 3  # the requests are answered: the rest go at once
+            while slow_receiver.got < 12:
+                assert time.monotonic() < deadline, slow_receiver
+                await asyncio.sleep(0.01)
+            assert slow_receiver.most >= 5
+        finally:
+            await dispatcher.stop()

@@ -1,0 +1,119 @@
+"""Calibration end to end: a small live run (estate + reference middleware + deals, loopback)
+calibrates a simulation that reproduces the run's latency per flow (docs/calibration.md).
+
+Tolerance (README, "Calibrating a simulation from a live run"): the simulated mean within
+25 % of the live mean, the simulated p95 within 40 % of the live p95, per flow. Why: the
+live side is ``_DEALS`` runs on a shared machine, so its mean carries a few percent of
+sampling error and its p95 is the second or third largest run, noisy by tens of percent;
+and the model draws each step independently, while live steps of one deal are correlated
+(a busy moment slows all of them), which narrows the simulated tail. A calibration that
+is wrong (a step missing, service times in the wrong unit, steps not adding up) misses
+by far more: several times the latency.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from examples.run import new_webhook_secret, register_webhooks, start_sut, sut_env
+from golive.cli import exit_status
+from golive.demo_deals import close_deal, seed_accounts, seed_catalogue
+from scenarios.calibration import calibrate
+from scenarios.catalog import load_scenario
+from scenarios.model import simulate
+from scenarios.rawdump import dump_raw
+from simulators.estate import Estate, running_estate
+
+_DEALS = 36
+MEAN_TOLERANCE = 0.25
+P95_TOLERANCE = 0.40
+_FLOWS = ("close_to_order", "order_to_subscription", "order_to_entitlement")
+# The simulated run: the live run's flows at a pace that queues nothing, long enough for
+# a steady p95 (about 700 deals), no faults.
+_BASE = {
+    "name": "calibration-check", "seed": 1, "duration_hours": 2, "drain_hours": 0.5,
+    "sample_interval_s": 60,
+    "arrivals": {"baseline_deals_per_hour": 360, "business_hours": None,
+                 "month_end": {"multiplier": 1}, "quarter_end": {"multiplier": 1}},
+    "flows": {"invoice_to_ar_invoice": {"enabled": False, "steps": ["erp.create_ar_invoice"]}},
+}  # fmt: skip
+
+
+def _wait_for_entitlement(estate: Estate, deal: str) -> None:
+    """Until the middleware has created the deal's entitlement (its last call)."""
+    deadline = time.monotonic() + 15
+    params = {"correlation_id": deal, "path": "/entitlements", "method": "POST"}
+    while time.monotonic() < deadline:
+        rows = httpx.get(f"{estate.url('support')}/_sim/journal", params=params,
+                         headers=estate.admin_headers, timeout=5).json()["data"]  # fmt: skip
+        if any(r["status"] == 201 for r in rows):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no entitlement for deal {deal} within 15 s")
+
+
+@pytest.fixture(scope="module")
+def live_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report folder with raw/ from ``_DEALS`` deals closed one after the other."""
+    report = tmp_path_factory.mktemp("live")
+    (report / "base.yaml").write_text(yaml.safe_dump(_BASE), encoding="utf-8")
+    rng = random.Random(9)
+    with running_estate(seed=9) as estate, tempfile.TemporaryDirectory() as state:
+        secret = new_webhook_secret()
+        sut = start_sut("reference", sut_env(estate.urls, secret), state_dir=Path(state),
+                        poll_s=0.02)  # fmt: skip
+        try:
+            register_webhooks(estate.urls, sut.url, secret)
+            with estate.client("crm") as crm, estate.client("cpq") as cpq, \
+                    estate.client("erp") as erp:  # fmt: skip
+                book = seed_catalogue(cpq, erp)
+                accounts = seed_accounts(crm, rng, _DEALS)
+                for i in range(_DEALS):
+                    deal = close_deal(crm, cpq, book, accounts[i], rng, "2030-01-31T09:00:00Z")
+                    _wait_for_entitlement(estate, deal.opportunity_id)
+            with httpx.Client(headers=estate.admin_headers, timeout=60) as admin:
+                dump_raw(estate.urls, report, client=admin,
+                         notes={"scenario": str(report / "base.yaml")})  # fmt: skip
+        finally:
+            sut.stop()
+    return report
+
+
+def test_a_calibrated_simulation_reproduces_the_live_latency_per_flow(live_run: Path) -> None:
+    cal = calibrate(live_run)  # the base scenario named in the raw notes
+    assert sorted(cal.calibrated_flows) == sorted(_FLOWS)
+    for flow in _FLOWS:
+        assert cal.observed[flow]["n"] == _DEALS
+    sim = simulate(cal.spec).flows
+    for flow in _FLOWS:
+        live, simulated = cal.observed[flow], sim[flow]
+        assert simulated["completed"] > 500
+        assert simulated["latency_mean_completed_s"] == pytest.approx(
+            live["mean_s"], rel=MEAN_TOLERANCE), flow  # fmt: skip
+        assert simulated["latency_p95_s"] == pytest.approx(live["p95_s"], rel=P95_TOLERANCE), flow
+
+
+def test_calibrate_cli_writes_a_scenario_that_loads(
+    live_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "calibrated.yaml"
+    code = exit_status(["scenario", "calibrate", "--from", str(live_run), "--out", str(out),
+                        "--scenario", str(live_run / "base.yaml")])  # fmt: skip
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "close_to_order" in output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Calibrated by `golive scenario calibrate`")
+    spec = load_scenario(str(out))
+    assert spec.name == "base-calibrated"
+    steps = spec.flows["close_to_order"].steps
+    assert steps[-1] == "erp.post_sales_orders"  # the call that creates the order
+    assert spec.systems["erp"].operations["post_sales_orders"].distribution == "empirical"
+    assert spec.events.webhook_latency_ms == 0

@@ -1,0 +1,86 @@
+"""What calibration measures in a raw folder: flows, steps and service times on the wall
+clock (docs/calibration.md, "What is measured"), on a hand-made run with known times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scenarios.calibration.observe import observe
+from scenarios.rawdump import RawDump
+
+
+def _call(method: str, path: str, start: float, ms: float, status: int = 201,
+          corr: str = "opp_1", fault: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"method": method, "path": path, "wall_at": start, "duration_ms": ms,
+            "status": status, "correlation_id": corr, "fault": fault}  # fmt: skip
+
+
+def _sent(event_id: str, at: float, outcome: str = "delivered") -> dict[str, Any]:
+    return {"event_id": event_id, "outcome": outcome, "wall_at": at}
+
+
+def _raw() -> RawDump:
+    journals = {
+        "crm": [_call("PATCH", "/opportunities/opp_1", 99.9, 3, 200)],  # the sales rep
+        "cpq": [_call("GET", "/quotes/q_1", 100.010, 2, 200)],
+        "erp": [_call("POST", "/sales-orders", 100.020, 5),
+                _call("POST", "/invoices", 200.010, 2),
+                _call("GET", "/customers", 300.0, 1, 503, corr="opp_2"),
+                _call("POST", "/sales-orders", 300.1, 1, corr="opp_2")],
+        "billing": [_call("POST", "/subscriptions", 100.030, 4)],
+        "support": [_call("POST", "/entitlements", 100.040, 3)],
+    }  # fmt: skip
+    events = {
+        "crm": [{"id": "evt_crm_1", "type": "opportunity.closed_won", "data": {"id": "opp_1"}},
+                {"id": "evt_crm_2", "type": "opportunity.closed_won", "data": {"id": "opp_2"}}],
+        "billing": [
+            {"id": "evt_billing_1", "type": "subscription.created",
+             "data": {"id": "sub_1", "external_id": "opp_1"}},
+            {"id": "evt_billing_2", "type": "invoice.finalized",
+             "data": {"id": "in_1", "subscription_id": "sub_1"}},
+        ],
+    }  # fmt: skip
+    deliveries = {
+        "crm": [_sent("evt_crm_1", 100.5), _sent("evt_crm_1", 100.0, "retrying"),
+                _sent("evt_crm_1", 99.0, "held"), _sent("evt_crm_2", 299.9)],
+        "billing": [_sent("evt_billing_2", 200.0)],
+    }  # fmt: skip
+    by_kind = {
+        "journal": {s: {"data": rows} for s, rows in journals.items()},
+        "events": {s: {"data": rows} for s, rows in events.items()},
+        "deliveries": {s: {"data": rows} for s, rows in deliveries.items()},
+    }
+    return RawDump(Path("."), {"systems": {s: {} for s in journals}}, by_kind)
+
+
+def test_flows_start_at_the_first_attempt_and_end_at_the_creating_call() -> None:
+    obs = observe(_raw())
+    (order, bad) = obs.flows["close_to_order"]
+    assert order.start == 100.0  # the first attempt made (the held one was not sent)
+    assert order.latency_s == pytest.approx(0.025)
+    assert order.service_ms() == [("cpq.get_quotes_item", pytest.approx(12.0)),
+                                  ("erp.post_sales_orders", pytest.approx(13.0))]  # fmt: skip
+    assert order.clean
+    assert not bad.clean  # a 503 on the way
+    (sub,) = obs.flows["order_to_subscription"]
+    assert sub.latency_s == pytest.approx(0.009)
+    (ent,) = obs.flows["order_to_entitlement"]
+    assert ent.latency_s == pytest.approx(0.018)  # from the order, like the model's flow
+    assert [s for s, _ in ent.service_ms()] == ["billing.post_subscriptions",
+                                                "support.post_entitlements"]  # fmt: skip
+    (inv,) = obs.flows["invoice_to_ar_invoice"]  # its deal by the subscription's external id
+    assert inv.deal == "opp_1"
+    assert inv.latency_s == pytest.approx(0.012)
+    assert obs.sequence("close_to_order") == (["cpq.get_quotes_item", "erp.post_sales_orders"], 1)
+    # The sales rep's call came before the deal's first flow: not the middleware's.
+    assert all(c.method != "PATCH" for c in obs.calls)
+    assert len(obs.calls) == 7
+
+
+def test_with_one_worker_the_entitlement_steps_follow_the_subscription() -> None:
+    (ent,) = observe(_raw(), serial=True).flows["order_to_entitlement"]
+    assert ent.latency_s == pytest.approx(0.018)
+    assert ent.service_ms() == [("support.post_entitlements", pytest.approx(9.0))]
