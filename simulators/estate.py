@@ -22,16 +22,26 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from lifecycle.limits import LimitSettings
-from simulators.kit.auth import ADMIN_TOKEN_ENV, SIGNING_KEY_ENV, new_admin_token, new_signing_key
-from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from simulators.kit.durable import DURABILITY_MODES, StateDirProblem, check_state_dir
+from simulators.kit.credentials import (
+    ADMIN_TOKEN_ENV,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    SIGNING_KEY_ENV,
+    new_admin_token,
+    new_signing_key,
+)
+from simulators.kit.statedir import DURABILITY_MODES, StateDirProblem, check_state_dir
 from simulators.loopback import is_loopback
 from simulators.registry import SYSTEMS, default_port
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and the web stack are imported where they are used: ``golive up`` starts the
+# simulators first, so its own start-up stays off their critical path (docs/benchmarks.md).
 
 __all__ = [
     "Estate",
@@ -118,6 +128,8 @@ class Estate:
 
     def token(self, system: str) -> str:
         if system not in self._tokens:
+            import httpx
+
             response = httpx.post(
                 f"{self.url(system)}/oauth/token",
                 data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
@@ -130,6 +142,8 @@ class Estate:
 
     def client(self, system: str, **kwargs: Any) -> httpx.Client:
         """A signed-in httpx.Client for one simulator (close it, or use it with ``with``)."""
+        import httpx
+
         headers = {"Authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.url(system), headers=headers, timeout=10, **kwargs)
 
@@ -140,12 +154,16 @@ class Estate:
 
     def reset(self) -> None:
         """Empty every simulator (state, events, journal, idempotency keys)."""
+        import httpx
+
         for url in self.urls.values():
             httpx.post(
                 f"{url}/_sim/reset", headers=self.admin_headers, timeout=10
             ).raise_for_status()
 
     def export(self) -> dict[str, Any]:
+        import httpx
+
         return {
             s: httpx.get(f"{u}/_sim/export", headers=self.admin_headers, timeout=30).json()
             for s, u in self.urls.items()
@@ -167,6 +185,8 @@ class Estate:
                     + (f" ({last})" if last else "")
                     + self._log_hint(system)
                 )
+        import httpx
+
         now = time.monotonic()
         with httpx.Client(timeout=_HEALTH_PROBE_TIMEOUT_S, headers=self.admin_headers) as client:
             for system, url in self.urls.items():
@@ -279,6 +299,8 @@ def _last_line(log: Path | None) -> str:
 
 
 def _wait_healthy(estate: Estate) -> None:
+    import httpx
+
     pending = dict(estate.urls)
     deadline = time.monotonic() + _HEALTH_TIMEOUT_S
     with httpx.Client(timeout=0.5, headers=estate.admin_headers) as client:

@@ -7,6 +7,7 @@ quantity and discounts a client sends; clients never send prices or totals.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from lifecycle.entities._base import CurrencyCode
@@ -47,13 +48,30 @@ def live_until(quote: Obj) -> str | None:
     return last
 
 
-def _spec(entry: Obj) -> PriceSpec:
-    """The pricing engine's spec of a stored price book entry (PricingError if unpriceable)."""
+_TierKey = tuple[int | None, int, int]
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _spec_of(scheme: str, unit_amount_minor: int, tiers: tuple[_TierKey, ...]) -> PriceSpec:
     return PriceSpec(
-        scheme=PriceScheme(entry["scheme"]),
-        unit_amount_minor=entry["unit_amount_minor"],
-        tiers=tuple(
-            _Tier(t["up_to"], t["unit_amount_minor"], t.get("flat_amount_minor", 0))
+        scheme=PriceScheme(scheme),
+        unit_amount_minor=unit_amount_minor,
+        tiers=tuple(_Tier(*tier) for tier in tiers),
+    )
+
+
+def _spec(entry: Obj) -> PriceSpec:
+    """The pricing engine's spec of a stored price book entry (PricingError if unpriceable).
+
+    Every quote write prices its lines; the spec (enum, tiers, checks) is built once per
+    distinct price and then shared: the cache is keyed by the entry's values, so a changed
+    price is a new key, never a stale spec (PriceSpec is frozen).
+    """
+    return _spec_of(
+        entry["scheme"],
+        entry["unit_amount_minor"],
+        tuple(
+            (t["up_to"], t["unit_amount_minor"], t.get("flat_amount_minor", 0))
             for t in entry["tiers"]
         ),
     )

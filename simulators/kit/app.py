@@ -231,6 +231,10 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
     # Routes are added flat, not with include_router: FastAPI's included routers
     # re-resolve their candidates on every request (about 35 us of a 100 us GET).
     # Business routes go first: routing is a linear scan and they are the hot ones.
+    # FastAPI's own documentation routes (/openapi.json, /docs) move behind them: no
+    # other route starts with their first path segment, so no request's match changes.
+    documentation = list(app.router.routes)
+    del app.router.routes[:]
     for router in (
         routes,
         webhooks_router(state),
@@ -241,6 +245,7 @@ def build_app(state: SystemState, routes: APIRouter, *, title: str, description:
         control_deliveries_router(state, dispatcher),
     ):
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(documentation)
 
     # A raised refusal undoes what the request wrote before it (kit/uow.py), unless it
     # says it commits; a response the endpoint returns commits.

@@ -24,7 +24,13 @@ from urllib.parse import unquote_plus
 from pydantic_core import to_json
 from starlette.responses import Response
 
-from simulators.kit.credentials import ADMIN_TOKEN_ENV, DEFAULT_CLIENTS, SIGNING_KEY_ENV
+from simulators.kit.credentials import (
+    ADMIN_TOKEN_ENV,
+    DEFAULT_CLIENTS,
+    SIGNING_KEY_ENV,
+    new_admin_token,
+    new_signing_key,
+)
 from simulators.kit.errors import PROBLEM_MEDIA_TYPE, SimError, Unauthorized
 
 __all__ = [
@@ -47,16 +53,6 @@ _CACHE_MAX = 10_000
 _EXPIRY_DIGITS_MAX = 12
 # Apps made without a key (create_app in a test) share this one per process.
 _PROCESS_KEY = secrets.token_bytes(32)
-
-
-def new_signing_key() -> str:
-    """A fresh random key, as text that fits in an environment variable."""
-    return secrets.token_urlsafe(32)
-
-
-def new_admin_token() -> str:
-    """A fresh admin token for a control plane bound beyond loopback."""
-    return secrets.token_urlsafe(18)
 
 
 def default_signing_key() -> bytes:

@@ -23,10 +23,15 @@ import threading
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from simulators.kit.durable_sql import connect, restore, write_batch
 from simulators.kit.errors import SimError
+from simulators.kit.statedir import (
+    DURABILITY_MODES,
+    StateDirProblem,
+    check_state_dir,
+)
 from simulators.kit.uow import ChangeSet
 
 if TYPE_CHECKING:
@@ -45,13 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Durability = Literal["full", "normal"]
-DURABILITY_MODES: tuple[Durability, ...] = ("full", "normal")
 _STOP = None  # queued by close(): the writer ends after what is before it
-
-
-class StateDirProblem(ValueError):
-    """The state directory is not a writable folder (a one-line message)."""
 
 
 class StateDirInUse(StateDirProblem):
@@ -73,20 +72,6 @@ class StorageStopped(SimError):
             f"the state directory refused a write ({reason}); this simulator stopped taking "
             "requests: restart it to reload what is on disk",
         )
-
-
-def check_state_dir(path: str | Path) -> Path:
-    """The state directory, made if missing; ``StateDirProblem`` unless a writable folder."""
-    folder = Path(path).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise StateDirProblem(f"state dir {folder} is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StateDirProblem(f"state dir {folder}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise StateDirProblem(f"state dir {folder} is not writable")
-    return folder
 
 
 def _lock(folder: Path, system: str) -> int:

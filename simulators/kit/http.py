@@ -37,7 +37,34 @@ LIMIT = Query(100, ge=1, le=1000, description="Page size, 1 to 1000.")
 CURSOR = Query(None, max_length=200, description="next_cursor of the previous page.")
 
 
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+class _JsonResponse(Response):
+    """A JSON response with the headers Starlette's Response would give it, built directly.
+
+    Starlette parses a header mapping for every response (lower-casing, encoding, looking
+    for a Content-Length and a Content-Type); here the list is written out: the given
+    headers, then Content-Length, then Content-Type, as Starlette orders them.
+    """
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status: int, first: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = [*first, (b"content-length", b"%d" % len(body)), _JSON_TYPE]
+
+
+def _bodied(status: int) -> bool:
+    """Statuses whose responses carry a body and a Content-Length (Starlette's rule)."""
+    return status >= 200 and status not in (204, 304)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if headers is None and _bodied(status):
+        return _JsonResponse(to_json(body), status, [])
     return Response(
         to_json(body), status_code=status, media_type="application/json", headers=headers
     )
@@ -45,11 +72,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def object_response(obj: dict[str, Any], status: int = 200) -> Response:
     """An object with its version as a strong ETag, for If-Match on the next PATCH."""
+    etag = f'"{obj["version"]}"'
+    if _bodied(status):
+        return _JsonResponse(to_json(obj), status, [(b"etag", etag.encode("latin-1"))])
     return Response(
-        to_json(obj),
-        status_code=status,
-        media_type="application/json",
-        headers={"ETag": f'"{obj["version"]}"'},
+        to_json(obj), status_code=status, media_type="application/json", headers={"ETag": etag}
     )
 
 

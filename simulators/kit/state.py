@@ -12,7 +12,6 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 
 from pydantic import ConfigDict, Field, ValidationError, validate_call
 
-from lifecycle.entities import SYSTEM_TYPES
 from lifecycle.faults import FaultSpec
 from lifecycle.states import InvalidTransition, StateMachine
 from simulators.kit.context import current_correlation_id
@@ -282,6 +281,8 @@ class SystemState:
     def _check_seed(
         self, batch: dict[str, list[Obj]], lines: dict[str, list[int]]
     ) -> tuple[list[_Seeded], list[Obj]]:
+        from lifecycle.entities import SYSTEM_TYPES  # every system's models: at first seed
+
         models = SYSTEM_TYPES[self.SYSTEM]
         errors: list[Obj] = []
         for object_type in batch:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulators.kit.clock import CLOCK_LIMIT, SimClock, parse_instant
+from simulators.kit.clock import CLOCK_LIMIT, SimClock, format_instant, parse_instant
 from simulators.testing import SimHarness, sim_client
 
 pytestmark = pytest.mark.anyio
@@ -17,6 +17,35 @@ pytestmark = pytest.mark.anyio
 async def crm():
     async with sim_client("crm") as client:
         yield SimHarness(client)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        1_796_146_517.0,
+        1_796_146_517.4970559,
+        1_796_146_517.9999995,  # rounds up into the next second
+        1_796_146_518.2500005,
+        1_796_146_517.0000005,  # half a microsecond: to even
+        1_796_146_517.0000015,
+        32_503_679_999.999999,
+    ],
+)
+def test_now_iso_is_now_in_the_one_format_with_datetimes_rounding(at):
+    clock = SimClock()
+    clock._frozen_at = at  # an instant with a fraction finer than the microsecond
+    assert clock.now_iso() == format_instant(clock.now())
+    assert clock.now_iso() == format_instant(clock.now())  # the cached second
+
+
+def test_now_iso_moves_with_the_clock_across_seconds():
+    clock = SimClock()
+    clock.freeze(datetime(2031, 11, 23, 9, 30, 59, 999_999, tzinfo=UTC))
+    assert clock.now_iso() == "2031-11-23T09:30:59.999999Z"
+    clock.advance(0.000001)
+    assert clock.now_iso() == "2031-11-23T09:31:00.000000Z"
+    clock.advance(86_400)
+    assert clock.now_iso() == "2031-11-24T09:31:00.000000Z"
 
 
 def test_the_clock_refuses_to_pass_its_limit_and_stays_where_it_was():

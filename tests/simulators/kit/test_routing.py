@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from simulators.kit.app import build_app
+from simulators.kit.errors import Conflict
 from simulators.kit.http import object_response
 from simulators.kit.routing import SimRoute
 from simulators.kit.runtime import Runtime
@@ -48,6 +49,10 @@ def _app(route_class: type[APIRoute]):
     async def listing(limit: int = 10):
         return object_response({"id": "x", "version": 1, "limit": limit})
 
+    @r.post("/boom/{thing_id}")
+    async def boom(thing_id: str, body: _Body) -> Response:
+        raise Conflict("thing_exists", f"{thing_id} is there already")
+
     return build_app(state, r, title="t", description="t")
 
 
@@ -73,6 +78,44 @@ async def test_sim_route_answers_like_fastapi(body, headers):
             r = await c.post("/things/t_1", headers=headers, **body)
             responses.append((r.status_code, r.content, r.headers.get("content-type")))
     assert responses[0] == responses[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/things/t_1"),
+        ("GET", "/things/t_1"),  # the path matches, the method does not: 405
+        ("POST", "/thingsx/t_1"),  # shares the route's head text but not its pattern
+        ("POST", "/thing/t_1"),
+        ("POST", "/things/t_1/"),
+        ("POST", "/things/"),
+        ("POST", "/boom/t_1"),  # a refusal raised in a plain endpoint
+    ],
+)
+async def test_sim_route_matches_and_refuses_like_fastapi(method, path):
+    responses = []
+    for route_class in (APIRoute, SimRoute):
+        async with sim_client("crm", app=_app(route_class)) as c:
+            r = await c.request(method, path, json={"name": "ok"})
+            responses.append((r.status_code, r.content, r.headers.get("location")))
+    assert responses[0] == responses[1]
+    assert responses[1][0] != 500
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path"),
+    [
+        ("/api/things/t_1", "/api"),
+        ("/things/t_1", ""),
+        ("/api/thingsx/t_1", "/api"),
+        ("/api", "/api"),
+    ],
+)
+def test_sim_route_matches_as_apiroute_under_a_root_path(path, root_path):
+    app = _app(SimRoute)
+    for route in (r for r in app.routes if isinstance(r, SimRoute)):
+        scope = {"type": "http", "method": "POST", "path": path, "root_path": root_path}
+        assert route.matches(dict(scope)) == APIRoute.matches(route, dict(scope)), route.path
 
 
 async def test_routes_with_query_parameters_keep_fastapis_handler():
@@ -126,3 +169,21 @@ def test_matching_filters_on_given_values_only_and_compares_enums_by_value():
     assert keep({"status": "draft", "account_id": "acc_1"})
     assert not keep({"status": "draft", "account_id": "acc_2"})
     assert not keep({"status": "approved", "account_id": "acc_1"})
+
+
+def test_documentation_routes_come_last_and_share_no_first_segment():
+    # build_app moves FastAPI's /openapi.json and /docs behind the business routes;
+    # that changes no match only while no other route starts with their first segment.
+    from simulators.registry import SYSTEMS, create_app
+
+    def first_segment(path: str) -> str:
+        return path.split("/")[1]
+
+    for system in SYSTEMS:
+        routes = create_app(system).routes
+        docs = [r for r in routes if not isinstance(r, APIRoute)]
+        assert {r.path for r in docs} >= {"/openapi.json", "/docs"}, system
+        assert routes[-len(docs) :] == docs, system
+        others = {first_segment(r.path) for r in routes if isinstance(r, APIRoute)}
+        assert not {first_segment(r.path) for r in docs} & others, system
+        assert not any(segment.startswith("{") for segment in others), system
