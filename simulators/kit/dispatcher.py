@@ -55,9 +55,11 @@ _POLL_S = 0.05  # how often a waiting dispatcher looks at the clock (it may be a
 _FLUSH_EVERY_S = 0.2  # how often the done-with counters are written
 _HOLD_S = 1.0  # a reorder fault holds a delivery until a later one went, at most this long
 # Deliveries yield to the request path: while this many business requests are in flight,
-# at most _BUSY_CONCURRENCY deliveries are (docs/webhooks.md, "Under load").
+# at most _BUSY_CONCURRENCY deliveries are, started at most _BUSY_RATE_PER_S a second
+# (docs/webhooks.md, "Under load").
 _BUSY_REQUESTS = 2
 _BUSY_CONCURRENCY = 2
+_BUSY_RATE_PER_S = 400.0
 
 
 def sequence_of(event_id: str) -> int:
@@ -212,15 +214,24 @@ class Dispatcher:
             connector=connector, timeout=timeout, auto_decompress=False
         ) as client:
             flushed = time.monotonic()
+            busy_next = 0.0  # under load, the next delivery starts no sooner (monotonic)
             try:
                 while True:
                     self._wake.clear()
                     now = self.rt.clock.timestamp()
                     heap = self._heap
                     limit = self.concurrency
-                    if self.rt.in_flight >= _BUSY_REQUESTS:
+                    busy = self.rt.in_flight >= _BUSY_REQUESTS
+                    if busy:
                         limit = min(limit, _BUSY_CONCURRENCY)
+                    wait_s = _POLL_S
                     while heap and heap[0].due_s <= now and self._in_flight < limit:
+                        if busy:
+                            mono = time.monotonic()
+                            if mono < busy_next:
+                                wait_s = min(wait_s, busy_next - mono)
+                                break
+                            busy_next = max(busy_next, mono - 0.05) + 1 / _BUSY_RATE_PER_S
                         due = heapq.heappop(heap)
                         self._in_flight += 1
                         task = asyncio.get_running_loop().create_task(self._attempt(client, due))
@@ -232,7 +243,7 @@ class Dispatcher:
                         self._flush()
                         flushed = time.monotonic()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), _POLL_S)
+                        await asyncio.wait_for(self._wake.wait(), wait_s)
             finally:
                 pending = set(self._tasks)
                 while pending:  # cancelled until done, as in stop()
