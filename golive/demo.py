@@ -35,6 +35,7 @@ from golive.demo_deals import Deal, close_deal, seed_accounts, seed_catalogue
 from golive.drain import wait_drained
 from golive.estateclock import EstateClock, format_utc
 from golive.faults import rule_for
+from golive.live.sut import BUNDLED_TUNING
 from scenarios.oracle import Slos, Verdict, read_snapshot, reconcile
 from simulators.estate import Estate, running_estate
 
@@ -58,15 +59,6 @@ _REACT_S = 1.5
 _STEP_SETTLE_S = 3.0  # wall seconds a deal's reactions get before the clock moves on
 _UNTIL = datetime(2030, 3, 6, 0, 0, tzinfo=UTC)  # past the invoices and a dunning retry
 DECLINING_CARD = "4000000000000341"  # Stripe's test card that saves, then fails every charge
-# Fast middleware retries: an outage of simulated minutes passes in wall-clock seconds.
-_TUNING: dict[str, Any] = {
-    "backoff_initial_s": 0.05,
-    "backoff_max_s": 0.3,
-    "park_delay_s": 0.1,
-    "poll_s": 0.05,
-    "breaker_reset_s": 0.5,
-    "job_attempts": 10,
-}
 
 Progress = Callable[[str, float], None]  # (what is happening, units of work done)
 
@@ -241,7 +233,9 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
     ):
         clock.freeze(DAY)
         secret = new_webhook_secret()
-        sut = start_sut(options.sut, sut_env(estate.urls, secret), state_dir=Path(state), **_TUNING)
+        sut = start_sut(
+            options.sut, sut_env(estate.urls, secret), state_dir=Path(state), **BUNDLED_TUNING
+        )
         try:
             register_webhooks(estate.urls, sut.url, secret)
             for system, rules in _fault_rules(options.seed).items():

@@ -30,8 +30,8 @@ __all__ = [
     "start_live_sut",
 ]
 
-# Fast retries for the bundled middlewares: a compressed outage of simulated hours
-# passes in wall seconds (the same tuning `golive demo` uses).
+# Fast retries for the bundled middlewares (live runs and `golive demo`): a compressed
+# outage of simulated hours passes in wall seconds.
 BUNDLED_TUNING: dict[str, Any] = {
     "backoff_initial_s": 0.05,
     "backoff_max_s": 0.3,
