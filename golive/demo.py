@@ -32,7 +32,7 @@ import httpx
 
 from examples.run import SutHandle, new_webhook_secret, register_webhooks, start_sut, sut_env
 from golive.demo_deals import Deal, close_deal, seed_accounts, seed_catalogue
-from golive.drain import wait_drained
+from golive.drain import MiddlewareWork, wait_drained
 from golive.estateclock import EstateClock, format_utc
 from golive.faults import rule_for
 from golive.live.sut import BUNDLED_TUNING
@@ -180,7 +180,9 @@ class _OutOfTime(Exception):
     pass
 
 
-def _month_end(clock: EstateClock, options: DemoOptions, tick: Progress) -> dict[str, Any]:
+def _month_end(
+    clock: EstateClock, sut: SutHandle, options: DemoOptions, tick: Progress
+) -> dict[str, Any]:
     """Advance to ``_UNTIL``; a middleware that keeps failing (its webhooks retried at
     their own instants) is cut off after ``_MONTH_BUDGET_S`` wall seconds."""
     deadline = time.monotonic() + _MONTH_BUDGET_S
@@ -193,9 +195,11 @@ def _month_end(clock: EstateClock, options: DemoOptions, tick: Progress) -> dict
             raise _OutOfTime
 
     try:
-        return clock.advance(
-            to=_UNTIL, settle_limit_s=options.settle_limit_s, progress=step
-        ).as_dict()
+        with MiddlewareWork(sut) as working:
+            return clock.advance(
+                to=_UNTIL, settle_limit_s=options.settle_limit_s, progress=step,
+                outside_busy=working,
+            ).as_dict()  # fmt: skip
     except _OutOfTime:
         return {"reached": reached["at"], "steps": None, "cut_off": True}
 
@@ -247,7 +251,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoResu
             decliner = rng.choice(deals)
             declined = _decline_one(estate, decliner.account_id)
             tick(f"{decliner.account_name} pays with a declining card", 1)
-            advance = _month_end(clock, options, tick)
+            advance = _month_end(clock, sut, options, tick)
             drain = wait_drained(estate, sut, options.settle_limit_s)
             status = drain.status
             tick("settled; reconciling", 1)

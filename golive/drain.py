@@ -27,7 +27,7 @@ import httpx
 
 from simulators.registry import SYSTEMS
 
-__all__ = ["Drain", "wait_drained"]
+__all__ = ["Drain", "MiddlewareWork", "wait_drained"]
 
 _POLL_S = 0.05
 # Status fields that change only when work moves (not ``calls`` nor ``parked``: a parked
@@ -75,6 +75,34 @@ def _moves(view: dict[str, Any]) -> tuple[Any, ...]:
     its length alone stops moving in a long run)."""
     latest = (view.get("data") or [{}])[-1]
     return view.get("total"), view.get("queued"), latest.get("event_id"), latest.get("attempt")
+
+
+class MiddlewareWork:
+    """Whether a middleware has work in hand that the simulators cannot see: a worker busy,
+    or a job due now (its ``GET /status``: ``busy_workers``, ``due``). A webhook it accepted
+    is such work until its first call lands; a job waiting for a retry or a parked one is
+    not. False for a middleware without ``/status``. Given to ``EstateClock.advance`` as
+    ``outside_busy`` so a step does not settle, nor an idle stretch get jumped, in between.
+    """
+
+    def __init__(self, sut: _Sut | None) -> None:
+        self._sut = sut
+        self._http = httpx.Client(timeout=5)
+
+    def __call__(self) -> bool:
+        status = _status(self._http, self._sut) if self._sut is not None else None
+        if status is None:
+            return False
+        return int(status.get("busy_workers") or 0) > 0 or int(status.get("due") or 0) > 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> MiddlewareWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def wait_drained(estate: _Estate, sut: _Sut | None, limit_s: float, still_s: float = 2.0) -> Drain:

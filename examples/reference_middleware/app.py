@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
         counts = store.counts()
         return JSONResponse({
             "queue_depth": counts["pending"] + counts["running"], "parked": counts["parked"],
+            "due": counts["due"],
             "dlq": counts["dead"], "done": counts["done"], "busy_workers": holder["pool"].busy,
             "workers": settings.workers, "calls": systems.calls,
             "breakers": {s: b.state for s, b in systems.breakers.items()},

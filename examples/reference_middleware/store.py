@@ -139,14 +139,17 @@ class Store:
         return [Job(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        """Jobs by status, plus ``parked`` (pending ones waiting for another event)."""
+        """Jobs by status, plus ``parked`` (pending ones waiting for another event) and
+        ``due`` (pending ones a worker takes now: not waiting for a retry or a park)."""
         out = {"pending": 0, "running": 0, "done": 0, "dead": 0}
         for status, n in self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status"):
             out[status] = n
-        parked = self._db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND parked = 1"
+        parked, due = self._db.execute(
+            "SELECT COUNT(*) FILTER (WHERE parked = 1), COUNT(*) FILTER (WHERE next_at <= ?)"
+            " FROM jobs WHERE status = 'pending'",
+            (time.time(),),
         ).fetchone()
-        out["parked"] = parked[0]
+        out["parked"], out["due"] = parked, due
         return out
 
     def _set(self, event_id: str, assignments: str, args: tuple[Any, ...] = ()) -> None:

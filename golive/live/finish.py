@@ -5,13 +5,14 @@ stops (docs/live-scenarios.md)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from golive.drain import wait_drained
+from golive.drain import MiddlewareWork, wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
 from golive.live.plan import LivePlan
 from simulators.estate import Estate
@@ -51,13 +52,22 @@ def pending_deliveries(estate: Estate, client: httpx.Client | None = None) -> in
     )  # fmt: skip
 
 
-def advance(clock: EstateClock, to: datetime, step_s: float, settle_limit_s: float) -> int:
+def advance(
+    clock: EstateClock,
+    to: datetime,
+    step_s: float,
+    settle_limit_s: float,
+    outside_busy: Callable[[], bool] | None = None,
+) -> int:
     """Move the estate's clock to ``to``. A step that does not settle within the limit ends
     an advance early (a failing middleware keeps the estate busy): carry on from where it
     stopped, so the clock always reaches ``to``; how many steps did not settle."""
     unsettled = 0
     while True:
-        result = clock.advance(to=to, step_s=step_s, quiet_s=QUIET_S, settle_limit_s=settle_limit_s)
+        result = clock.advance(
+            to=to, step_s=step_s, quiet_s=QUIET_S, settle_limit_s=settle_limit_s,
+            outside_busy=outside_busy,
+        )  # fmt: skip
         if result.ok:
             return unsettled
         unsettled += 1
@@ -111,9 +121,10 @@ def follow_invoices(
     ]
     if not days:
         return None
-    for day in [*days, days[-1] + timedelta(hours=1)]:
-        advance(clock, day, 60.0, settle_limit_s)
-        wait_drained(estate, sut, react_s)
+    with MiddlewareWork(sut) as working:
+        for day in [*days, days[-1] + timedelta(hours=1)]:
+            advance(clock, day, 60.0, settle_limit_s, working)
+            wait_drained(estate, sut, react_s)
     return format_utc(days[-1] + timedelta(hours=1))
 
 

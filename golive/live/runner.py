@@ -26,7 +26,7 @@ import httpx
 from examples.run import register_webhooks
 from golive.demo_deals import CATALOGUE, Deal, DemoFlowError, close_deal, seed_accounts
 from golive.demo_deals import seed_catalogue as _seed_catalogue
-from golive.drain import wait_drained
+from golive.drain import MiddlewareWork, wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
 from golive.live.finish import (
     admin_call,
@@ -136,6 +136,7 @@ class _Driver:
         tick: Progress,
     ) -> None:
         self.plan, self.estate, self.clock, self.sut = plan, estate, clock, sut
+        self.working = MiddlewareWork(sut)  # the middleware's own queue, for clock steps
         self.options, self.tick = options, tick
         self.rng = random.Random(plan.spec.seed)
         self.deals: list[Deal] = []
@@ -159,7 +160,7 @@ class _Driver:
     def _move(self, offset_s: float) -> None:
         self.unsettled += advance(self.clock, self.plan.estate_time(offset_s),
                                    max(60.0, self.plan.spec.sample_interval_s),
-                                   self.options.settle_limit_s)  # fmt: skip
+                                   self.options.settle_limit_s, self.working)  # fmt: skip
 
     def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
         key = id(w)
@@ -231,6 +232,7 @@ class _Driver:
         est = self.estate
         with (
             self.http,
+            self.working,
             est.client("crm") as crm,
             est.client("cpq") as cpq,
             est.client("erp") as erp,

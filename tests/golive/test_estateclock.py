@@ -101,6 +101,29 @@ def test_a_step_that_cannot_settle_is_named(estate, clock):
     assert "crm:" in result.unsettled
 
 
+def test_work_only_the_middleware_can_see_holds_the_step_and_the_jump(clock):
+    """A webhook accepted but not yet acted on: the simulators look idle, the SUT is not."""
+    clock.freeze("2031-03-10T00:00:00Z")
+    started = time.monotonic()
+    asked: list[float] = []
+
+    def busy_for_half_a_second() -> bool:
+        asked.append(time.monotonic() - started)
+        return time.monotonic() - started < 0.5
+
+    result = clock.advance(days=3, quiet_s=0.05, outside_busy=busy_for_half_a_second)
+    assert result.ok
+    assert time.monotonic() - started >= 0.5
+    assert asked
+    assert result.waits > 0
+    # While it was busy nothing was jumped: the first steps went an hour at a time.
+    assert result.steps > result.jumps
+    still = clock.advance(hours=3, quiet_s=0.05, settle_limit_s=0.3, outside_busy=lambda: True)
+    assert not still.ok
+    assert still.unsettled is not None
+    assert "the middleware still has work in hand" in still.unsettled
+
+
 def test_a_target_in_the_past_is_refused(clock):
     clock.freeze("2031-03-10T00:00:00Z")
     with pytest.raises(ValueError, match="in the past"):
