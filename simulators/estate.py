@@ -343,12 +343,40 @@ def _start_processes(
     limits: Mapping[str, LimitSettings],
     storage: _Storage,
 ) -> Estate:
-    from simulators.serve import LIMITS_ENV, PARENT_PID_ENV, bind_problem
+    from simulators.serve import BindProblem, listening_socket
 
-    for system in systems:
-        problem = bind_problem(host, ports[system])
-        if problem:
-            raise EstateError(f"{problem} ({system})")
+    # Every port listens before any simulator starts: a client that comes early waits in
+    # the backlog until its simulator is ready, instead of being refused.
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for system in systems:
+            sockets[system] = listening_socket(host, ports[system])
+    except BindProblem as exc:
+        for sock in sockets.values():
+            sock.close()
+        raise EstateError(f"{exc} ({system})") from None
+    try:
+        return _spawn(systems, host, ports, seed, admin_token, log_dir, signing_key, limits,
+                      storage, sockets)  # fmt: skip
+    finally:
+        for sock in sockets.values():  # the children hold their own copies
+            sock.close()
+
+
+def _spawn(
+    systems: list[str],
+    host: str,
+    ports: dict[str, int],
+    seed: int,
+    admin_token: str | None,
+    log_dir: str | Path | None,
+    signing_key: str,
+    limits: Mapping[str, LimitSettings],
+    storage: _Storage,
+    sockets: dict[str, socket.socket],
+) -> Estate:
+    from simulators.serve import LIMITS_ENV, PARENT_PID_ENV
+
     folder = _log_folder(log_dir)
     estate = Estate(
         urls={s: _base_url(host, ports[s]) for s in systems},
@@ -390,10 +418,12 @@ def _start_processes(
             if system in limits:
                 child_env[LIMITS_ENV] = json.dumps(limits[system].as_dict())
             with log:
+                fd = sockets[system].fileno()
                 procs[system] = subprocess.Popen(
                     [sys.executable, "-m", "simulators.serve", system, "--host", host,
-                     "--port", str(ports[system]), "--seed", str(seed), *disk],
+                     "--port", str(ports[system]), "--seed", str(seed), "--fd", str(fd), *disk],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
+                    pass_fds=(fd,),
                 )  # fmt: skip
         estate.apps = dict(procs)
         _wait_healthy(estate)

@@ -35,8 +35,10 @@ __all__ = [
     "LIMITS_ENV",
     "PARENT_PID_ENV",
     "WEBHOOK_HOSTS_ENV",
+    "BindProblem",
     "bind_problem",
     "die_with_parent",
+    "listening_socket",
     "main",
     "port_is_free",
     "serve",
@@ -70,24 +72,36 @@ def die_with_parent(expected_parent: int) -> None:
         sys.exit(0)
 
 
-def bind_problem(host: str, port: int) -> str:
-    """Why ``host:port`` cannot be bound, in words; ``""`` when it can.
+class BindProblem(OSError):
+    """Why an address cannot be listened on, in words (a port in use says so)."""
 
-    A port in use is said so; anything else (an address not on this machine, a name
-    that does not resolve) names the address and the system's reason.
-    """
+
+def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A socket listening on ``host:port`` (SO_REUSEADDR, as uvicorn binds); ``BindProblem``
+    names a port in use, or the address and the system's reason."""
     import errno
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return f"port {port} on {host} is already in use"
-            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            return f"cannot bind {where} ({exc.strerror or exc})"
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindProblem(f"port {port} on {host} is already in use") from None
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise BindProblem(f"cannot bind {where} ({exc.strerror or exc})") from None
+    return sock
+
+
+def bind_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be bound, in words; ``""`` when it can."""
+    try:
+        listening_socket(host, port, backlog=1).close()
+    except BindProblem as exc:
+        return str(exc)
     return ""
 
 
@@ -151,10 +165,13 @@ def serve(
     admin_token: str | None = None,
     state_dir: str | None = None,
     durability: Literal["full", "normal"] = "full",
+    fd: int | None = None,
 ) -> None:
     """Run one simulator until interrupted (blocking).
 
-    ``StateDirProblem`` when ``state_dir`` is not a writable folder or is in use.
+    ``fd``: a socket already listening (``golive up`` binds every port before it starts
+    the simulators, so a client that comes early waits in the backlog instead of being
+    refused). ``StateDirProblem`` when ``state_dir`` is not a writable folder or is in use.
     """
     import uvicorn
 
@@ -177,17 +194,20 @@ def serve(
     )
     app = create_app(system, config)
     loop, http = _loop_and_http()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop=loop,
-        http=http,
-        access_log=False,
-        log_level=os.environ.get("GOLIVE_LOG_LEVEL", "warning"),
-        lifespan="on",
-        timeout_graceful_shutdown=3,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop=loop,
+            http=http,
+            access_log=False,
+            log_level=os.environ.get("GOLIVE_LOG_LEVEL", "warning"),
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+        )
     )
+    server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -202,6 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--durability", choices=("full", "normal"), default="full",
         help="full: survives a power cut (default); normal: survives a killed process",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fd", type=int, default=None,
+        help="serve on this inherited listening socket (golive up binds the ports first)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     parent = os.environ.get(PARENT_PID_ENV, "")
@@ -219,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     if not args.host.strip():
         parser.error("--host must not be empty (e.g. 127.0.0.1)")
-    problem = bind_problem(args.host, args.port) if args.port else ""
+    problem = bind_problem(args.host, args.port) if args.port and args.fd is None else ""
     if problem:
         sys.stderr.write(f"{args.system}: {problem}\n")
         sys.exit(2)
@@ -245,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         serve(
             args.system, args.host, args.port, args.seed, admin_token, args.state_dir,
-            args.durability,
+            args.durability, args.fd,
         )  # fmt: skip
     except StateDirProblem as exc:  # the folder is in use by another process
         sys.stderr.write(f"{exc}\n")

@@ -57,6 +57,42 @@ def test_up_serves_all_five_and_stops_every_child_on_sigterm():
 
 
 @pytest.mark.live
+def test_a_client_that_comes_before_the_simulators_are_ready_waits_instead_of_being_refused():
+    """Every port listens before any simulator starts: once one port takes a connection,
+    all five do, and a request sent then is answered when its simulator is ready."""
+    base = free_base_port()
+    proc = subprocess.Popen([*GOLIVE, "up", "--base-port", str(base)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # refused only until golive up has bound the ports
+            assert proc.poll() is None
+            assert time.monotonic() < deadline
+            try:
+                socket.create_connection(("127.0.0.1", base), timeout=1).close()
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.005)
+        # That instant every port takes connections (the simulators start after).
+        for i in range(5):
+            socket.create_connection(("127.0.0.1", base + i), timeout=1).close()
+        # No simulator need be ready yet; none of these may be refused, bearer token
+        # with a non-ASCII byte and an oversized correlation id included.
+        headers = {"Authorization": "Bearer t\xf6ken".encode("latin-1"),
+                   "X-Correlation-Id": b"c" * 5000}  # fmt: skip
+        for i in range(5):
+            r = httpx.get(f"http://127.0.0.1:{base + i}/_sim/health", timeout=30)
+            assert r.status_code == 200
+            refused = httpx.get(f"http://127.0.0.1:{base + i}/openapi.json", headers=headers,
+                                timeout=30)  # fmt: skip
+            assert refused.status_code in (400, 401)
+            assert refused.headers["content-type"] == "application/problem+json"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.live
 def test_up_names_the_port_that_is_taken():
     base = free_base_port()
     with socket.socket() as squatter:
