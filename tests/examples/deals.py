@@ -78,6 +78,21 @@ def close_deal(
     return {"opportunity": opp, "quote": quote, "account": account}
 
 
+def invoice_before_close(estate: Estate, deal: dict[str, Any]) -> dict[str, Any]:
+    """A billing customer, a subscription at the deal's quote and its invoice, finalized,
+    for a deal not closed yet: the invoice's event comes before any order."""
+    with estate.client("billing") as billing:
+        customer = call(billing, "POST", "/customers", json={
+            "name": "Acme", "email": "billing@acme.example.com", "currency": "USD",
+            "payment_method": "4242424242424242"})  # fmt: skip
+        sub = call(billing, "POST", "/subscriptions", json={
+            "customer_id": customer["id"], "term_months": 12, "quote_id": deal["quote"]["id"],
+            "items": [{"sku": "PLAT-STD", "quantity": 10, "unit_amount_minor": 3600}]})  # fmt: skip
+        inv = call(billing, "POST", f"/subscriptions/{sub['id']}/invoices")
+        finalized: dict[str, Any] = call(billing, "POST", f"/invoices/{inv['id']}/finalize")
+    return finalized
+
+
 def listing(estate: Estate, system: str, path: str, **params: Any) -> list[dict[str, Any]]:
     with estate.client(system) as client:
         page = call(client, "GET", path, params={"limit": 100, **params})

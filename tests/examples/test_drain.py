@@ -10,7 +10,7 @@ import httpx
 from examples.run import SutHandle
 from golive.drain import wait_drained
 from simulators.estate import Estate
-from tests.examples.deals import call, close_deal, listing, wait_for
+from tests.examples.deals import close_deal, invoice_before_close, listing, wait_for
 
 
 def test_a_deal_handled_end_to_end_is_settled(
@@ -31,15 +31,7 @@ def test_work_parked_for_an_event_that_never_comes_ends_the_wait_as_still(
     park timeout, minutes) and nothing moves; the wait ends after ``still_s``, not the limit."""
     sut = make_sut()
     deal = close_deal(golive, book, close=False)
-    with golive.client("billing") as billing:
-        customer = call(billing, "POST", "/customers", json={
-            "name": "Acme", "email": "billing@acme.example.com", "currency": "USD",
-            "payment_method": "4242424242424242"})  # fmt: skip
-        sub = call(billing, "POST", "/subscriptions", json={
-            "customer_id": customer["id"], "term_months": 12, "quote_id": deal["quote"]["id"],
-            "items": [{"sku": "PLAT-STD", "quantity": 10, "unit_amount_minor": 3600}]})  # fmt: skip
-        inv = call(billing, "POST", f"/subscriptions/{sub['id']}/invoices")
-        call(billing, "POST", f"/invoices/{inv['id']}/finalize")
+    invoice_before_close(golive, deal)
     wait_for(lambda: sut.status()["parked"] == 1, what="the invoice to be parked")
     drained = wait_drained(golive, sut, limit_s=30, still_s=1.0)
     assert drained.outcome == "still"

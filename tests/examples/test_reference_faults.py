@@ -12,7 +12,7 @@ from examples.run import SutHandle
 from golive.cli import app, main
 from simulators.estate import Estate
 from tests.examples.conftest import add_fault, clear_faults, delivered, redeliver
-from tests.examples.deals import call, close_deal, listing, wait_for
+from tests.examples.deals import call, close_deal, invoice_before_close, listing, wait_for
 
 _DOWNSTREAM = (("erp", "/sales-orders"), ("erp", "/customers"), ("billing", "/subscriptions"),
                ("billing", "/customers"), ("support", "/organizations"),
@@ -168,15 +168,7 @@ def test_the_naive_middleware_drops_an_invoice_that_comes_before_its_order(
 ) -> None:
     make_sut("naive")
     deal = close_deal(golive, book, close=False)
-    with golive.client("billing") as billing:
-        customer = call(billing, "POST", "/customers", json={
-            "name": "Acme", "email": "billing@acme.example.com", "currency": "USD",
-            "payment_method": "4242424242424242"})  # fmt: skip
-        sub = call(billing, "POST", "/subscriptions", json={
-            "customer_id": customer["id"], "term_months": 12, "quote_id": deal["quote"]["id"],
-            "items": [{"sku": "PLAT-STD", "quantity": 10, "unit_amount_minor": 3600}]})  # fmt: skip
-        inv = call(billing, "POST", f"/subscriptions/{sub['id']}/invoices")
-        inv = call(billing, "POST", f"/invoices/{inv['id']}/finalize")
+    invoice_before_close(golive, deal)
     event_id = wait_for(lambda: _latest(golive, "billing", "invoice.finalized"))
     wait_for(lambda: delivered(golive, "billing", event_id) == 1, what="the invoice delivery")
     close_deal(golive, book, won=deal)
