@@ -240,7 +240,7 @@ def test_a_served_simulator_takes_its_body_limits_from_the_environment(monkeypat
     from simulators import serve
 
     served = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, **_: served.append(self.config.app))
     monkeypatch.setenv("GOLIVE_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("GOLIVE_MAX_SEED_BODY_BYTES", "4096")
     serve.serve("crm")
