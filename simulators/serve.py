@@ -7,8 +7,10 @@ it, a random token is made and printed. Tokens are signed with ``GOLIVE_SIGNING_
 (``golive up`` sets one per estate), else a random key.
 Limits come from ``GOLIVE_MAX_BODY_BYTES``, ``GOLIVE_MAX_SEED_BODY_BYTES``,
 ``GOLIVE_JOURNAL_MAX_ENTRIES``, ``GOLIVE_EVENT_LOG_MAX_EVENTS`` and ``GOLIVE_IDEMPOTENCY_MAX_KEYS``;
-``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine (for benchmarks).
-throttling from ``GOLIVE_LIMITS`` (``vendor``, ``off`` or a JSON object of limits).
+``GOLIVE_FAULT_ENGINE=0`` serves it without its fault engine, and
+``GOLIVE_BENCH_WITHOUT=fault-engine,journal,event-log,transactions`` without any of those
+(benchmarks only, docs/benchmarks.md); throttling comes from ``GOLIVE_LIMITS``
+(``vendor``, ``off`` or a JSON object of limits).
 With ``--state-dir DIR`` the state lives in ``DIR/<system>.sqlite3`` and every
 acknowledged write is on disk before its response (``--durability full``, the default,
 survives a power cut; ``normal`` a killed process); a restart on the same folder
@@ -40,6 +42,7 @@ __all__ = [
     "die_with_parent",
     "listening_socket",
     "main",
+    "parts_left_out",
     "port_is_free",
     "serve",
     "throttling_from_env",
@@ -157,6 +160,22 @@ def throttling_from_env(system: str, environ: dict[str, str] | os._Environ[str])
         raise ValueError(f"{LIMITS_ENV}: {exc.detail}") from None
 
 
+# Parts a benchmark may leave out to measure what they cost (docs/benchmarks.md, target 4).
+BENCH_WITHOUT_ENV = "GOLIVE_BENCH_WITHOUT"
+BENCH_PARTS = ("fault-engine", "journal", "event-log", "transactions")
+
+
+def parts_left_out(raw: str) -> frozenset[str]:
+    """The parts ``GOLIVE_BENCH_WITHOUT`` names (comma-separated); ValueError on others."""
+    parts = frozenset(p.strip().lower() for p in raw.split(",") if p.strip())
+    unknown = sorted(parts - set(BENCH_PARTS))
+    if unknown:
+        raise ValueError(
+            f"{BENCH_WITHOUT_ENV}: unknown part {unknown[0]!r} (known: {', '.join(BENCH_PARTS)})"
+        )
+    return parts
+
+
 def serve(
     system: str,
     host: str = "127.0.0.1",
@@ -178,12 +197,19 @@ def serve(
     from simulators.kit.runtime import SimConfig, limits_from_env
     from simulators.registry import create_app
 
-    # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares).
+    # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares);
+    # GOLIVE_BENCH_WITHOUT leaves out more, for that comparison only.
     engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
+    without = parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, ""))
+    if without and state_dir is not None:
+        raise ValueError(f"{BENCH_WITHOUT_ENV} is for in-memory benchmarks, not with --state-dir")
     config = SimConfig(
         seed=seed,
         admin_token=admin_token,
-        fault_engine=engine,
+        fault_engine=engine and "fault-engine" not in without,
+        journal_enabled="journal" not in without,
+        event_log_enabled="event-log" not in without,
+        transactions="transactions" not in without,
         limits=throttling_from_env(system, os.environ),
         webhook_hosts=tuple(
             h.strip() for h in os.environ.get(WEBHOOK_HOSTS_ENV, "").split(",") if h.strip()
@@ -239,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         limits_from_env(os.environ)
         throttling_from_env(args.system, os.environ)
+        if parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, "")) and args.state_dir:
+            raise ValueError(f"{BENCH_WITHOUT_ENV} is for in-memory benchmarks only")
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

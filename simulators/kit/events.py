@@ -44,6 +44,7 @@ class EventLog:
         self._dropped = 0  # events before the window: the first kept one is number _dropped + 1
         self._listeners: list[Callable[[EventDict], None]] = []
         self.emitted_total = 0
+        self.enabled = True  # False: emit keeps nothing (benchmarks only, SimConfig)
 
     def __len__(self) -> int:
         return len(self._events)
@@ -58,6 +59,8 @@ class EventLog:
 
         The returned envelope gets its ``id`` when it joins the feed.
         """
+        if not self.enabled:
+            return {"id": None, "type": event_type, "data": data}
         event = {
             "id": None,
             "type": event_type,

@@ -230,17 +230,18 @@ class SimMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or self._template(scope, method, path)
             rt.metrics.observe(method, template, status_box[0], elapsed)
-            if correlation is not None and correlation_id is None:
-                journal_cid: str | None = clipped(correlation, MAX_CORRELATION_ID_LENGTH)
-            else:
-                journal_cid = correlation_id
-            if len(path) > JOURNAL_PATH_MAX:
-                path = path[:JOURNAL_PATH_MAX] + "…"
-            rt.journal.record((
-                rt.clock.timestamp(), client_id, method, path, status_box[0],
-                round(elapsed * 1000, 3), journal_cid, idem_key, replayed, scope.get(FAULT),
-                round(time.time() - elapsed, 6),
-            ))  # fmt: skip
+            if rt.journal.enabled:
+                if correlation is not None and correlation_id is None:
+                    journal_cid: str | None = clipped(correlation, MAX_CORRELATION_ID_LENGTH)
+                else:
+                    journal_cid = correlation_id
+                if len(path) > JOURNAL_PATH_MAX:
+                    path = path[:JOURNAL_PATH_MAX] + "…"
+                rt.journal.record((
+                    rt.clock.timestamp(), client_id, method, path, status_box[0],
+                    round(elapsed * 1000, 3), journal_cid, idem_key, replayed,
+                    scope.get(FAULT), round(time.time() - elapsed, 6),
+                ))  # fmt: skip
 
     def _check_body(
         self,
@@ -348,6 +349,9 @@ class SimMiddleware:
         undone, the Idempotency-Key record joins the transaction, and the commit
         happens; only then does the response leave (docs/api.md, transactions).
         """
+        if not self.rt.config.transactions:
+            await self._without_transaction(scope, receive, send, idem)
+            return
         unit = uow.UnitOfWork(self.rt)
         token = uow.CURRENT.set(unit)
         held: list[Message] = []
@@ -385,6 +389,36 @@ class SimMiddleware:
             unit.rollback()
             if idem is not None:
                 self.rt.idempotency.abandon(*idem)
+
+    async def _without_transaction(
+        self, scope: Scope, receive: Receive, send: Send, idem: tuple[str, str] | None
+    ) -> None:
+        """A write with transactions switched off: for measuring what they cost only.
+
+        Changes apply as the endpoint makes them and stay on a refusal; the response
+        leaves as it is made; the Idempotency-Key record is saved after it, as a plain
+        dict store behind a web framework would (docs/benchmarks.md, target 4).
+        """
+        parts: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            parts.append(message)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, keep if idem is not None else send)
+        except BaseException:
+            if idem is not None:
+                self.rt.idempotency.abandon(*idem)
+            raise
+        if idem is None:
+            return
+        status = parts[0].get("status", 500) if parts else 500
+        if parts and scope.get(EXECUTING) and IdempotencyStore.saves(status):
+            body = b"".join(part.get("body", b"") for part in parts[1:])
+            self.rt.idempotency.finish(*idem, status, parts[0].get("headers", []), body)
+        else:
+            self.rt.idempotency.abandon(*idem)
 
     def _settle(
         self,

@@ -67,6 +67,11 @@ class SimConfig:
     # False builds the app without its fault engine layer (GOLIVE_FAULT_ENGINE=0): for
     # measuring what the engine costs (docs/benchmarks.md, target 4); rules are refused.
     fault_engine: bool = True
+    # For that measurement only (GOLIVE_BENCH_WITHOUT, docs/benchmarks.md): False keeps no
+    # events (no feed, no webhooks), or applies a write as it runs with no transaction
+    # (nothing is undone on a refusal). Never for a simulator anyone tests against.
+    event_log_enabled: bool = True
+    transactions: bool = True
     # Throttling (docs/limits.md, throttling): None, or fields None, is no limit.
     limits: LimitSettings | None = None
     # Webhooks (docs/webhooks.md): hosts beyond loopback receivers may be on ("*": any),
@@ -107,6 +112,7 @@ class Runtime:
         self.clock = SimClock()
         self.ids = IdSequence(self.config.seed)
         self.events = EventLog(system, self.clock, self.config.event_log_max_events)
+        self.events.enabled = self.config.event_log_enabled
         self.journal = Journal(self.config.journal_max_entries)
         self.journal.enabled = self.config.journal_enabled
         self.metrics = Metrics(system)
