@@ -2,7 +2,8 @@
 
 ``start_estate()`` is the public helper behind ``golive up``, the pytest plugin and
 golive's own tests: threads for tests (fast, one process, free ports), processes
-for ``golive up`` (one per system). A child process writes its log to a file of
+for ``golive up`` (one per system, forked from one fork server that has imported
+the web stack once: ``simulators/children.py``). A child process writes its log to a file of
 its own (a pipe nobody reads fills up and freezes the child), and ``check()``
 says which child exited or stopped answering its health check.
 """
@@ -14,8 +15,6 @@ import errno
 import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +38,8 @@ from simulators.registry import SYSTEMS, default_port
 
 if TYPE_CHECKING:
     import httpx
+
+    from simulators.children import Child
 
 # httpx and the web stack are imported where they are used: ``golive up`` starts the
 # simulators first, so its own start-up stays off their critical path (docs/benchmarks.md).
@@ -101,7 +102,7 @@ class Estate:
 
     urls: dict[str, str]
     apps: dict[str, Any] = field(default_factory=dict)
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    processes: dict[str, Child] = field(default_factory=dict)
     log_dir: Path | None = None
     log_files: dict[str, Path] = field(default_factory=dict)
     health_grace_s: float = HEALTH_GRACE_S
@@ -375,7 +376,8 @@ def _spawn(
     storage: _Storage,
     sockets: dict[str, socket.socket],
 ) -> Estate:
-    from simulators.serve import LIMITS_ENV, PARENT_PID_ENV
+    from simulators.children import start_children
+    from simulators.serve import LIMITS_ENV
 
     folder = _log_folder(log_dir)
     estate = Estate(
@@ -384,48 +386,35 @@ def _spawn(
         log_files={s: folder / f"{s}.log" for s in systems},
         admin_token=admin_token,
     )
-    procs = estate.processes
-
-    def stop_all() -> None:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    estate._stoppers.append(stop_all)
+    # The children die with us, even by SIGKILL (simulators/children.py).
     env = {**os.environ, "PYTHONUNBUFFERED": "1", SIGNING_KEY_ENV: signing_key}
-    env[PARENT_PID_ENV] = str(os.getpid())  # the children die with us, even by SIGKILL
     env.pop(ADMIN_TOKEN_ENV, None)
     if admin_token:
         env[ADMIN_TOKEN_ENV] = admin_token
     disk = [] if storage[0] is None else [
         "--state-dir", str(storage[0]), "--durability", storage[1]]  # fmt: skip
+    wanted: dict[str, tuple[list[str], dict[str, str], Path, socket.socket]] = {}
     try:
         for system in systems:
             # A file never blocks the writer, as an unread pipe does once 64 KiB of
             # warnings (a client speaking TLS to a plain port) have filled it.
-            try:
-                log = estate.log_files[system].open("ab")
+            try:  # made here, so a folder that refuses it is named before any child starts
+                estate.log_files[system].open("ab").close()
             except OSError as exc:
                 raise EstateError(f"{estate.log_files[system]}: {exc.strerror}") from None
             child_env = dict(env)
             child_env.pop(LIMITS_ENV, None)
             if system in limits:
                 child_env[LIMITS_ENV] = json.dumps(limits[system].as_dict())
-            with log:
-                fd = sockets[system].fileno()
-                procs[system] = subprocess.Popen(
-                    [sys.executable, "-m", "simulators.serve", system, "--host", host,
-                     "--port", str(ports[system]), "--seed", str(seed), "--fd", str(fd), *disk],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
-                    pass_fds=(fd,),
-                )  # fmt: skip
-        estate.apps = dict(procs)
+            wanted[system] = (
+                [system, "--host", host, "--port", str(ports[system]), "--seed", str(seed),
+                 *disk],
+                child_env, estate.log_files[system], sockets[system],
+            )  # fmt: skip
+        server, children = start_children(wanted)
+        estate._stoppers.append(server.stop)  # SIGTERM to each child, SIGKILL past 10 s
+        estate.processes.update(children)
+        estate.apps = dict(children)
         _wait_healthy(estate)
     except BaseException:
         estate.stop()

@@ -135,16 +135,33 @@ def test_up_refuses_an_unknown_system_in_one_line():
 
 
 def _children(pid: int) -> dict[str, int]:
-    """Child pids of ``pid`` by the system they serve (``python -m simulators.serve <system>``)."""
-    found = {}
+    """Simulator pids under ``pid`` by the system they serve.
+
+    They are the fork server's children, so grandchildren of ``golive up``; each shows
+    itself as ``python -m simulators.serve <system> ...``.
+    """
+    parents: dict[int, int] = {}
+    titles: dict[int, list[bytes]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            titles[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if int(fields[1]) == pid and b"simulators.serve" in cmdline:
-            found[cmdline[cmdline.index(b"simulators.serve") + 1].decode()] = int(stat.parent.name)
+        parents[int(stat.parent.name)] = int(fields[1])
+
+    def under(child: int) -> bool:
+        while child in parents and child > 1:
+            child = parents[child]
+            if child == pid:
+                return True
+        return False
+
+    found = {}
+    for child, title in titles.items():
+        words = b" ".join(title).split()
+        if b"simulators.serve" in words and under(child):
+            found[words[words.index(b"simulators.serve") + 1].decode()] = child
     return found
 
 
