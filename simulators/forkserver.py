@@ -11,6 +11,7 @@ when the last one has. Not a command for users: ``golive up`` runs it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -86,6 +87,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children themselves
+    gc.disable()  # imports make many objects and no garbage: collecting finds nothing
     try:
         import simulators._preload  # noqa: F401
     except BaseException as exc:  # every child would fail the same way: say it in each log
@@ -93,6 +95,9 @@ def main() -> None:
             with open(spec["log"], "a") as log:
                 log.write(f"golive fork server: {type(exc).__name__}: {exc}\n")
         raise
+    # What was imported stays for good: kept out of every child's collections.
+    gc.freeze()
+    gc.enable()
     fds = [spec["fd"] for spec in specs]
     me = os.getpid()
     for spec in specs:
