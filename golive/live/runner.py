@@ -91,6 +91,7 @@ class LiveResult:
     status: dict[str, Any] | None
     followed_to: str | None = None  # the instant the run followed the estate to, past the end
     raw: str | None = None  # what the calibration dump (raw/) wrote, or why it did not
+    started_at: float = 0.0  # Unix seconds when the timeline started (offset 0; journals' wall_at)
 
 
 @contextlib.contextmanager
@@ -145,6 +146,7 @@ class _Driver:
         self.samples: list[dict[str, Any]] = []
         self.rules: dict[int, str] = {}
         self.wall0 = time.monotonic()
+        self.started_at = time.time()
         self.max_lag_s = 0.0
         self.unsettled = 0  # steps the estate did not settle within the limit
         self.http = httpx.Client(timeout=30)  # the control-plane calls of the loop
@@ -156,6 +158,16 @@ class _Driver:
             time.sleep(-late)
         else:
             self.max_lag_s = max(self.max_lag_s, late)
+
+    def _react_limit(self, next_offset_s: float | None) -> float:
+        """How long the middleware's reaction may hold the clock at an item: ``react_s``,
+        but never past the next item's due time while the run keeps pace (a run that is
+        already behind, at a speed the estate cannot follow, waits the whole ``react_s``
+        so that reactions keep to their instants)."""
+        if next_offset_s is None:
+            return self.options.react_s
+        left = self.wall0 + self.plan.wall_s(next_offset_s) - time.monotonic()
+        return min(self.options.react_s, left) if left > 0 else self.options.react_s
 
     def _move(self, offset_s: float) -> None:
         self.unsettled += advance(self.clock, self.plan.estate_time(offset_s),
@@ -241,8 +253,9 @@ class _Driver:
             n_accounts = min(_MAX_ACCOUNTS, max(1, math.ceil(len(self.plan.arrivals_s) * 0.75)))
             accounts = seed_accounts(crm, self.rng, n_accounts)
             self.tick(f"seeded {len(CATALOGUE)} products and {n_accounts} accounts", 1)
-            self.wall0 = time.monotonic()
-            for offset_s, _order, kind, payload in _items(self.plan):
+            self.wall0, self.started_at = time.monotonic(), time.time()
+            items = _items(self.plan)
+            for i, (offset_s, _order, kind, payload) in enumerate(items):
                 self._pace(offset_s)
                 self._move(offset_s)
                 if kind == "deal":
@@ -254,8 +267,10 @@ class _Driver:
                 else:
                     what = "end of the timeline"
                 # The middleware reacts at the item's instant, as it would live: the clock
-                # moves on once its queue and the deliveries are empty, or after react_s.
-                wait_drained(est, self.sut, self.options.react_s)
+                # moves on once its queue and the deliveries are empty, or after react_s,
+                # or when the next item is due (docs/live-scenarios.md, "Pacing").
+                nxt = items[i + 1][0] if i + 1 < len(items) else None
+                wait_drained(est, self.sut, self._react_limit(nxt))
                 self._sample(offset_s)
                 at = self.plan.estate_time(offset_s).strftime("%Y-%m-%d %H:%M")
                 self.tick(f"{at} {what}", 1)
@@ -336,6 +351,7 @@ def run_live(
         status,
         followed,
         raw,
+        driver.started_at,
     )
 
 

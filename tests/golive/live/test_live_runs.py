@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,12 @@ from golive.live.report import evaluate, oracle_slos, write_report
 from golive.live.runner import LiveOptions, LiveResult, run_live
 from scenarios.catalog import load_scenario
 from scenarios.oracle import Slos
-from simulators.estate import Estate, running_estate
+from simulators.estate import Estate
 
 pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 _SPEED = 1_000_000.0  # as fast as the estate settles
 _SETTLE_S = 0.5
-
-
-@pytest.fixture(scope="module")
-def estate() -> Iterator[Estate]:
-    """One estate for the module; each run empties it first and attaches to it."""
-    with running_estate(seed=5) as running:
-        yield running
 
 
 def _run(
