@@ -43,10 +43,14 @@ from scenarios.spec import ScenarioSpec
 from simulators.estate import Estate, running_estate
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-__all__ = ["LiveOptions", "LiveResult", "Progress", "run_live", "units"]
+__all__ = ["PACED_GAP_S", "LiveOptions", "LiveResult", "Progress", "is_paced", "run_live", "units"]
 
 Progress = Callable[[str, float], None]  # (what is happening, units of work done)
 _MAX_ACCOUNTS = 120  # distinct names the deal driver can make
+# A run is paced when its items are this far apart on the wall clock, on average: the
+# clock then keeps to the wall schedule instead of waiting for the middleware.
+PACED_GAP_S = 0.25
+_PACED_SETTLE_S = 0.2  # the estate's settle per clock step in a paced run
 
 
 @dataclass
@@ -149,6 +153,7 @@ class _Driver:
         self.started_at = time.time()
         self.max_lag_s = 0.0
         self.unsettled = 0  # steps the estate did not settle within the limit
+        self.paced = is_paced(plan)
         self.http = httpx.Client(timeout=30)  # the control-plane calls of the loop
 
     def _pace(self, offset_s: float) -> None:
@@ -160,19 +165,24 @@ class _Driver:
             self.max_lag_s = max(self.max_lag_s, late)
 
     def _react_limit(self, next_offset_s: float | None) -> float:
-        """How long the middleware's reaction may hold the clock at an item: ``react_s``,
-        but never past the next item's due time while the run keeps pace (a run that is
-        already behind, at a speed the estate cannot follow, waits the whole ``react_s``
-        so that reactions keep to their instants)."""
-        if next_offset_s is None:
+        """How long the middleware's reaction may hold the clock at an item: ``react_s``
+        in an unpaced run; in a paced one, only until the next item is due."""
+        if not self.paced or next_offset_s is None:
             return self.options.react_s
         left = self.wall0 + self.plan.wall_s(next_offset_s) - time.monotonic()
-        return min(self.options.react_s, left) if left > 0 else self.options.react_s
+        return max(0.0, min(self.options.react_s, left))
 
     def _move(self, offset_s: float) -> None:
+        # Paced, the clock keeps to the wall schedule as real time would: it does not wait
+        # for the middleware's own queue, and the estate gets a short settle per step.
+        # Unpaced (a speed the estate cannot follow), every step settles the middleware's
+        # work too, so reactions keep to their instants (docs/live-scenarios.md, "Pacing").
+        settle = self.options.settle_limit_s
+        if self.paced:
+            settle = min(settle, _PACED_SETTLE_S)
         self.unsettled += advance(self.clock, self.plan.estate_time(offset_s),
                                    max(60.0, self.plan.spec.sample_interval_s),
-                                   self.options.settle_limit_s, self.working)  # fmt: skip
+                                   settle, None if self.paced else self.working)  # fmt: skip
 
     def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
         key = id(w)
@@ -353,6 +363,12 @@ def run_live(
         raw,
         driver.started_at,
     )
+
+
+def is_paced(plan: LivePlan) -> bool:
+    """Whether the run keeps to the wall clock (docs/live-scenarios.md, "Pacing"): its
+    items are, on average, at least ``PACED_GAP_S`` wall seconds apart."""
+    return plan.wall_s(plan.horizon_s) >= PACED_GAP_S * len(_items(plan))
 
 
 def units(plan: LivePlan) -> int:

@@ -68,6 +68,7 @@ def test_deals_are_closed_at_their_compressed_instants(paced: LiveResult) -> Non
         assert due - EARLY_S <= at <= due + LATE_S, (offset_s, due, at)
         late.append(at - due)
     assert sorted(late)[len(late) // 2] <= TYPICAL_S, late
+    assert run.max_lag_s <= LATE_S  # the run kept to the wall clock throughout
     assert run.plan.wall_s(run.plan.horizon_s) == pytest.approx(12.0)
     assert run.verdict.ok, [v.message for v in run.verdict.violations]
 
