@@ -72,6 +72,7 @@ class LiveOptions:
     drain_limit_s: float = 30.0
     given: list[str] = field(default_factory=list)  # fields the file sets (given_keys)
     invoice_run: bool = True  # after the timeline, move on to the first invoice run
+    through_renewal: bool = False  # ... and on through each term's end and renewal
     raw_dir: Path | None = None  # the report folder: raw/ gets the calibration dump
 
 
@@ -321,12 +322,14 @@ def run_live(
             driver = _Driver(plan, estate, clock, sut, options, tick)
             driver.run(len(_items(plan)))
             followed = (
-                follow_invoices(plan, estate, clock, sut, options.settle_limit_s, options.react_s)
-                if (options.invoice_run)
+                follow_invoices(plan, estate, clock, sut, options.settle_limit_s,
+                                options.react_s, through_renewal=options.through_renewal)
+                if options.invoice_run or options.through_renewal
                 else None
-            )
+            )  # fmt: skip
             if followed:
-                tick(f"followed to the first invoice run ({followed})", 0)
+                what = "the renewals" if options.through_renewal else "the first invoice run"
+                tick(f"followed to {what} ({followed})", 0)
             drain = wait_drained(estate, sut, options.drain_limit_s)
             status, drained = drain.status, drain.settled
             tick(f"drain: {drain.outcome}; reconciling", 1)
