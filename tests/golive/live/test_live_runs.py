@@ -84,6 +84,7 @@ def test_the_reference_middleware_passes_erp_outage_live(estate: Estate, tmp_pat
     summary = write_report(tmp_path, run, live, [], {"command": "test"})
     on_disk = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert on_disk["mode"] == "live"
+    assert on_disk["live"]["paced"] is False  # speed 1e6: every step settles instead
     assert on_disk["passed"] is True == summary["passed"]
     assert on_disk["points"][0]["slos"][0]["name"] == run.plan.spec.slos[0].name
     assert any(n["field"] == "middleware.workers" for n in on_disk["not_applied"])
