@@ -18,9 +18,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 SPEED = 1200.0  # 20 simulated minutes per wall second: 4 h in 12 s
 EARLY_S = 0.0  # nothing happens before its compressed instant
-# Nor later than this after it: an item right behind a deal waits for the estate to settle
-# the middleware's reaction to that deal (about 0.3 s here); the median item is on time
-# to within TYPICAL_S. Both stated in docs/live-scenarios.md, "Pacing".
+# Nor later than this after it: an item right behind a deal waits for that deal's calls
+# (0.2-0.35 s here, while the middleware reacts); the median deal is on time to within
+# TYPICAL_S. Both stated in docs/live-scenarios.md, "Pacing".
 LATE_S = 0.5
 TYPICAL_S = 0.1
 _DEALS = 8
