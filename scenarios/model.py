@@ -29,6 +29,7 @@ __all__ = ["DOWNSTREAM", "ISSUED_LATER", "SOURCE", "EstateModel", "simulate"]
 
 _BATCH = 65_536
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
+_DAY_S = 86_400.0
 # Job slots (a list per delivery is the cheapest mutable record in CPython).
 _FLOW, _DEAL, _EMITTED, _ENQ, _FIRST, _STEP, _ATTEMPT, _DUP = range(8)
 
@@ -47,7 +48,8 @@ DOWNSTREAM: dict[FlowName, tuple[FlowName, ...]] = {
     "invoice_to_ar_invoice": (),
 }
 # Flows whose starting event the system emits later: billing's invoice run issues the
-# first invoice ``events.invoice_delay_s`` after the subscription is created.
+# first invoice ``events.invoice_delay_s`` after the subscription is created (with
+# ``events.invoice_run: daily``, at the next 00:00 UTC after that, with the day's others).
 ISSUED_LATER: frozenset[FlowName] = frozenset({"invoice_to_ar_invoice"})
 
 # The same tables by flow index, for the hot path.
@@ -144,6 +146,7 @@ class EstateModel(Workers, Faults):
         self._area_t = 0.0
         self._done = 0
         self._window: tuple[float, int] | None = None  # (area, done) when arrivals stop
+        self._start_epoch = spec.start.timestamp()  # UTC midnights are multiples of a day
 
     # -- events in, jobs queued ---------------------------------------------------
 
@@ -246,8 +249,17 @@ class EstateModel(Workers, Faults):
             self._deliver(nxt, deal, now)
         for nxt in _NEXT_LATER[flow]:
             if self._enabled[nxt]:
-                t = self.env.timeout(self.spec.events.invoice_delay_s, (nxt, deal))
+                t = self.env.timeout(self._invoice_wait(now), (nxt, deal))
                 t.callbacks.append(self._issued_later)
+
+    def _invoice_wait(self, now: float) -> float:
+        """Seconds from a subscription created at ``now`` to its invoice: the delay, or
+        with ``invoice_run: daily`` on to the next 00:00 UTC (billing's invoice run)."""
+        delay = self.spec.events.invoice_delay_s
+        if self.spec.events.invoice_run == "delay":
+            return delay
+        due = self._start_epoch + now + delay
+        return math.ceil(due / _DAY_S) * _DAY_S - self._start_epoch - now
 
     def _complete(self, job: Job) -> None:
         self._commit(job)

@@ -246,6 +246,11 @@ class EventsPolicy(_Strict):
     reorder_rate: Probability = 0.0
     reorder_delay_s: DelayS = 30.0
     invoice_delay_s: Annotated[float, Field(ge=0, le=31 * _DAY_S)] = 60.0
+    # "delay": each invoice ``invoice_delay_s`` after its subscription; "daily": billing's
+    # invoice run, which issues at 00:00 UTC, at once, every invoice due by then (the first
+    # run at least ``invoice_delay_s`` after the subscription), as the billing simulator's
+    # clock does; the middleware then meets them as one batch (docs/calibration.md).
+    invoice_run: Literal["delay", "daily"] = "delay"
     redelivery_base_delay_s: PositiveDelayS = 30.0
     redelivery_max_delay_s: PositiveDelayS = 3600.0
 

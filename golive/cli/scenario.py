@@ -163,6 +163,12 @@ def run(
         "--invoice-run/--no-invoice-run",
         help="live: after the timeline, follow the estate to billing's first invoice run.",
     ),
+    through_renewal: bool = typer.Option(
+        False,
+        "--through-renewal",
+        help="live: follow every invoice run on to each deal's renewal and the renewed "
+        "term's first invoice.",
+    ),
 ) -> None:
     """Run a scenario and write report.html, summary.json and junit.xml.
 
@@ -185,7 +191,8 @@ def run(
             raise UsageProblem("--sweep and --dask-scheduler apply to --mode sim only")
         given = [*set_, *([f"seed={seed}"] if seed is not None else [])]
         run_live_command(LiveArgs(name, given, out, speed, scale, max_deals, sut, config, target,
-                                  base_port, compare, invoice_run, settle))  # fmt: skip
+                                  base_port, compare, invoice_run, settle,
+                                  through_renewal))  # fmt: skip
         return
     if mode == "simulated":
         mode = "sim"

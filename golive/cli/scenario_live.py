@@ -31,6 +31,7 @@ class LiveArgs:
     compare: bool
     invoice_run: bool = True
     settle_s: float = 2.0
+    through_renewal: bool = False
 
 
 def _sut_choice(given: str | None, cfg: Any) -> str:
@@ -113,6 +114,7 @@ def run_live_command(args: LiveArgs) -> None:
         sut=choice,
         given=given,
         invoice_run=args.invoice_run,
+        through_renewal=args.through_renewal,
         settle_limit_s=args.settle_s,
         react_s=args.settle_s,
         speed=args.speed,

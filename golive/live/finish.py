@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,12 @@ import httpx
 from golive.drain import MiddlewareWork, wait_drained
 from golive.estateclock import EstateClock, format_utc, parse_utc
 from golive.live.plan import LivePlan
+from lifecycle.dates import add_months
 from simulators.estate import Estate
 
 __all__ = [
     "QUIET_S", "admin_call", "advance", "collect", "dump_raw_folder", "follow_invoices",
-    "pending_deliveries",
+    "pending_deliveries", "renewal_horizon",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -79,23 +80,35 @@ def advance(
 _FOLLOW_LIMIT_S = 35 * 86_400.0  # a monthly subscription's first invoice run, at the latest
 
 
-def _period_ends(estate: Estate) -> list[datetime]:
-    """The distinct days (00:00 UTC) on which billing's subscriptions' periods end."""
-    ends: set[str] = set()
+def _subscriptions(estate: Estate) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     with estate.client("billing") as billing:
         after: str | None = None
         while True:
             params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
             page = billing.get("/subscriptions", params=params).json()
-            ends |= {
-                str(s["current_period_end"])[:10]
-                for s in page.get("data", [])
-                if s.get("current_period_end")
-            }
+            out += page.get("data", [])
             after = page.get("next_cursor")
             if not after:
-                break
+                return out
+
+
+def _period_ends(subs: list[dict[str, Any]]) -> list[datetime]:
+    """The distinct days (00:00 UTC) on which the subscriptions' periods end."""
+    ends = {str(s["current_period_end"])[:10] for s in subs if s.get("current_period_end")}
     return [parse_utc(f"{day}T00:00:00Z") for day in sorted(ends)]
+
+
+def renewal_horizon(subs: list[dict[str, Any]]) -> datetime | None:
+    """The day by which every subscription has renewed and had its renewed term's first
+    invoice run: the latest term end plus one month (docs/live-scenarios.md)."""
+    days = []
+    for s in subs:
+        if s.get("start_date") and s.get("term_months"):
+            start = date.fromisoformat(str(s["start_date"])[:10])
+            day = add_months(start, int(s["term_months"]) + 1)
+            days.append(parse_utc(f"{day.isoformat()}T00:00:00Z"))
+    return max(days, default=None)
 
 
 def follow_invoices(
@@ -105,27 +118,42 @@ def follow_invoices(
     sut: Any,
     settle_limit_s: float,
     react_s: float,
+    *,
+    through_renewal: bool = False,
 ) -> str | None:
     """Move the estate on through every deal's first invoice run (within 35 days of the end
     of the timeline) and an hour past it, so invoices, payments and the ERP's AR flow
     happen even when the scenario is shorter than a billing period; the instant reached.
+    ``through_renewal`` follows every invoice run on to the end of each subscription's
+    term, its renewal and the renewed term's first invoice.
 
     The clock stops at each invoice run and the middleware reacts there, as in the
     timeline, so invoice -> AR invoice is measured at its instant."""
-    days = [
-        d
-        for d in _period_ends(estate)
-        if plan.horizon_s
-        < (d - plan.estate_start).total_seconds()
-        <= plan.horizon_s + _FOLLOW_LIMIT_S
-    ]
-    if not days:
-        return None
+    end = plan.estate_start + timedelta(seconds=plan.horizon_s)
+    subs = _subscriptions(estate)
+    limit = end + timedelta(seconds=_FOLLOW_LIMIT_S)
+    if through_renewal:
+        limit = max(limit, renewal_horizon(subs) or limit)
+    reached: datetime | None = None
     with MiddlewareWork(sut) as working:
-        for day in [*days, days[-1] + timedelta(hours=1)]:
-            advance(clock, day, 60.0, settle_limit_s, working)
-            wait_drained(estate, sut, react_s)
-    return format_utc(days[-1] + timedelta(hours=1))
+        while True:
+            days = [d for d in _period_ends(subs) if (reached or end) < d <= limit]
+            if not days:
+                break
+            # The first invoice runs only, unless the renewal is followed: the days are
+            # read once; following it, each run moves the periods on and they are read again.
+            for day in days if not through_renewal else days[:1]:
+                advance(clock, day, 60.0, settle_limit_s, working)
+                wait_drained(estate, sut, react_s)
+                reached = day
+            if not through_renewal:
+                break
+            subs = _subscriptions(estate)
+        if reached is None:
+            return None
+        advance(clock, reached + timedelta(hours=1), 60.0, settle_limit_s, working)
+        wait_drained(estate, sut, react_s)
+    return format_utc(reached + timedelta(hours=1))
 
 
 def dump_raw_folder(

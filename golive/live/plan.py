@@ -8,6 +8,7 @@ same run can be planned, printed and tested without an estate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ __all__ = [
     "CALENDAR_CYCLE_YEARS",
     "DEFAULT_MAX_DEALS",
     "DEFAULT_SPEED",
+    "MAX_WIRE_RATE",
     "FaultWindow",
     "LivePlan",
     "control_rule",
@@ -31,11 +33,14 @@ __all__ = [
     "given_keys",
     "make_plan",
     "not_applied",
+    "wire_rate",
 ]
 
 DEFAULT_SPEED = 3600.0  # one simulated hour per wall second
 DEFAULT_MAX_DEALS = 40
 MAX_SPEED = 10_000_000.0
+MAX_WIRE_RATE = 100_000.0  # the largest requests_per_s a fault rule takes on the wire
+_MODEL_RATE = 1.0  # the model's rate_limit when the file names none (requests per second)
 # The Gregorian calendar repeats every 28 years between 1901 and 2099 (same weekday on
 # the same date): a past scenario runs that many years later, on an identical calendar.
 CALENDAR_CYCLE_YEARS = 28
@@ -88,6 +93,12 @@ class LivePlan:
     def kept_fraction(self) -> float:
         return len(self.arrivals_s) / self.drawn if self.drawn else 0.0
 
+    @property
+    def load_factor(self) -> float:
+        """Wall-clock load of the run per unit of the file's load: ``speed`` simulated
+        seconds pass each wall second, carrying ``kept_fraction`` of the profile's deals."""
+        return self.speed * self.kept_fraction
+
     def describe(self) -> dict[str, Any]:
         return {
             "speed": self.speed,
@@ -100,6 +111,7 @@ class LivePlan:
             "estate_start": self.estate_start.isoformat().replace("+00:00", "Z"),
             "calendar_shift_years": self.shift_years,
             "planned_wall_s": round(self.wall_s(self.horizon_s), 3),
+            "load_factor": self.load_factor,
             "faults": [
                 {
                     "system": w.system,
@@ -107,6 +119,7 @@ class LivePlan:
                     "start_s": w.start_s,
                     "end_s": w.end_s,
                     "source": w.source,
+                    **({"params": w.rule["params"]} if w.kind == "rate_limit" else {}),
                 }
                 for w in self.windows
             ],
@@ -138,17 +151,41 @@ def _keep(times: np.ndarray, scale: float, max_deals: int, seed: int) -> list[fl
     return [float(t) for t in times]
 
 
-def control_rule(rule: FaultRule, plan_start: datetime, seed: int) -> dict[str, Any]:
-    """``POST /_sim/faults`` body of one timeline entry, its window on the estate's clock."""
+def wire_rate(params: Mapping[str, Any], load_factor: float) -> dict[str, Any]:
+    """A ``rate_limit`` rule's params on the wire of a compressed, thinned run.
+
+    The file's ``requests_per_s`` is a rate against the scenario's whole load on the
+    simulated clock (1 when it names none, as the model reads it). Live, that load
+    arrives ``load_factor`` (speed x kept fraction) times as fast per wall second, and
+    the wire's bucket refills in wall seconds, so the rate is multiplied by it (capped at
+    ``MAX_WIRE_RATE``) and the throttle refuses the same share of the offered load. The
+    burst is requests taken at once (one deal's calls come together in both modes): it
+    stays as written, or the model's default, one second of the file's rate (at least 1).
+    docs/live-scenarios.md, "Rate limits under compression"."""
+    rate = float(params.get("requests_per_s", _MODEL_RATE))
+    out = dict(params)
+    out["requests_per_s"] = min(MAX_WIRE_RATE, max(rate * load_factor, 0.001))
+    out["burst"] = params.get("burst", max(1, math.ceil(rate)))
+    return out
+
+
+def control_rule(
+    rule: FaultRule, plan_start: datetime, seed: int, load_factor: float = 1.0
+) -> dict[str, Any]:
+    """``POST /_sim/faults`` body of one timeline entry, its window on the estate's clock;
+    a ``rate_limit`` rule's rate scaled by the run's ``load_factor`` (:func:`wire_rate`)."""
     start = plan_start + timedelta(minutes=rule.start_offset_minutes)
     end = start + timedelta(minutes=rule.duration_minutes)
+    params = dict(rule.params)
+    if rule.kind == "rate_limit":
+        params = wire_rate(params, load_factor)
     return rule_for(
         rule.kind,
         method=rule.match.get("method"),
         path=rule.match.get("path"),
         client_id=rule.match.get("client_id"),
         probability=rule.probability if rule.probability < 1.0 else None,
-        params=dict(rule.params) or None,
+        params=params or None,
         start=_z(start),
         end=_z(end),
         seed=seed,
@@ -159,7 +196,7 @@ def _z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _windows(spec: ScenarioSpec, estate_start: datetime) -> list[FaultWindow]:
+def _windows(spec: ScenarioSpec, estate_start: datetime, load_factor: float) -> list[FaultWindow]:
     out = []
     for i, rule in enumerate(spec.faults):
         start_s = rule.start_offset_minutes * 60.0
@@ -169,7 +206,7 @@ def _windows(spec: ScenarioSpec, estate_start: datetime) -> list[FaultWindow]:
                 rule.kind,
                 start_s,
                 start_s + rule.duration_minutes * 60.0,
-                control_rule(rule, estate_start, spec.seed + i),
+                control_rule(rule, estate_start, spec.seed + i, load_factor),
                 f"faults[{i}]",
             )
         )
@@ -223,7 +260,7 @@ def make_plan(
         _keep(times, scale, max_deals, spec.seed),
         [],
     )
-    plan.windows = _windows(spec, plan.estate_start)
+    plan.windows = _windows(spec, plan.estate_start, plan.load_factor)
     plan.not_applied = not_applied(spec, given)
     return plan
 
@@ -238,6 +275,7 @@ _MODEL_ONLY = {
     "events.duplicate_delay_s": "a duplicate fault sends the event again at once",
     "events.reorder_delay_s": "a reorder fault holds a delivery behind the next one (<= 1 s)",
     "events.invoice_delay_s": "billing's invoice run decides when invoices come",
+    "events.invoice_run": "billing's invoice run bills each period at 00:00 UTC of its end",
     "events.redelivery_base_delay_s": "the dispatcher retries on its documented schedule",
     "events.redelivery_max_delay_s": "the dispatcher retries on its documented schedule",
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.live.measure import LiveMeasures
-from golive.live.runner import LiveResult
+from golive.live.runner import LiveResult, is_paced
 from golive.reconcile import INVARIANT_COLUMNS, invariant_rows
 from golive.reconcile import describe as describe_violation
 from golive.report import HtmlReport, JunitCase, write_junit
@@ -117,6 +117,7 @@ def _summary(
         ],
         "live": {
             **run.plan.describe(),
+            "paced": is_paced(run.plan),
             "sut": run.sut,
             "wall_s": round(run.wall_s, 2),
             "max_lag_s": round(run.max_lag_s, 3),

@@ -43,10 +43,14 @@ from scenarios.spec import ScenarioSpec
 from simulators.estate import Estate, running_estate
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-__all__ = ["LiveOptions", "LiveResult", "Progress", "run_live", "units"]
+__all__ = ["PACED_GAP_S", "LiveOptions", "LiveResult", "Progress", "is_paced", "run_live", "units"]
 
 Progress = Callable[[str, float], None]  # (what is happening, units of work done)
 _MAX_ACCOUNTS = 120  # distinct names the deal driver can make
+# A run is paced when its items are this far apart on the wall clock, on average: the
+# clock then keeps to the wall schedule instead of waiting for the middleware.
+PACED_GAP_S = 0.25
+_PACED_SETTLE_S = 0.2  # the estate's settle per clock step in a paced run
 
 
 @dataclass
@@ -68,6 +72,7 @@ class LiveOptions:
     drain_limit_s: float = 30.0
     given: list[str] = field(default_factory=list)  # fields the file sets (given_keys)
     invoice_run: bool = True  # after the timeline, move on to the first invoice run
+    through_renewal: bool = False  # ... and on through each term's end and renewal
     raw_dir: Path | None = None  # the report folder: raw/ gets the calibration dump
 
 
@@ -91,6 +96,7 @@ class LiveResult:
     status: dict[str, Any] | None
     followed_to: str | None = None  # the instant the run followed the estate to, past the end
     raw: str | None = None  # what the calibration dump (raw/) wrote, or why it did not
+    started_at: float = 0.0  # Unix seconds when the timeline started (offset 0; journals' wall_at)
 
 
 @contextlib.contextmanager
@@ -145,8 +151,10 @@ class _Driver:
         self.samples: list[dict[str, Any]] = []
         self.rules: dict[int, str] = {}
         self.wall0 = time.monotonic()
+        self.started_at = time.time()
         self.max_lag_s = 0.0
         self.unsettled = 0  # steps the estate did not settle within the limit
+        self.paced = is_paced(plan)
         self.http = httpx.Client(timeout=30)  # the control-plane calls of the loop
 
     def _pace(self, offset_s: float) -> None:
@@ -157,10 +165,25 @@ class _Driver:
         else:
             self.max_lag_s = max(self.max_lag_s, late)
 
+    def _react_limit(self, next_offset_s: float | None) -> float:
+        """How long the middleware's reaction may hold the clock at an item: ``react_s``
+        in an unpaced run; in a paced one, only until the next item is due."""
+        if not self.paced or next_offset_s is None:
+            return self.options.react_s
+        left = self.wall0 + self.plan.wall_s(next_offset_s) - time.monotonic()
+        return max(0.0, min(self.options.react_s, left))
+
     def _move(self, offset_s: float) -> None:
+        # Paced, the clock keeps to the wall schedule as real time would: it does not wait
+        # for the middleware's own queue, and the estate gets a short settle per step.
+        # Unpaced (a speed the estate cannot follow), every step settles the middleware's
+        # work too, so reactions keep to their instants (docs/live-scenarios.md, "Pacing").
+        settle = self.options.settle_limit_s
+        if self.paced:
+            settle = min(settle, _PACED_SETTLE_S)
         self.unsettled += advance(self.clock, self.plan.estate_time(offset_s),
                                    max(60.0, self.plan.spec.sample_interval_s),
-                                   self.options.settle_limit_s, self.working)  # fmt: skip
+                                   settle, None if self.paced else self.working)  # fmt: skip
 
     def _fault(self, offset_s: float, kind: str, w: FaultWindow) -> None:
         key = id(w)
@@ -241,8 +264,9 @@ class _Driver:
             n_accounts = min(_MAX_ACCOUNTS, max(1, math.ceil(len(self.plan.arrivals_s) * 0.75)))
             accounts = seed_accounts(crm, self.rng, n_accounts)
             self.tick(f"seeded {len(CATALOGUE)} products and {n_accounts} accounts", 1)
-            self.wall0 = time.monotonic()
-            for offset_s, _order, kind, payload in _items(self.plan):
+            self.wall0, self.started_at = time.monotonic(), time.time()
+            items = _items(self.plan)
+            for i, (offset_s, _order, kind, payload) in enumerate(items):
                 self._pace(offset_s)
                 self._move(offset_s)
                 if kind == "deal":
@@ -254,8 +278,10 @@ class _Driver:
                 else:
                     what = "end of the timeline"
                 # The middleware reacts at the item's instant, as it would live: the clock
-                # moves on once its queue and the deliveries are empty, or after react_s.
-                wait_drained(est, self.sut, self.options.react_s)
+                # moves on once its queue and the deliveries are empty, or after react_s,
+                # or when the next item is due (docs/live-scenarios.md, "Pacing").
+                nxt = items[i + 1][0] if i + 1 < len(items) else None
+                wait_drained(est, self.sut, self._react_limit(nxt))
                 self._sample(offset_s)
                 at = self.plan.estate_time(offset_s).strftime("%Y-%m-%d %H:%M")
                 self.tick(f"{at} {what}", 1)
@@ -296,12 +322,14 @@ def run_live(
             driver = _Driver(plan, estate, clock, sut, options, tick)
             driver.run(len(_items(plan)))
             followed = (
-                follow_invoices(plan, estate, clock, sut, options.settle_limit_s, options.react_s)
-                if (options.invoice_run)
+                follow_invoices(plan, estate, clock, sut, options.settle_limit_s,
+                                options.react_s, through_renewal=options.through_renewal)
+                if options.invoice_run or options.through_renewal
                 else None
-            )
+            )  # fmt: skip
             if followed:
-                tick(f"followed to the first invoice run ({followed})", 0)
+                what = "the renewals" if options.through_renewal else "the first invoice run"
+                tick(f"followed to {what} ({followed})", 0)
             drain = wait_drained(estate, sut, options.drain_limit_s)
             status, drained = drain.status, drain.settled
             tick(f"drain: {drain.outcome}; reconciling", 1)
@@ -336,7 +364,14 @@ def run_live(
         status,
         followed,
         raw,
+        driver.started_at,
     )
+
+
+def is_paced(plan: LivePlan) -> bool:
+    """Whether the run keeps to the wall clock (docs/live-scenarios.md, "Pacing"): its
+    items are, on average, at least ``PACED_GAP_S`` wall seconds apart."""
+    return plan.wall_s(plan.horizon_s) >= PACED_GAP_S * len(_items(plan))
 
 
 def units(plan: LivePlan) -> int:

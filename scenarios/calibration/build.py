@@ -170,9 +170,14 @@ def calibrate(report_dir: Path, scenario: str | None = None) -> Calibration:
             fitted["error_rates"] = rates
         system, _, operation = op.partition(".")
         systems[system]["operations"][operation] = fitted
+    events: dict[str, Any] = {"webhook_latency_ms": 0}
+    if "invoice_to_ar_invoice" in steps:
+        # The live invoices came from billing's invoice run, all of a day at 00:00 UTC: the
+        # model issues them so, and queues them as the middleware did (observe.py).
+        events["invoice_run"] = "daily"
     extra = {
         "name": _calibrated_name(name),
-        "events": {"webhook_latency_ms": 0},
+        "events": events,
         "systems": dict(systems),
         "flows": {flow: {"steps": seq} for flow, seq in steps.items()},
         "middleware": {"workers": workers},
@@ -200,7 +205,9 @@ def _header(report_dir: Path, raw: RawDump, name: str, observed: dict[str, dict[
         "quantiles from 30 samples, else lognormal by moments), 5xx and dropped rates outside",
         "the run's fault rules, and middleware.workers = the most requests the middleware had",
         "in flight at once. webhook_latency_ms is 0: a flow's first step counts from the first",
-        "delivery attempt. Arrivals, limits, faults and SLOs are the base scenario's.",
+        "delivery attempt, or from the end of the middleware's previous call when it was busy",
+        "(the model queues the flow itself); invoice_run is daily when the invoice flow is",
+        "fitted. Arrivals, limits, faults and SLOs are the base scenario's.",
         "",
         f"Middleware concurrency: max {conc.maximum}, time-weighted mean while busy "
         f"{conc.busy_mean:.2f}, p50/p95 at a request's start {conc.p50_at_start:g}/"

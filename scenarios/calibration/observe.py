@@ -18,6 +18,7 @@ Read on the wall clock (``wall_at``), since the estate clock may stand still or 
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,6 +179,16 @@ def _finish(flow: FlowName, deal: str, start: float, calls: list[Call],
     return None
 
 
+def _free_from(start: float, first: Call | None, ends: list[float]) -> float:
+    """When the middleware was free to take a flow that began at ``start``: the end of its
+    last call (any deal's) before the flow's first call, if later. The wait before it is
+    the queue the model makes itself (docs/calibration.md, "Queued flows")."""
+    if first is None:
+        return start
+    i = bisect.bisect_right(ends, first.start)
+    return max(start, ends[i - 1]) if i else start
+
+
 def observe(raw: RawDump, *, serial: bool = False) -> Observation:
     """The middleware's calls and flows. ``serial``: the model will run the order's two
     flows one after the other (one worker), so the entitlement's steps start where the
@@ -188,13 +199,19 @@ def observe(raw: RawDump, *, serial: bool = False) -> Observation:
     obs = Observation([], {f: [] for f in FLOWS})
     claimed: set[tuple[str, int]] = set()
     first_start: dict[str, float] = {}
-    for flow, deal, start in _starts(raw, _first_sent(raw)):
+    starts = _starts(raw, _first_sent(raw))
+    begun = {deal: start for flow, deal, start in starts if flow == "close_to_order"}
+    ends = sorted(c.end for deal, cs in by_deal.items() if deal in begun
+                  for c in cs if c.start >= begun[deal])  # fmt: skip
+    for flow, deal, start in starts:
         calls = by_deal.get(deal, [])
         first_start[deal] = min(start, first_start.get(deal, start))
         done = _finish(flow, deal, start, calls, claimed)
         if done is None:
             continue
-        obs.flows[flow].append(_run(flow, deal, start, done.end, calls))
+        first = next((c for c in calls if c.start >= start), None)
+        free = _free_from(start, first, ends)
+        obs.flows[flow].append(_run(flow, deal, start, done.end, calls, free))
         if flow != "close_to_order":
             continue
         sub_end: float | None = None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scenarios import events as ev
 from scenarios.catalog import load_scenario
 from scenarios.model import simulate
 from scenarios.profile import expected_deals
+from scenarios.spec import ScenarioSpec
 
 
 def test_same_seed_gives_identical_results_and_another_seed_does_not(small_erp_outage):
@@ -218,3 +221,37 @@ def test_each_fault_window_keeps_a_full_resolution_zoom_of_rise_and_drain(small_
     before, during = backlog[t < start], backlog[(t >= start) & (t < end)]
     assert during.max() > 10 * max(before.max(), 1)
     assert backlog[-1] <= max(before.max(), 1) * 2  # drained by the end of the zoom
+
+
+def _batch_spec(invoice_run: str, drain_hours: float = 24) -> ScenarioSpec:
+    """Deals over one working day, one worker, a fixed 100 ms AR-invoice call."""
+    return ScenarioSpec.model_validate({
+        "name": "invoice-run", "seed": 2, "start": "2030-01-07T06:00:00Z",
+        "duration_hours": 12, "drain_hours": drain_hours,
+        "arrivals": {"baseline_deals_per_hour": 4, "business_hours": None,
+                     "month_end": {"multiplier": 1}, "quarter_end": {"multiplier": 1}},
+        "middleware": {"workers": 1},
+        "events": {"invoice_run": invoice_run, "invoice_delay_s": 0, "webhook_latency_ms": 0},
+        "systems": {"erp": {"operations": {"create_ar_invoice": {
+            "distribution": "fixed", "mean_ms": 100}}}},
+    })  # fmt: skip
+
+
+def test_a_daily_invoice_run_issues_the_days_invoices_at_once_and_they_queue():
+    from scenarios.model import EstateModel
+
+    model = EstateModel(_batch_spec("daily"), 0)
+    res = model.run()
+    n = len(model.arrivals)
+    assert n > 20
+    daily = res.flows["invoice_to_ar_invoice"]
+    assert daily["completed"] == n
+    # All at 00:00 UTC, one worker: the k-th waits for k-1 others, 100 ms each.
+    assert daily["latency_mean_completed_s"] == pytest.approx(0.1 * (n + 1) / 2, rel=0.02)
+    assert daily["latency_max_s"] == pytest.approx(0.1 * n, rel=0.02)
+    one_by_one = simulate(_batch_spec("delay"), 0).flows["invoice_to_ar_invoice"]
+    # One by one, after each subscription, an invoice waits at most behind one deal.
+    assert one_by_one["latency_mean_completed_s"] < 0.25 * daily["latency_mean_completed_s"]
+    # The run is at the next midnight: a horizon ending before it sees no invoice.
+    early = simulate(_batch_spec("daily", drain_hours=5), 0).flows["invoice_to_ar_invoice"]
+    assert early["completed"] == 0

@@ -129,3 +129,25 @@ def test_a_sut_command_is_a_shell_line_or_an_argv() -> None:
     assert parse_command(["./run", "a b"]) == ["./run", "a b"]
     with pytest.raises(UsageProblem, match="empty"):
         parse_command("  ")
+
+
+def test_through_renewal_reaches_the_live_runner(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The flag is passed on (the run itself: tests/golive/live/test_live_runs.py)."""
+    import golive.live.runner as runner
+
+    monkeypatch.chdir(tmp_path)  # the default report folder
+
+    seen: list[runner.LiveOptions] = []
+
+    def stop(spec: object, options: runner.LiveOptions, *_: object) -> None:
+        seen.append(options)
+        raise UsageProblem("stopped before the estate starts")
+
+    monkeypatch.setattr(runner, "run_live", stop)
+    for flag, expected in ((["--through-renewal"], True), ([], False)):
+        code, output = _golive(["scenario", "run", "erp-outage", "--mode", "live", *flag], capsys)
+        assert code == 2
+        assert "stopped before the estate starts" in output
+        assert seen.pop().through_renewal is expected

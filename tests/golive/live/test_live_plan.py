@@ -9,11 +9,13 @@ import pytest
 
 from golive.live.plan import (
     CALENDAR_CYCLE_YEARS,
+    MAX_WIRE_RATE,
     control_rule,
     estate_shift,
     given_keys,
     make_plan,
     not_applied,
+    wire_rate,
 )
 from golive.live.report import oracle_slos
 from lifecycle.faults import FAULT_KINDS, FaultSpec
@@ -162,3 +164,27 @@ def test_a_flow_the_file_judges_by_percentile_is_allowed_the_whole_run_per_deal(
     slos = oracle_slos(spec, Slos(close_to_order_s=900, order_to_entitlement_s=600))
     assert slos.close_to_order_s == spec.horizon_s
     assert slos.order_to_entitlement_s == 600  # golive.toml's, untouched
+
+
+def test_a_rate_limit_is_scaled_by_the_speed_and_the_kept_fraction_of_the_load() -> None:
+    spec = load_scenario("rate-limit-squeeze")  # ERP 0.5/s and support 0.3/s, burst 1
+    plan = make_plan(spec, speed=3600, max_deals=40, estate_now=_NOW)
+    assert plan.drawn > 10_000
+    factor = 3600 * 40 / plan.drawn  # simulated s per wall s x the share of deals kept
+    assert plan.load_factor == pytest.approx(factor)
+    erp, support = plan.windows
+    assert erp.rule["params"] == {"requests_per_s": pytest.approx(0.5 * factor), "burst": 1}
+    assert support.rule["params"]["requests_per_s"] == pytest.approx(0.3 * factor)
+    # Twice the speed and half the deals: the same wall rate, the same squeeze.
+    other = make_plan(spec, speed=7200, max_deals=20, estate_now=_NOW)
+    assert other.windows[0].rule["params"]["requests_per_s"] == pytest.approx(0.5 * factor)
+    described = plan.describe()["faults"][0]
+    assert described["params"]["requests_per_s"] == pytest.approx(0.5 * factor)
+
+
+def test_a_rate_limit_without_a_rate_takes_the_models_default_and_the_wire_bound() -> None:
+    assert wire_rate({}, 10.0) == {"requests_per_s": 10.0, "burst": 1}
+    assert wire_rate({"requests_per_s": 4.5}, 2.0) == {"requests_per_s": 9.0, "burst": 5}
+    assert wire_rate({"requests_per_s": 50, "burst": 3}, 1e6)["requests_per_s"] == MAX_WIRE_RATE
+    assert wire_rate({"requests_per_s": 0.001}, 1e-6)["requests_per_s"] == 0.001
+    FaultSpec.model_validate({"kind": "rate_limit", "params": wire_rate({}, 1e9)})
