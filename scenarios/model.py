@@ -147,6 +147,7 @@ class EstateModel(Workers, Faults):
         self._done = 0
         self._window: tuple[float, int] | None = None  # (area, done) when arrivals stop
         self._start_epoch = spec.start.timestamp()  # UTC midnights are multiples of a day
+        self._pickup_s = spec.events.invoice_run_pickup_ms / 1000.0  # "daily" only (spec)
 
     # -- events in, jobs queued ---------------------------------------------------
 
@@ -183,14 +184,15 @@ class EstateModel(Workers, Faults):
             if self.env.now <= self._recovery_s:
                 self._held += 1
 
-    def _deliver(self, flow: int, deal: int, emitted: float) -> None:
-        """A system emitted the event that starts ``flow``: webhook it to the middleware."""
+    def _deliver(self, flow: int, deal: int, emitted: float, pickup_s: float = 0.0) -> None:
+        """A system emitted the event that starts ``flow``: webhook it to the middleware,
+        which takes it up ``pickup_s`` after the wire delivered it (a batch's intake)."""
         if not self._enabled[flow]:
             return
         src = _SOURCE[flow]
         now = self.env.now
         u = self._u
-        delay = self.spec.events.webhook_latency_ms / 1000.0 + self._delay_s[src]
+        delay = self.spec.events.webhook_latency_ms / 1000.0 + self._delay_s[src] + pickup_s
         down = self._hook_down_until[src]
         if down > now:  # the simulator's own redelivery backoff carries it past the window
             step, waited = self.spec.events.redelivery_base_delay_s, 0.0
@@ -215,8 +217,10 @@ class EstateModel(Workers, Faults):
             self._deliver(_ENTRY_FLOW, deal, t)
 
     def _issued_later(self, event: simpy.Event) -> None:
+        """Billing's invoice run issued an invoice; with ``invoice_run: daily`` the
+        middleware takes the run's batch up ``invoice_run_pickup_ms`` later."""
         flow, deal = cast(tuple[int, int], event.value)
-        self._deliver(flow, deal, self.env.now)
+        self._deliver(flow, deal, self.env.now, self._pickup_s)
 
     # -- outcomes -------------------------------------------------------------------
 

@@ -251,8 +251,19 @@ class EventsPolicy(_Strict):
     # run at least ``invoice_delay_s`` after the subscription), as the billing simulator's
     # clock does; the middleware then meets them as one batch (docs/calibration.md).
     invoice_run: Literal["delay", "daily"] = "delay"
+    # "daily" only: the middleware's first call on a run's batch comes this long after the
+    # run (it takes in the batch's deliveries first); every invoice of the batch waits it,
+    # its latency still counted from the run. Calibrated from a live month end
+    # (docs/calibration.md, "Invoices: billing's invoice run").
+    invoice_run_pickup_ms: Annotated[float, Field(ge=0, le=3_600_000)] = 0.0
     redelivery_base_delay_s: PositiveDelayS = 30.0
     redelivery_max_delay_s: PositiveDelayS = 3600.0
+
+    @model_validator(mode="after")
+    def _check(self) -> EventsPolicy:
+        if self.invoice_run_pickup_ms and self.invoice_run != "daily":
+            raise ValueError("invoice_run_pickup_ms goes with invoice_run 'daily' (a batch)")
+        return self
 
 
 class FaultRule(_Strict):

@@ -171,10 +171,13 @@ def calibrate(report_dir: Path, scenario: str | None = None) -> Calibration:
         system, _, operation = op.partition(".")
         systems[system]["operations"][operation] = fitted
     events: dict[str, Any] = {"webhook_latency_ms": 0}
+    pickup = obs.pickup_s("invoice_to_ar_invoice")
     if "invoice_to_ar_invoice" in steps:
         # The live invoices came from billing's invoice run, all of a day at 00:00 UTC: the
-        # model issues them so, and queues them as the middleware did (observe.py).
+        # model issues them so, waits the batch's lead, and queues them as the middleware
+        # did (observe.py).
         events["invoice_run"] = "daily"
+        events["invoice_run_pickup_ms"] = round((pickup or 0.0) * 1000.0, 1)
     extra = {
         "name": _calibrated_name(name),
         "events": events,
@@ -188,11 +191,11 @@ def calibrate(report_dir: Path, scenario: str | None = None) -> Calibration:
     except ScenarioError as exc:
         raise CalibrationProblem(str(exc)) from None
     observed = live_latency(obs)
-    header = _header(report_dir, raw, name, observed, conc, samples, errors, steps, skipped)
+    header = _header(report_dir, raw, name, obs, conc, samples, errors, steps, skipped)
     return Calibration(spec, data, header, observed, conc, sorted(steps))
 
 
-def _header(report_dir: Path, raw: RawDump, name: str, observed: dict[str, dict[str, float]],
+def _header(report_dir: Path, raw: RawDump, name: str, obs: Observation,
             conc: Concurrency, samples: dict[str, list[float]],
             errors: dict[str, ErrorCounts], steps: dict[str, list[str]],
             skipped: list[str]) -> list[str]:  # fmt: skip
@@ -207,14 +210,16 @@ def _header(report_dir: Path, raw: RawDump, name: str, observed: dict[str, dict[
         "in flight at once. webhook_latency_ms is 0: a flow's first step counts from the first",
         "delivery attempt, or from the end of the middleware's previous call when it was busy",
         "(the model queues the flow itself); invoice_run is daily when the invoice flow is",
-        "fitted. Arrivals, limits, faults and SLOs are the base scenario's.",
+        "fitted, and invoice_run_pickup_ms the mean lead from an invoice run's events to the",
+        "middleware's first call on them (no step counts from before that call). Arrivals,",
+        "limits, faults and SLOs are the base scenario's.",
         "",
         f"Middleware concurrency: max {conc.maximum}, time-weighted mean while busy "
         f"{conc.busy_mean:.2f}, p50/p95 at a request's start {conc.p50_at_start:g}/"
         f"{conc.p95_at_start:g} ({conc.requests} requests).",
         "Live latency per flow (wall clock): n, mean, p95:",
     ]
-    for flow, stats in observed.items():
+    for flow, stats in live_latency(obs).items():
         lines.append(f"  {flow}: {int(stats['n'])}, {stats['mean_s'] * 1000:.1f} ms, "
                      f"{stats['p95_s'] * 1000:.1f} ms")  # fmt: skip
     lines.append("Operations: samples, calls outside fault rules, 5xx, 429 (the limits make "
@@ -223,6 +228,11 @@ def _header(report_dir: Path, raw: RawDump, name: str, observed: dict[str, dict[
         e = errors.get(op) or ErrorCounts()
         lines.append(f"  {op}: {len(samples.get(op, []))}, {e.calls}, {e.http_5xx}, "
                      f"{e.http_429}, {e.dropped}, {e.faulted}")  # fmt: skip
+    batches = [b for b in obs.batches if b.flow == "invoice_to_ar_invoice"]
+    if batches:
+        lines.append("Invoice runs (batches): issued at, invoices, lead to the first call:")
+    for b in batches:
+        lines.append(f"  {b.key}: {b.runs}, {b.lead_s * 1000:.1f} ms")
     for why in skipped:
         lines.append(f"Not calibrated, the base scenario's: {why}")
     lines.append("")

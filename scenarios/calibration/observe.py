@@ -13,7 +13,10 @@ Read on the wall clock (``wall_at``), since the estate clock may stand still or 
   ends when the call that creates its object (``FLOW_TARGETS``) answered 2xx;
 - a flow's **steps** are the deal's calls inside it, in order; step *k*'s service time
   runs from the end of step *k-1* (or the flow's start) to its own end, so the
-  middleware's time between calls counts, and the steps add up to the flow's latency.
+  middleware's time between calls counts, and the steps add up to the flow's latency;
+- a **batch** is the invoices one invoice run issued together (one ``occurred_at``); its
+  lead runs from the mean of their flows' starts to the middleware's first call on any of
+  them, and no step of the batch counts from before that call.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 from scenarios.rawdump import RawDump, RawProblem
 from scenarios.spec import FLOWS, FlowName
 
-__all__ = ["FLOW_TARGETS", "Call", "FlowRun", "Observation", "observe", "operation_name"]
+__all__ = ["FLOW_TARGETS", "Batch", "Call", "FlowRun", "Observation", "observe",
+           "operation_name"]
 
 # The call that creates each flow's object: (system, method, path).
 FLOW_TARGETS: dict[FlowName, tuple[str, str, str]] = {
@@ -41,6 +45,7 @@ _STARTERS: tuple[tuple[str, str, FlowName], ...] = (
     ("billing", "invoice.finalized", "invoice_to_ar_invoice"),
 )
 _SENT = frozenset({"delivered", "retrying", "failed"})  # outcomes of an attempt made
+_BATCHED: frozenset[FlowName] = frozenset({"invoice_to_ar_invoice"})  # billing's invoice run
 
 
 def operation_name(method: str, path: str) -> str:
@@ -102,10 +107,34 @@ class FlowRun:
         return out
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The flows one invoice run issued at once (``key``: its ``occurred_at``): the mean of
+    their starts (first delivery attempts), and the start of the middleware's first call on
+    any of them. The lead between is the batch's pickup (docs/calibration.md)."""
+
+    flow: FlowName
+    key: str
+    runs: int
+    mean_start: float
+    first_call: float
+
+    @property
+    def lead_s(self) -> float:
+        return max(0.0, self.first_call - self.mean_start)
+
+
 @dataclass
 class Observation:
     calls: list[Call]  # every middleware call, by start
     flows: dict[FlowName, list[FlowRun]] = field(default_factory=dict)
+    batches: list[Batch] = field(default_factory=list)
+
+    def pickup_s(self, flow: FlowName) -> float | None:
+        """The mean lead of ``flow``'s batches, weighted by their flows; None without one."""
+        batches = [b for b in self.batches if b.flow == flow]
+        runs = sum(b.runs for b in batches)
+        return sum(b.lead_s * b.runs for b in batches) / runs if runs else None
 
     def sequence(self, flow: FlowName) -> tuple[list[str], int]:
         """The flow's most common step sequence among clean runs, and how many had it."""
@@ -144,9 +173,13 @@ def _calls(raw: RawDump) -> list[Call]:
     return calls
 
 
-def _starts(raw: RawDump, sent: dict[str, float]) -> list[tuple[FlowName, str, float]]:
-    """(flow, deal, start) of each flow begun by an event the middleware was sent."""
-    out: list[tuple[FlowName, str, float]] = []
+_Start = tuple[FlowName, str, float, str | None]
+
+
+def _starts(raw: RawDump, sent: dict[str, float]) -> list[_Start]:
+    """(flow, deal, start, batch) of each flow begun by an event the middleware was sent;
+    ``batch`` names the invoice run that issued it (None for a flow of its own)."""
+    out: list[_Start] = []
     deal_of_sub: dict[str, str] = {}
     for ev in raw.rows("events", "billing"):
         data: dict[str, Any] = ev.get("data") or {}
@@ -163,7 +196,8 @@ def _starts(raw: RawDump, sent: dict[str, float]) -> list[tuple[FlowName, str, f
             key = (str(deal), str(data.get("id")))
             if deal and key not in seen:
                 seen.add(key)
-                out.append((flow, str(deal), sent[ev["id"]]))
+                batch = str(ev.get("occurred_at") or ev["id"]) if flow in _BATCHED else None
+                out.append((flow, str(deal), sent[ev["id"]], batch))
     return out
 
 
@@ -200,10 +234,11 @@ def observe(raw: RawDump, *, serial: bool = False) -> Observation:
     claimed: set[tuple[str, int]] = set()
     first_start: dict[str, float] = {}
     starts = _starts(raw, _first_sent(raw))
-    begun = {deal: start for flow, deal, start in starts if flow == "close_to_order"}
+    begun = {deal: start for flow, deal, start, _ in starts if flow == "close_to_order"}
     ends = sorted(c.end for deal, cs in by_deal.items() if deal in begun
                   for c in cs if c.start >= begun[deal])  # fmt: skip
-    for flow, deal, start in starts:
+    batches: dict[str, list[tuple[FlowRun, Call | None]]] = defaultdict(list)
+    for flow, deal, start, batch in starts:
         calls = by_deal.get(deal, [])
         first_start[deal] = min(start, first_start.get(deal, start))
         done = _finish(flow, deal, start, calls, claimed)
@@ -212,6 +247,8 @@ def observe(raw: RawDump, *, serial: bool = False) -> Observation:
         first = next((c for c in calls if c.start >= start), None)
         free = _free_from(start, first, ends)
         obs.flows[flow].append(_run(flow, deal, start, done.end, calls, free))
+        if batch is not None:
+            batches[batch].append((obs.flows[flow][-1], first))
         if flow != "close_to_order":
             continue
         sub_end: float | None = None
@@ -223,10 +260,30 @@ def observe(raw: RawDump, *, serial: bool = False) -> Observation:
             steps_from = sub_end if after_sub else None
             obs.flows[nxt].append(_run(nxt, deal, done.end, end.end, calls, steps_from))
             sub_end = end.end if nxt == "order_to_subscription" else sub_end
+    _picked_up(obs, by_deal, batches)
     obs.calls = [c for c in sorted((c for cs in by_deal.values() for c in cs),
                                    key=lambda c: c.start)
                  if c.corr in first_start and c.start >= first_start[c.corr]]  # fmt: skip
     return obs
+
+
+def _picked_up(obs: Observation, by_deal: dict[str, list[Call]],
+               batches: dict[str, list[tuple[FlowRun, Call | None]]]) -> None:  # fmt: skip
+    """Each batch's lead; its flows' steps count from its first call on, not before: the
+    model waits the lead itself (``events.invoice_run_pickup_ms``)."""
+    for key, members in batches.items():
+        firsts = [first.start for _, first in members if first is not None]
+        if not firsts:
+            continue
+        runs = [run for run, _ in members]
+        picked = min(firsts)
+        mean_start = sum(r.start for r in runs) / len(runs)
+        obs.batches.append(Batch(runs[0].flow, key, len(runs), mean_start, picked))
+        flows, ids = obs.flows[runs[0].flow], {id(r) for r in runs}
+        for i, run in enumerate(flows):
+            if id(run) in ids and run.steps_from < picked:
+                flows[i] = _run(run.flow, run.deal, run.start, run.end, by_deal[run.deal],
+                                picked)  # fmt: skip
 
 
 def _run(flow: FlowName, deal: str, start: float, end: float, calls: list[Call],

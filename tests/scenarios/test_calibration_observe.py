@@ -84,3 +84,54 @@ def test_with_one_worker_the_entitlement_steps_follow_the_subscription() -> None
     (ent,) = observe(_raw(), serial=True).flows["order_to_entitlement"]
     assert ent.latency_s == pytest.approx(0.018)
     assert ent.service_ms() == [("support.post_entitlements", pytest.approx(9.0))]
+
+
+def _batch_raw() -> RawDump:
+    """Two deals closed at 100 and 110; one invoice run (one ``occurred_at``) finalises
+    both invoices, delivered at 200.0 and 200.1; the middleware's first call on the batch
+    starts at 200.3, and the second invoice queues behind the first."""
+    at = "2030-02-28T00:00:00.000000Z"
+    erp = [_call("POST", "/sales-orders", 100.01, 2), _call("POST", "/sales-orders", 110.01, 2,
+                                                             corr="opp_2"),
+           _call("GET", "/sales-orders", 200.300, 1, 200), _call("POST", "/invoices", 200.320, 2),
+           _call("GET", "/sales-orders", 200.331, 1, 200, corr="opp_2"),
+           _call("POST", "/invoices", 200.350, 2, corr="opp_2")]  # fmt: skip
+    events = {
+        "crm": [{"id": f"evt_crm_{i}", "type": "opportunity.closed_won",
+                 "data": {"id": f"opp_{i}"}} for i in (1, 2)],
+        "billing": [
+            *({"id": f"evt_billing_s{i}", "type": "subscription.created",
+               "data": {"id": f"sub_{i}", "external_id": f"opp_{i}"}} for i in (1, 2)),
+            *({"id": f"evt_billing_i{i}", "type": "invoice.finalized", "occurred_at": at,
+               "data": {"id": f"in_{i}", "subscription_id": f"sub_{i}"}} for i in (1, 2)),
+        ],
+    }  # fmt: skip
+    deliveries = {
+        "crm": [_sent("evt_crm_1", 100.0), _sent("evt_crm_2", 110.0)],
+        "billing": [_sent("evt_billing_i1", 200.0), _sent("evt_billing_i2", 200.1)],
+    }
+    by_kind = {
+        "journal": {"erp": {"data": erp}},
+        "events": {s: {"data": rows} for s, rows in events.items()},
+        "deliveries": {s: {"data": rows} for s, rows in deliveries.items()},
+    }
+    return RawDump(Path("."), {"systems": {"crm": {}, "erp": {}, "billing": {}}}, by_kind)
+
+
+def test_an_invoice_runs_batch_waits_its_lead_and_no_step_counts_from_before_it() -> None:
+    obs = observe(_batch_raw())
+    (batch,) = obs.batches
+    assert (batch.flow, batch.key, batch.runs) == ("invoice_to_ar_invoice",
+                                                   "2030-02-28T00:00:00.000000Z", 2)  # fmt: skip
+    # From the mean of the two deliveries (200.05) to the first call (200.3).
+    assert batch.lead_s == pytest.approx(0.25)
+    assert obs.pickup_s("invoice_to_ar_invoice") == pytest.approx(0.25)
+    assert obs.pickup_s("close_to_order") is None  # deals are no batch
+    first, second = sorted(obs.flows["invoice_to_ar_invoice"], key=lambda r: r.end)
+    assert first.latency_s == pytest.approx(0.322)  # latency still from its own delivery
+    assert first.service_ms() == [("erp.get_sales_orders", pytest.approx(1.0)),
+                                  ("erp.post_invoices", pytest.approx(21.0))]  # fmt: skip
+    assert second.latency_s == pytest.approx(0.252)
+    # Queued: from the end of the middleware's previous call (the first's invoice).
+    assert second.service_ms() == [("erp.get_sales_orders", pytest.approx(10.0)),
+                                   ("erp.post_invoices", pytest.approx(20.0))]  # fmt: skip

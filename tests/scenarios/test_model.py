@@ -6,7 +6,7 @@ import pytest
 
 from scenarios import events as ev
 from scenarios.catalog import load_scenario
-from scenarios.model import simulate
+from scenarios.model import EstateModel, simulate
 from scenarios.profile import expected_deals
 from scenarios.spec import ScenarioSpec
 
@@ -223,7 +223,7 @@ def test_each_fault_window_keeps_a_full_resolution_zoom_of_rise_and_drain(small_
     assert backlog[-1] <= max(before.max(), 1) * 2  # drained by the end of the zoom
 
 
-def _batch_spec(invoice_run: str, drain_hours: float = 24) -> ScenarioSpec:
+def _batch_spec(invoice_run: str, drain_hours: float = 24, pickup_ms: float = 0) -> ScenarioSpec:
     """Deals over one working day, one worker, a fixed 100 ms AR-invoice call."""
     return ScenarioSpec.model_validate({
         "name": "invoice-run", "seed": 2, "start": "2030-01-07T06:00:00Z",
@@ -231,15 +231,14 @@ def _batch_spec(invoice_run: str, drain_hours: float = 24) -> ScenarioSpec:
         "arrivals": {"baseline_deals_per_hour": 4, "business_hours": None,
                      "month_end": {"multiplier": 1}, "quarter_end": {"multiplier": 1}},
         "middleware": {"workers": 1},
-        "events": {"invoice_run": invoice_run, "invoice_delay_s": 0, "webhook_latency_ms": 0},
+        "events": {"invoice_run": invoice_run, "invoice_delay_s": 0, "webhook_latency_ms": 0,
+                   "invoice_run_pickup_ms": pickup_ms},
         "systems": {"erp": {"operations": {"create_ar_invoice": {
             "distribution": "fixed", "mean_ms": 100}}}},
     })  # fmt: skip
 
 
 def test_a_daily_invoice_run_issues_the_days_invoices_at_once_and_they_queue():
-    from scenarios.model import EstateModel
-
     model = EstateModel(_batch_spec("daily"), 0)
     res = model.run()
     n = len(model.arrivals)
@@ -255,3 +254,19 @@ def test_a_daily_invoice_run_issues_the_days_invoices_at_once_and_they_queue():
     # The run is at the next midnight: a horizon ending before it sees no invoice.
     early = simulate(_batch_spec("daily", drain_hours=5), 0).flows["invoice_to_ar_invoice"]
     assert early["completed"] == 0
+
+
+def test_every_invoice_of_a_batch_waits_the_runs_pickup_before_the_queue():
+    """``invoice_run_pickup_ms``: the middleware's first call on the batch comes that long
+    after the run; latency still counts from the run, so every invoice gains exactly it."""
+    plain = EstateModel(_batch_spec("daily"), 0)
+    n = len(plain.arrivals)
+    base = plain.run().flows["invoice_to_ar_invoice"]
+    picked = simulate(_batch_spec("daily", pickup_ms=250), 0).flows["invoice_to_ar_invoice"]
+    assert picked["completed"] == base["completed"] == n
+    assert picked["latency_mean_completed_s"] == pytest.approx(0.25 + 0.1 * (n + 1) / 2, rel=0.02)
+    assert picked["latency_max_s"] == pytest.approx(base["latency_max_s"] + 0.25, abs=1e-6)
+    assert picked["latency_p50_s"] == pytest.approx(base["latency_p50_s"] + 0.25, abs=1e-6)
+    # The deals' own flows do not wait it: only the invoice run's batch does.
+    closes = simulate(_batch_spec("daily", pickup_ms=250), 0).flows["close_to_order"]
+    assert closes == simulate(_batch_spec("daily"), 0).flows["close_to_order"]

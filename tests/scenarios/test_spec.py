@@ -145,3 +145,17 @@ def test_a_param_the_fault_kind_does_not_take_is_refused(tmp_path, params):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ScenarioError, match=r"faults\.0\.params.*not a param of kind outage"):
         load_scenario(str(path))
+
+
+def test_an_invoice_run_pickup_needs_a_daily_run_and_a_sane_value(tmp_path):
+    """The pickup is a batch's wait (docs/calibration.md): without a daily run there is no
+    batch, so a file that sets one is refused rather than silently ignored."""
+    path = tmp_path / "pickup.yaml"
+    path.write_text("name: p\nevents: {invoice_run: daily, invoice_run_pickup_ms: 180}\n")
+    assert load_scenario(str(path)).events.invoice_run_pickup_ms == 180
+    path.write_text("name: p\nevents: {invoice_run_pickup_ms: 180}\n")
+    with pytest.raises(ScenarioError, match=r"events.*invoice_run 'daily'"):
+        load_scenario(str(path))
+    path.write_text("name: p\nevents: {invoice_run: daily, invoice_run_pickup_ms: -1}\n")
+    with pytest.raises(ScenarioError, match=r"events\.invoice_run_pickup_ms"):
+        load_scenario(str(path))
