@@ -29,8 +29,7 @@ from typing import Any
 from scenarios.rawdump import RawDump, RawProblem
 from scenarios.spec import FLOWS, FlowName
 
-__all__ = ["FLOW_TARGETS", "Batch", "Call", "FlowRun", "Observation", "observe",
-           "operation_name"]
+__all__ = ["FLOW_TARGETS", "Batch", "Call", "FlowRun", "Observation", "observe", "operation_name"]
 
 # The call that creates each flow's object: (system, method, path).
 FLOW_TARGETS: dict[FlowName, tuple[str, str, str]] = {
