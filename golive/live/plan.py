@@ -276,6 +276,7 @@ _MODEL_ONLY = {
     "events.reorder_delay_s": "a reorder fault holds a delivery behind the next one (<= 1 s)",
     "events.invoice_delay_s": "billing's invoice run decides when invoices come",
     "events.invoice_run": "billing's invoice run bills each period at 00:00 UTC of its end",
+    "events.invoice_run_pickup_ms": "the middleware under test takes a batch in at its own pace",
     "events.redelivery_base_delay_s": "the dispatcher retries on its documented schedule",
     "events.redelivery_max_delay_s": "the dispatcher retries on its documented schedule",
 }
