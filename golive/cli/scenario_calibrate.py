@@ -59,4 +59,8 @@ def calibrate(
     c = result.concurrency
     typer.echo(f"middleware concurrency: max {c.maximum} (workers), mean while busy "
                f"{c.busy_mean:.2f}")  # fmt: skip
+    if "invoice_to_ar_invoice" in result.calibrated_flows:
+        pickup = result.spec.events.invoice_run_pickup_ms
+        typer.echo(f"invoice run pickup: {pickup:g} ms (every invoice of a batch waits it; "
+                   "docs/calibration.md)")  # fmt: skip
     typer.echo(f"wrote {out}: golive scenario run {out} --mode sim")

@@ -14,6 +14,7 @@ by far more: several times the latency.
 from __future__ import annotations
 
 import random
+import re
 import tempfile
 import time
 from datetime import timedelta
@@ -196,3 +197,20 @@ def test_a_calibrated_simulation_reproduces_the_month_end_invoice_flow(
     # batch) misses the live mean by far.
     alone = simulate(_daily_batches(cal.spec, "delay")).flows[flow]
     assert alone["latency_mean_completed_s"] < 0.5 * live["mean_s"]
+
+
+def test_calibrate_cli_says_and_writes_the_invoice_runs_pickup(
+    live_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "month-end.yaml"
+    code = exit_status(["scenario", "calibrate", "--from", str(live_runs[1]), "--out", str(out)])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    spec = load_scenario(str(out))
+    assert spec.events.invoice_run == "daily"
+    assert spec.events.invoice_run_pickup_ms > 0
+    assert f"invoice run pickup: {spec.events.invoice_run_pickup_ms:g} ms" in output
+    text = out.read_text(encoding="utf-8")
+    assert "# Invoice runs (batches): issued at, invoices, lead to the first call:" in text
+    # One line per batch: the run's occurred_at (00:00 UTC), its invoices, its lead.
+    assert re.search(rf"#   \d{{4}}-\d\d-\d\dT00:00:00\.0+Z: {_DEALS}, [\d.]+ ms\n", text), text
