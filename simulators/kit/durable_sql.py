@@ -66,22 +66,31 @@ COMMIT;
 """
 
 
-def _columns(n: int) -> str:
-    """The first ``n`` members of each row ``j`` of a JSON array (objects stay JSON text)."""
-    return ", ".join(f"json_extract(j.value, '$[{i}]')" for i in range(n))
+def _column(i: int) -> str:
+    """Member ``i`` of the row ``j`` of a JSON array."""
+    return f"json_extract(j.value, '$[{i}]')"
 
 
-# Each takes one JSON array of rows as its only parameter.
+def _part(i: int) -> str:
+    """The bytes of ``?2`` that members ``i`` (where, from 1) and ``i + 1`` (how many) name."""
+    return f"substr(?2, {_column(i)}, {_column(i + 1)})"
+
+
+# Each takes one JSON array of small rows (numbers, names) as ``?1``; the bodies ride
+# side by side in one BLOB, ``?2``, so SQLite never parses or re-renders them as JSON.
 _ROWS = "FROM json_each(?1) AS j"
 _UPSERT_OBJECTS = (
-    f"INSERT INTO objects (seq, type, body) SELECT {_columns(3)} {_ROWS} "
-    "WHERE true ON CONFLICT (seq) DO UPDATE SET body = excluded.body"
+    f"INSERT INTO objects (seq, type, body) SELECT {_column(0)}, {_column(1)}, {_part(2)} "
+    f"{_ROWS} WHERE true ON CONFLICT (seq) DO UPDATE SET body = excluded.body"
 )
 _DELETE_OBJECTS = "DELETE FROM objects WHERE seq IN (SELECT value FROM json_each(?1))"
-_INSERT_EVENTS = f"INSERT INTO events (seq, body) SELECT {_columns(2)} {_ROWS}"
-# fingerprint as hex, headers as a JSON array, the body as text (latin-1: any bytes).
-_SAVE_KEYS = f"INSERT INTO keys ({_KEY_COLUMNS}) SELECT {_columns(7)} {_ROWS}"
-_SET_META = f"INSERT OR REPLACE INTO meta (name, value) SELECT {_columns(2)} {_ROWS}"
+_INSERT_EVENTS = f"INSERT INTO events (seq, body) SELECT {_column(0)}, {_part(1)} {_ROWS}"
+# The fingerprint and body as their bytes, the headers as a JSON array of latin-1 text.
+_SAVE_KEYS = (
+    f"INSERT INTO keys ({_KEY_COLUMNS}) SELECT {_column(0)}, {_column(1)}, {_part(4)}, "
+    f"{_column(2)}, {_column(3)}, {_part(6)}, {_part(8)} {_ROWS}"
+)
+_SET_META = f"INSERT OR REPLACE INTO meta (name, value) SELECT {_column(0)}, {_column(1)} {_ROWS}"
 _IDS = "ids"
 _CLOCK = "clock"
 _COUNTER = "counter:"
@@ -112,15 +121,36 @@ def _event_seq(event_id: str) -> int:
     return int(event_id.rpartition("_")[2])
 
 
+class _Bytes:
+    """Payloads side by side in one BLOB; ``add`` says where one is (from 1) and its size."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 1
+
+    def add(self, data: bytes) -> tuple[int, int]:
+        at = self.size
+        self.parts.append(data)
+        self.size += len(data)
+        return at, len(data)
+
+    def blob(self) -> bytes:
+        return b"".join(self.parts)
+
+
 class _Rows:
     """The rows of one stretch of change sets between two clears."""
 
-    __slots__ = ("events", "keys", "meta", "objects")
+    __slots__ = ("event_bytes", "events", "key_bytes", "keys", "meta", "objects")
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], dict[str, Any] | None] = {}
-        self.events: list[tuple[int, dict[str, Any]]] = []
+        self.events: list[tuple[int, int, int]] = []
+        self.event_bytes = _Bytes()
         self.keys: list[tuple[Any, ...]] = []
+        self.key_bytes = _Bytes()
         self.meta: dict[str, Any] = {}
 
 
@@ -173,7 +203,7 @@ class Writer:
             for event in changes.events:
                 last_event = _event_seq(event["id"])
                 first_event = first_event or last_event
-                rows.events.append((last_event, event))
+                rows.events.append((last_event, *rows.event_bytes.add(to_json(event))))
             for name, value in changes.counters.items():
                 rows.meta[_COUNTER + name] = value
             if changes.id_position is not None:
@@ -185,9 +215,10 @@ class Writer:
                 client, key, status, headers, body = saved
                 shown = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
                 fingerprint, expires_at = meta
+                add = rows.key_bytes.add
                 rows.keys.append(
-                    (client, key, fingerprint.hex(), expires_at, status, shown,
-                     body.decode("latin-1"))
+                    (client, key, expires_at, status, *add(fingerprint), *add(to_json(shown)),
+                     *add(body))
                 )  # fmt: skip
         self._flush(rows)
         # Trimmed once per 1024 events: the batch that passes a multiple of 1024 does it.
@@ -196,7 +227,8 @@ class Writer:
         connection.execute("COMMIT")
 
     def _flush(self, rows: _Rows) -> None:
-        upserts: list[tuple[int, str, dict[str, Any]]] = []
+        upserts: list[tuple[int, str, int, int]] = []
+        bodies = _Bytes()
         deletes: list[int] = []
         where = self.rows
         for (object_type, object_id), obj in rows.objects.items():
@@ -212,17 +244,19 @@ class Writer:
             if seq is None:
                 seq = of_type[object_id] = self.next_seq
                 self.next_seq += 1
-            upserts.append((seq, object_type, obj))
+            upserts.append((seq, object_type, *bodies.add(to_json(obj))))
         connection = self.connection
-        for statement, values in (
-            (_DELETE_OBJECTS, deletes),
-            (_UPSERT_OBJECTS, upserts),
-            (_INSERT_EVENTS, rows.events),
-            (_SAVE_KEYS, rows.keys),
-            (_SET_META, list(rows.meta.items())),
+        if deletes:
+            connection.execute(_DELETE_OBJECTS, (to_json(deletes),))
+        for statement, values, data in (
+            (_UPSERT_OBJECTS, upserts, bodies),
+            (_INSERT_EVENTS, rows.events, rows.event_bytes),
+            (_SAVE_KEYS, rows.keys, rows.key_bytes),
         ):
             if values:
-                connection.execute(statement, (to_json(values),))
+                connection.execute(statement, (to_json(values), data.blob()))
+        if rows.meta:
+            connection.execute(_SET_META, (to_json(list(rows.meta.items())),))
 
 
 def _latin1(text: str) -> bytes:
@@ -230,7 +264,7 @@ def _latin1(text: str) -> bytes:
 
 
 def _blob(value: bytes | str, decode: Callable[[str], bytes]) -> bytes:
-    """A key record's bytes: a BLOB as written before, or the text written now."""
+    """A key record's bytes: a BLOB (the first rows and now), or text (rows in between)."""
     return value if isinstance(value, bytes) else decode(value)
 
 
