@@ -15,6 +15,7 @@ import asyncio
 import atexit
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import queue
@@ -51,6 +52,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STOP = None  # queued by close(): the writer ends after what is before it
+
+# On disk every write waits for its group commit with its request's objects alive (its
+# coroutine frames, its held response, its change set). Collected every 700 container
+# allocations (the default), those of the ~30 requests in flight survive young passes,
+# are promoted and bring on full passes: ~20 us of collector per durable create, three
+# times the in-memory create's. Young passes every 10,000 allocations: ~6 us.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 class StateDirInUse(StateDirProblem):
@@ -267,6 +275,9 @@ def open_durable(state: SystemState) -> Durable:
         if isinstance(exc, sqlite3.Error):  # not a database, or a damaged one
             raise StateDirProblem(f"{rt.system}: {path}: {exc}") from None
         raise
+    young, middle, old = gc.get_threshold()
+    if young and young < GC_YOUNG_THRESHOLD:  # 0: the collector is off, leave it so
+        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
     durable = Durable(writer, lock_fd)
     durable.start()
     rt.durable = durable

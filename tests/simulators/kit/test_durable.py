@@ -132,7 +132,8 @@ async def test_key_records_written_as_text_still_restore(open_app: Opener, tmp_p
         (fingerprint, head, body) = db.execute(
             "SELECT fingerprint, headers, body FROM keys"
         ).fetchone()
-        assert isinstance(fingerprint, bytes) and isinstance(body, bytes)
+        assert isinstance(fingerprint, bytes)
+        assert isinstance(body, bytes)
         db.execute(
             "UPDATE keys SET fingerprint = ?, headers = ?, body = ?",
             (fingerprint.hex(), head.decode(), body.decode("latin-1")),

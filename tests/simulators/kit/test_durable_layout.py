@@ -1,7 +1,8 @@
-"""The durable store's table layout: append-only rows, and the first layout still restores."""
+"""The durable store's table layout (append-only rows, the first layout still restores)."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from simulators.kit.durable import GC_YOUNG_THRESHOLD
 from simulators.kit.durable_sql import LAYOUT
 from simulators.kit.runtime import SimConfig
 from simulators.registry import create_app
@@ -153,3 +155,15 @@ async def test_a_key_saved_again_after_it_expired_restores_its_newest_answer(
     assert again.content == newest.content
     with sqlite3.connect(tmp_path / "crm.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM keys").fetchone() == (1,)
+
+
+def test_a_durable_simulator_collects_young_objects_less_often(
+    tmp_path: Path, opened: list[FastAPI]
+) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, *before[1:])
+        _open(tmp_path, opened)
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
