@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from simulators.kit.durable import GC_YOUNG_THRESHOLD
+from simulators.kit.durable import GC_YOUNG_THRESHOLD, StateDirProblem
 from simulators.kit.durable_sql import LAYOUT
 from simulators.kit.runtime import SimConfig
 from simulators.registry import create_app
@@ -167,3 +167,11 @@ def test_a_durable_simulator_collects_young_objects_less_often(
         assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_database_of_a_newer_layout_is_refused_in_one_line(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "crm.sqlite3") as db:
+        db.execute(f"PRAGMA user_version = {LAYOUT + 1}")
+    with pytest.raises(StateDirProblem, match="newer than this version") as refused:
+        create_app("crm", SimConfig(state_dir=tmp_path))
+    assert "\n" not in str(refused.value)
