@@ -179,8 +179,12 @@ class Writer:
             if changes.cleared or changes.events_cleared or changes.keys_cleared:
                 self._flush(rows)  # what came before the clear, first
                 rows = _Rows()
+                if changes.cleared:  # one pass over the table (no index on type)
+                    connection.execute(
+                        "DELETE FROM objects WHERE type IN (SELECT value FROM json_each(?))",
+                        (to_json(changes.cleared),),
+                    )
                 for object_type in changes.cleared:
-                    connection.execute("DELETE FROM objects WHERE type = ?", (object_type,))
                     self.rows.pop(object_type, None)
                 if changes.events_cleared:
                     connection.execute("DELETE FROM events")
