@@ -12,8 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from simulators.kit.durable import GC_YOUNG_THRESHOLD, StateDirProblem
-from simulators.kit.durable_sql import LAYOUT
+from simulators.kit.durable_sql import LAYOUT, Writer, connect
 from simulators.kit.runtime import SimConfig
+from simulators.kit.uow import ChangeSet
 from simulators.registry import create_app
 from simulators.testing import sim_client, state_of
 
@@ -175,3 +176,36 @@ def test_a_database_of_a_newer_layout_is_refused_in_one_line(tmp_path: Path) -> 
     with pytest.raises(StateDirProblem, match="newer than this version") as refused:
         create_app("crm", SimConfig(state_dir=tmp_path))
     assert "\n" not in str(refused.value)
+
+
+async def test_a_group_of_creates_appends_a_few_pages_to_the_wal(
+    tmp_path: Path, opened: list[FastAPI]
+) -> None:
+    """Rows keyed by growing numbers: a group commit writes the tails of its tables only."""
+    app = _open(tmp_path / "a", opened)
+    durable = state_of(app).rt.durable
+    assert durable is not None
+    captured: list[ChangeSet] = []
+    commit = durable._commit
+
+    def keep(changes: list[ChangeSet]) -> None:
+        captured.extend(changes)
+        commit(changes)
+
+    durable._commit = keep  # type: ignore[method-assign]
+    async with sim_client("crm", app=app) as c:
+        for n in range(615):
+            body = {"name": f"Account {n}", "external_id": f"ext-{n}", "country": "DE"}
+            r = await c.post("/accounts", json=body, headers={"Idempotency-Key": f"key-{n}"})
+            assert r.status_code == 201
+    (tmp_path / "b").mkdir()
+    writer = Writer(connect(tmp_path / "b" / "crm.sqlite3", "full"), max_events=10**6)
+    writer.connection.execute("PRAGMA wal_autocheckpoint = 0")
+    wal = tmp_path / "b" / "crm.sqlite3-wal"
+    for at in range(0, 600, 15):
+        writer.write(captured[at : at + 15])
+    before = wal.stat().st_size
+    writer.write(captured[600:615])
+    frames = (wal.stat().st_size - before) // (4096 + 24)
+    writer.connection.close()
+    assert frames <= 16  # 15 creates: ~20 kB of rows, and each table's last page
