@@ -2,12 +2,12 @@
 
 ``Writer.write`` turns change sets (``kit/uow.py``) into as few statements as it can:
 the last version of each object, every event, the key records and the meta values,
-each kind as ONE statement over a JSON array (``json_each``). The writer is a thread:
-every SQLite call gives the interpreter lock up and must win it back from the busy
-event loop, which can take a whole switch interval (5 ms). One row per call made a
-group commit of a dozen creates wait for the lock some forty times; one call per kind
-waits four. ``restore`` loads a database into a fresh simulator with no unit of work
-open, so loading writes nothing back.
+each kind as ONE multi-row ``INSERT ... VALUES`` (bodies bound as BLOBs, so SQLite
+parses nothing). The writer is a thread: every SQLite call gives the interpreter lock
+up and must win it back from the busy event loop, which can take a whole switch
+interval (5 ms). One row per call made a group commit of a dozen creates wait for the
+lock some forty times; one call per kind waits four. ``restore`` loads a database
+into a fresh simulator with no unit of work open, so loading writes nothing back.
 
 Every table is keyed by a number that only grows (objects by ``seq``, key records by
 their row number), so a commit appends to the last pages of each table instead of
@@ -69,7 +69,8 @@ COMMIT;
 
 # Rows go in as multi-row VALUES, at most _CHUNK rows per statement: one SQLite call per
 # kind of row and group commit, and nothing for SQLite to parse but the parameters.
-_CHUNK = 100
+# (Every call gives the interpreter lock up: a seed of 10,000 objects makes 20, not 10,000.)
+_CHUNK = 500
 # BLOBs are bound as bytearray: the sqlite3 module binds it as it is, while for bytes it
 # first looks for an adapter (two failed attribute lookups, ~4,000 instructions a value).
 _HEADS = {
@@ -81,7 +82,7 @@ _HEADS = {
 }  # fmt: skip
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _statement(kind: str, rows: int) -> str:
     """The statement that writes ``rows`` rows of a kind (cached: SQLite keeps it prepared)."""
     if kind == "delete":
@@ -111,7 +112,7 @@ def connect(path: Path, durability: str) -> sqlite3.Connection:
     A database of the first layout is converted to this one first (one transaction).
     """
     connection = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, cached_statements=512
+        path, isolation_level=None, check_same_thread=False, cached_statements=256
     )
     connection.execute("PRAGMA journal_mode=WAL")
     # FULL: the WAL is fsynced at every commit (survives a power cut); NORMAL: only at
