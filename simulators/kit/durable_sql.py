@@ -92,10 +92,13 @@ def _statement(kind: str, rows: int) -> str:
     return f"{head} VALUES {', '.join([row] * rows)}{tail}"
 
 
-def _execute(connection: sqlite3.Connection, kind: str, values: list[Any]) -> None:
-    """Write the rows of one kind, given as one flat list of their values."""
+def _execute(connection: sqlite3.Connection, kind: str, values: list[Any], limit: int) -> None:
+    """Write the rows of one kind, given as one flat list of their values.
+
+    ``limit`` is the most ``?`` a statement may have (999 before SQLite 3.32).
+    """
     width = _HEADS[kind][1] if kind in _HEADS else 1
-    step = _CHUNK * width
+    step = min(_CHUNK, limit // width) * width
     for at in range(0, len(values), step):
         part = values[at : at + step]
         connection.execute(_statement(kind, len(part) // width), part)
@@ -152,7 +155,7 @@ class Writer:
     insertion order. Only the writer thread uses it once the restore has made it.
     """
 
-    __slots__ = ("connection", "max_events", "next_seq", "rows")
+    __slots__ = ("_variables", "connection", "max_events", "next_seq", "rows")
 
     def __init__(
         self,
@@ -165,6 +168,7 @@ class Writer:
         self.max_events = max_events
         self.next_seq = next_seq
         self.rows: dict[str, dict[str, int]] = rows if rows is not None else {}
+        self._variables = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     def write(self, batch: list[ChangeSet]) -> None:
         """Write change sets in order in one transaction and commit.
@@ -245,7 +249,7 @@ class Writer:
             ("meta", [v for item in rows.meta.items() for v in item]),
         ):
             if values:
-                _execute(connection, kind, values)
+                _execute(connection, kind, values, self._variables)
 
 
 def _latin1(text: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,17 @@ async def test_a_group_of_creates_appends_a_few_pages_to_the_wal(
     frames = (wal.stat().st_size - before) // (4096 + 24)
     writer.connection.close()
     assert frames <= 16  # 15 creates: ~20 kB of rows, and each table's last page
+
+
+def test_rows_beyond_a_statements_limit_of_parameters_are_written_in_parts(
+    tmp_path: Path,
+) -> None:
+    """SQLite before 3.32 allows 999 parameters a statement: a big commit still goes in."""
+    connection = connect(tmp_path / "crm.sqlite3", "full")
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    writer = Writer(connection, max_events=10**6)
+    changes = ChangeSet(objects={"account": {f"acc_{n}": {"id": f"acc_{n}"} for n in range(1200)}})
+    writer.write([changes])
+    ids = [json.loads(body)["id"] for (body,) in connection.execute("SELECT body FROM objects")]
+    connection.close()
+    assert ids == [f"acc_{n}" for n in range(1200)]
