@@ -63,12 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=8, help="Concurrent clients.")
     parser.add_argument("--durability", choices=("full", "normal"), default="full")
+    parser.add_argument("--port", type=int, default=None, help="The simulator's port (a free one).")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="golive-crash-"))
     try:
         report = run_crash_check(
             folder, kills=args.kills, seed=args.seed, workers=args.workers,
-            durability=args.durability,
+            durability=args.durability, port=args.port,
         )  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -55,7 +55,9 @@ from benchmarks.simulators import (  # noqa: E402
     token,
 )
 
-PORTS = {"baseline": 18230, "memory": 18231, "full": 18232, "normal": 18233}
+PORT_BASE = 18230
+PORTS = {"baseline": PORT_BASE, "memory": PORT_BASE + 1, "full": PORT_BASE + 2,
+         "normal": PORT_BASE + 3}  # fmt: skip
 _BASELINE_GET = "/accounts/acc_0000000000000000"
 MEMORY_RATIO_GOAL = 0.43  # in-memory create / bare POST, from docs/benchmarks.md
 DURABLE_RPS_MIN, DURABLE_RATIO_MIN, GET_RATIO_MIN = 3000, 0.6, 0.40
@@ -178,7 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="Measured runs per endpoint (>= 2).")
     parser.add_argument("--warmup", type=int, default=3, help="Warm-up seconds per endpoint.")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=PORT_BASE,
+        help="The four servers listen on this port and the next three.",
+    )
     args = parser.parse_args(argv)
+    for offset, mode in enumerate(PORTS):
+        PORTS[mode] = args.port_base + offset
     if args.runs < 2:
         parser.error("--runs: docs/benchmarks.md asks for at least 2 runs")
     signal.signal(signal.SIGTERM, _interrupt)

@@ -195,13 +195,15 @@ INVOICE = _machine(
     },
 )
 
+# As a Salesforce entitlement's status follows its dates, moving the end date of an
+# expired one past today renews it (support's PATCH); nothing else revives it.
 ENTITLEMENT = _machine(
     "entitlement",
     initial=["active", "suspended"],
     moves={
         "active": ["suspended", "expired"],
         "suspended": ["active", "expired"],
-        "expired": [],
+        "expired": ["active"],
     },
 )
 

@@ -306,10 +306,10 @@ async def _verify(client: httpx.AsyncClient, model: _Model, rng: random.Random) 
 
 
 async def _run(state_dir: Path, kills: int, seed: int, workers: int, durability: str,
-               report: CrashReport) -> None:  # fmt: skip
+               report: CrashReport, port: int | None) -> None:  # fmt: skip
     rng = random.Random(seed)
     model = _Model(report)
-    port = free_base_port(1)
+    port = port or free_base_port(1)
     log = state_dir / "crash-check.log"
     forks = _ForkServer(log)
     argv = ("crm", "--port", str(port), "--state-dir", str(state_dir), "--durability", durability)
@@ -352,10 +352,14 @@ def run_crash_check(
     seed: int = 0,
     workers: int = 8,
     durability: str = "full",
+    port: int | None = None,
 ) -> CrashReport:
-    """Kill a CRM simulator ``kills`` times under load; the report lists what broke."""
+    """Kill a CRM simulator ``kills`` times under load; the report lists what broke.
+
+    The simulator listens on ``port`` (None: a free one).
+    """
     report = CrashReport()
     started = time.monotonic()
-    asyncio.run(_run(Path(state_dir), kills, seed, workers, durability, report))
+    asyncio.run(_run(Path(state_dir), kills, seed, workers, durability, report, port))
     report.seconds = round(time.monotonic() - started, 2)
     return report

@@ -180,12 +180,20 @@ async def suspend(sys: Systems, job: Job) -> None:
 
 
 async def extend(sys: Systems, job: Job) -> None:
+    """A renewed subscription's entitlement runs to the end of the new term.
+
+    Support expires it at 00:00 of its end date, the instant billing renews, so it is
+    often expired already: the new end date renews it (docs/middlewares.md).
+    """
     sub = job.event["data"]
     ent = await _entitlement(sys, sub)
-    if ent["status"] == "active" and (ent["end_date"] or "") < sub["current_period_end"]:
+    # The renewal starts the new term's first period; the term is term_months long.
+    term_start = date.fromisoformat(sub["current_period_start"][:10])
+    term_end = _add_months(term_start, int(sub["term_months"])).isoformat()
+    if ent["status"] in ("active", "expired") and (ent["end_date"] or "") < term_end:
         await sys.call(
             "support", "PATCH", f"/entitlements/{ent['id']}",
-            json={"end_date": sub["current_period_end"]},
+            json={"end_date": term_end},
             key=f"{job.event_id}:extend", corr=sub.get("external_id"),
         )  # fmt: skip
 

@@ -169,21 +169,39 @@ class SupportState(SystemState):
 
     def update_entitlement(self, ent_id: str, changes: Obj, version: Versions | None) -> Obj:
         ent = self.col("entitlement").get(ent_id)
+        renewed = False
         if ent["status"] == EntitlementStatus.EXPIRED:
-            raise Conflict(
-                "entitlement_expired",
-                f"{ent_id} has expired and cannot change",
-                [{"field": "status", "message": "expired is final"}],
-            )
+            # Renewal: a new end date after today, and nothing else, makes it active again
+            # (a middleware that extends it on subscription.renewed may come a moment late).
+            end = changes.get("end_date")
+            if set(changes) != {"end_date"} or end is None or end <= self.today():
+                raise Conflict(
+                    "entitlement_expired",
+                    f"{ent_id} has expired: only a new end_date after today renews it",
+                    [{"field": "end_date", "message": "an expired entitlement renews only "
+                      "by an end_date after today"}],
+                )  # fmt: skip
+            renewed = True
         if "end_date" in changes:
             self._check_period(ent["start_date"], changes["end_date"])
+        if renewed:
+            check_move(ent, ENTITLEMENT, EntitlementStatus.ACTIVE.value)
+            changes = {**changes, "status": EntitlementStatus.ACTIVE.value}
         ent = self.update("entitlement", ent, changes, version)
         self.emit("entitlement.updated", ent)
+        if renewed:
+            self.emit("entitlement.activated", ent)
         return ent
 
     def move_entitlement(self, ent_id: str, target: str) -> Obj:
         """suspend (→ suspended), reactivate (→ active) or expire (→ expired)."""
         ent = self.col("entitlement").get(ent_id)
+        if ent["status"] == EntitlementStatus.EXPIRED:
+            raise Conflict(
+                "invalid_transition",
+                f"{ent_id} has expired: renew it with a new end_date (PATCH), not {target}",
+                [{"field": "status", "message": "expired renews only by a new end_date"}],
+            )
         ent = self.move("entitlement", ent, ENTITLEMENT, target)
         self.emit(_ENTITLEMENT_EVENTS[target], ent)
         return ent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -99,24 +99,34 @@ def _signed(secret: str, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
                   "webhook-signature": Webhook(secret).sign(event["id"], now, body)}  # fmt: skip
 
 
-def test_a_renewal_extends_the_entitlement_to_the_new_period_end(
+def test_a_renewal_extends_the_entitlement_to_the_new_term_end(
     golive: Estate, book: str, make_sut: Callable[..., SutHandle], secret: str
 ) -> None:
-    """Billing's invoice run is not on the clock yet: the renewal event is sent as the
-    simulator would sign it, with the subscription as it stands after renewing."""
+    """The renewal event is sent as the simulator would sign it, with the subscription as
+    it stands after renewing: its first period of a new 12-month term. The entitlement
+    runs to the term's end, not the period's, even though support has expired it."""
     sut = make_sut()
     close_deal(golive, book, term_months=1)
     ent = wait_for(lambda: listing(golive, "support", "/entitlements"))[0]
+    with golive.client("support") as client:
+        call(client, "POST", f"/entitlements/{ent['id']}/expire")
     sub = listing(golive, "billing", "/subscriptions")[0]
-    renewed = {**sub, "current_period_start": ent["end_date"], "current_period_end": "2099-01-01"}
+    start = date.fromisoformat(ent["end_date"])
+    # Its first monthly period (the middleware must not take that for the term).
+    renewed = {**sub, "term_months": 12, "current_period_start": start.isoformat(),
+               "current_period_end": (start + timedelta(days=31)).isoformat()}  # fmt: skip
     event = {"id": "evt_billing_900000000001", "type": "subscription.renewed",
              "system": "billing", "correlation_id": None, "data": renewed}  # fmt: skip
     body, headers = _signed(secret, event)
     assert httpx.post(f"{sut.url}/webhooks/billing", content=body, headers=headers).is_success
-    wait_for(
-        lambda: listing(golive, "support", "/entitlements")[0]["end_date"] == "2099-01-01",
-        what="the entitlement extended to the renewed period's end",
+    term_end = start.replace(year=start.year + 1).isoformat()
+    got = wait_for(
+        lambda: [
+            e for e in listing(golive, "support", "/entitlements") if e["end_date"] == term_end
+        ],
+        what="the entitlement extended to the renewed term's end",
     )
+    assert got[0]["status"] == "active"
 
 
 def test_a_forged_or_unsigned_webhook_is_refused_and_not_stored(

@@ -15,6 +15,7 @@ from pact.match.matcher import GenericMatcher
 from tests.contracts.pact_consumer.examples import (
     ACCOUNT,
     CURRENCY,
+    END,
     INVOICE,
     OPPORTUNITY,
     PAYMENT,
@@ -52,7 +53,11 @@ EVENT_DATA: dict[tuple[str, str], dict[str, Any]] = {
         "amount_minor": match.int(100_000), "currency": _CUR, "status": is_("succeeded"),
     },
     ("billing", "subscription.canceled"): {**_SUBSCRIPTION_DATA, "status": is_("canceled")},
-    ("billing", "subscription.renewed"): {**_SUBSCRIPTION_DATA, "status": is_("active")},
+    ("billing", "subscription.renewed"): {
+        **_SUBSCRIPTION_DATA, "status": is_("active"),
+        # The new term: its first period starts at the old term's end, term_months long.
+        "current_period_start": match.regex(END, regex=_DATE), "term_months": match.int(12),
+    },
 }  # fmt: skip
 
 

@@ -121,24 +121,26 @@ async def test_a_non_ascii_replay_comes_back_byte_for_byte(open_app: Opener) -> 
     assert again.content == first.content
 
 
-async def test_a_database_with_the_earlier_blob_rows_still_restores(
-    open_app: Opener, tmp_path: Path
-) -> None:
-    """Key records were BLOBs (fingerprint, headers, body) before rows went in as JSON."""
+async def test_key_records_written_as_text_still_restore(open_app: Opener, tmp_path: Path) -> None:
+    """Key records were text for a while (fingerprint as hex, body as latin-1): still read."""
     app = open_app()
-    headers = {"Idempotency-Key": "old-format"}
+    headers = {"Idempotency-Key": "text-rows"}
     async with client(app) as c:
-        first = await c.post("/accounts", json={"name": "Old"}, headers=headers)
+        first = await c.post("/accounts", json={"name": "Öld 名前"}, headers=headers)
     durable_of(app).close()
     with sqlite3.connect(tmp_path / "crm.sqlite3") as db:
-        (fingerprint, body) = db.execute("SELECT fingerprint, body FROM keys").fetchone()
+        (fingerprint, head, body) = db.execute(
+            "SELECT fingerprint, headers, body FROM keys"
+        ).fetchone()
+        assert isinstance(fingerprint, bytes)
+        assert isinstance(body, bytes)
         db.execute(
-            "UPDATE keys SET fingerprint = ?, body = ?",
-            (bytes.fromhex(fingerprint), body.encode("latin-1")),
+            "UPDATE keys SET fingerprint = ?, headers = ?, body = ?",
+            (fingerprint.hex(), head.decode(), body.decode("latin-1")),
         )
     app = open_app()
     async with client(app) as c:
-        again = await c.post("/accounts", json={"name": "Old"}, headers=headers)
+        again = await c.post("/accounts", json={"name": "Öld 名前"}, headers=headers)
         reused = await c.post("/accounts", json={"name": "Other"}, headers=headers)
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.content == first.content

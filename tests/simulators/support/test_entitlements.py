@@ -24,10 +24,32 @@ async def test_entitlement_suspends_reactivates_and_expires_with_events(support)
     await support.refused(
         "POST", f"/entitlements/{ent['id']}/reactivate", 409, "invalid_transition"
     )
-    await support.refused(
-        "PATCH", f"/entitlements/{ent['id']}", 409, "entitlement_expired",
-        json={"end_date": "2099-01-01"},
-    )  # fmt: skip
+    # Only a new end date after today renews it; nothing else changes an expired one.
+    for body in ({"support_tier": "premium"}, {"end_date": support.state.today()},
+                 {"end_date": "2099-01-01", "support_tier": "premium"}):  # fmt: skip
+        await support.refused(
+            "PATCH", f"/entitlements/{ent['id']}", 409, "entitlement_expired", json=body
+        )
+
+
+async def test_a_new_end_date_renews_an_expired_entitlement(support):
+    """A middleware that extends the entitlement on subscription.renewed comes a moment
+    after support expired it at 00:00 of the same day: the extension renews it."""
+    org = await support.org()
+    ent = await support.entitlement(org["id"], "enterprise", subscription_id="sub_9")
+    await support.call("POST", f"/entitlements/{ent['id']}/expire", 200)
+    renewed = await support.call(
+        "PATCH", f"/entitlements/{ent['id']}", 200, json={"end_date": "2099-01-01"}
+    )
+    assert (renewed["status"], renewed["end_date"]) == ("active", "2099-01-01")
+    assert (await support.event_types(ent["id"]))[-3:] == [
+        "entitlement.expired", "entitlement.updated", "entitlement.activated",
+    ]  # fmt: skip
+    case = await support.call(
+        "POST", "/cases", 201, json={"organization_id": org["id"], "subject": "after renewal"}
+    )
+    assert case["entitlement_id"] == ent["id"]
+    assert case["flags"] == []
 
 
 async def test_entitlement_created_suspended_is_not_activated(support):
