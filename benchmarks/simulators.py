@@ -62,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # simulators package: the checkout goes first instead.
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._cpu import cpu_seconds  # noqa: E402
 from benchmarks._procs import stop_group  # noqa: E402
 from lifecycle.systems import SYSTEMS  # noqa: E402
 from simulators.kit.credentials import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET  # noqa: E402
@@ -234,6 +235,9 @@ class Load:
     port: int
     path: str
     token: str | None = None
+    # The server's pid: each run then reports its CPU microseconds per request, which a
+    # neighbour's time slices do not move (docs/benchmarks.md, CPU per request).
+    server_pid: int | None = None
 
     def url(self) -> str:
         return f"http://{HOST}:{self.port}{self.path}"
@@ -251,6 +255,14 @@ class Bench:
     def drive(self, load: Load, seconds: int, record: bool = True) -> dict[str, Any]:
         self._run_no += 1
         prefix = f"r{os.getpid()}-{self._run_no}-{time.time_ns()}"
+        cpu_before = cpu_seconds(load.server_pid) if load.server_pid else None
+        result = self._drive(load, seconds, record, prefix)
+        cpu_after = cpu_seconds(load.server_pid) if load.server_pid else None
+        if cpu_before is not None and cpu_after is not None and result.get("requests"):
+            result["server_cpu_us"] = round((cpu_after - cpu_before) / result["requests"] * 1e6, 1)
+        return result
+
+    def _drive(self, load: Load, seconds: int, record: bool, prefix: str) -> dict[str, Any]:
         if self.wrk is None:
             return self._drive_python(load, seconds, prefix, record)
         script = "post_idempotent.lua" if load.method == "POST" else "get.lua"
@@ -311,7 +323,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "worst_p99_ms": max(r.get("p99_ms", float("nan")) for r in runs),
         "non_2xx": sum(r["non_2xx"] for r in runs),
         "socket_errors": sum(r["socket_errors"] for r in runs),
-    }
+        "median_server_cpu_us": statistics.median(r["server_cpu_us"] for r in runs)
+        if all("server_cpu_us" in r for r in runs) else None,
+    }  # fmt: skip
 
 
 # -- Python load generator (only when wrk is absent) --------------------------------------
