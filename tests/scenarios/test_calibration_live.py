@@ -38,6 +38,10 @@ from scenarios.spec import ScenarioSpec
 from simulators.estate import Estate, running_estate
 
 _DEALS = 36
+# Month ends the live run goes through: each is one batch of ``_DEALS`` invoices, and one
+# batch's mean is one queue's luck (a pause of the busy machine early in the batch delays
+# every invoice after it); two halve that (docs/calibration.md, "How close it gets").
+_MONTH_ENDS = 2
 MEAN_TOLERANCE = 0.25
 P95_TOLERANCE = 0.40
 _FLOWS = ("close_to_order", "order_to_subscription", "order_to_entitlement")
@@ -106,13 +110,14 @@ def live_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                     deal = close_deal(crm, cpq, book, accounts[i], rng, "2030-01-31T09:00:00Z")
                     _wait_for_entitlement(estate, deal.opportunity_id)
             deals = _dump(estate, root / "deals", _BASE)
-            with estate.client("billing") as billing:
-                subs = billing.get("/subscriptions", params={"limit": 100}).json()["data"]
-            (period_end,) = {s["current_period_end"] for s in subs}  # one day: one batch
-            with MiddlewareWork(sut) as working:
-                clock.advance(to=f"{period_end}T01:00:00Z", quiet_s=0.1, settle_limit_s=30,
-                              outside_busy=working)  # fmt: skip
-            assert wait_drained(estate, sut, 30).settled
+            for _ in range(_MONTH_ENDS):
+                with estate.client("billing") as billing:
+                    subs = billing.get("/subscriptions", params={"limit": 100}).json()["data"]
+                (period_end,) = {s["current_period_end"] for s in subs}  # one day: one batch
+                with MiddlewareWork(sut) as working:
+                    clock.advance(to=f"{period_end}T01:00:00Z", quiet_s=0.1,
+                                  settle_limit_s=30, outside_busy=working)  # fmt: skip
+                assert wait_drained(estate, sut, 30).settled
             month_end = _dump(estate, root / "month-end", _MONTH_END_BASE)
         finally:
             sut.stop()
@@ -188,7 +193,7 @@ def test_a_calibrated_simulation_reproduces_the_month_end_invoice_flow(
     pickup_ms = cal.spec.events.invoice_run_pickup_ms
     assert 0 < pickup_ms < 1000 * cal.observed[flow]["mean_s"]  # a part of every latency
     live = cal.observed[flow]
-    assert live["n"] == _DEALS
+    assert live["n"] == _DEALS * _MONTH_ENDS
     sim = simulate(_daily_batches(cal.spec, "daily")).flows[flow]
     assert sim["completed"] > 500
     assert sim["latency_mean_completed_s"] == pytest.approx(live["mean_s"], rel=MEAN_TOLERANCE)
