@@ -32,6 +32,8 @@ def _become(spec: dict[str, Any], others: list[int], server_pid: int) -> int:
     """Turn this forked process into the simulator ``spec`` describes; its exit code."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)
+    # A SIGTERM sent since the fork waited, blocked (see main): it ends this child now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     for fd in others:  # the other simulators' sockets
         os.close(fd)
     out = os.open(spec["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -100,20 +102,27 @@ def main() -> None:
     gc.enable()
     fds = [spec["fd"] for spec in specs]
     me = os.getpid()
-    for spec in specs:
-        if stopping:
-            break
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                code = _become(spec, [fd for fd in fds if fd != spec["fd"]], me)
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        children[pid] = spec["system"]
-        _say(f"pid {spec['system']} {pid}")
+    # SIGTERM waits while forking: in a new child before it drops the server's handler (it
+    # would run the server's stop), or in the server before the child is in ``children``
+    # (it would never be told, and the server would wait for it for ever).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        for spec in specs:
+            if stopping:
+                break
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    code = _become(spec, [fd for fd in fds if fd != spec["fd"]], me)
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            children[pid] = spec["system"]
+            _say(f"pid {spec['system']} {pid}")
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     for fd in fds:
         os.close(fd)
     while children:
