@@ -17,7 +17,7 @@ from schemathesis.engine import events
 
 from contracts.fuzz import FuzzOptions, TokenError, TokenSource, run_fuzz
 from contracts.specs import committed_spec
-from golive.cli import main
+from golive.cli import exit_status
 from simulators.estate import running_estate
 from simulators.testing import free_base_port
 
@@ -102,11 +102,7 @@ def test_a_response_the_spec_does_not_declare_fails_the_run_with_junit(
             *("--spec", str(tmp_path / "spec.json"), "--max-examples", "3", "--seed", "1"),
             *("--phases", "fuzzing", "--no-stateful", "--junit", str(tmp_path / "j.xml")),
         ]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
+        code = exit_status(argv)
     out, err = capsys.readouterr()
     assert code == 1
     assert err.startswith("golive: FAIL crm at ")

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 from simulators.estate import running_estate
 from simulators.testing import free_base_port
+from tests._serve import serving
 from tests.contracts._pacts import CONSUMER, write_crm_pacts
-from tests.contracts._serve import serving
 from tests.contracts.pact_broker import BrokerPact, BrokerStandIn
 
 
@@ -63,11 +63,7 @@ def _run(
             str(port),
             *options,
         ]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
+        code = exit_status(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -189,11 +185,9 @@ def test_wip_pacts_are_verified_since_a_date_and_do_not_fail_the_run(
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    try:
-        main(["contracts", "verify", "--provider", "crm", "--broker-url", "http://127.0.0.1:9"])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(
+        ["contracts", "verify", "--provider", "crm", "--broker-url", "http://127.0.0.1:9"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == "golive: --broker-url http://127.0.0.1:9: unreachable (ConnectError)"

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 from simulators.estate import running_estate
 from simulators.registry import create_app
 from simulators.testing import free_base_port
+from tests._serve import serving
 from tests.contracts._pacts import CONSUMER, write_crm_pacts
-from tests.contracts._serve import serving
 from tests.contracts._variants import renaming
 
 
@@ -37,11 +37,7 @@ def crm_url() -> Iterator[str]:
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(argv)
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -8,17 +8,13 @@ import sys
 
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 
 SMALL = ["--set", "arrivals.baseline_deals_per_hour=15"]
 
 
 def _golive(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(args)
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 
 
 def _golive(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(argv)
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 

@@ -9,17 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 from golive.errors import UsageProblem
 from golive.live.sut import parse_command, start_live_sut
 
 
 def _golive(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(argv)
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 

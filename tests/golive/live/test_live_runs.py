@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from golive.cli import main
+from golive.cli import exit_status
 from golive.live.measure import measure
 from golive.live.report import evaluate, oracle_slos, write_report
 from golive.live.runner import LiveOptions, LiveResult, run_live
@@ -157,27 +157,23 @@ def _golive_live(
     urls = "\n".join(f'{s} = "{u}"' for s, u in estate.urls.items())
     config.write_text(f"[targets.here]\n{urls}\n", encoding="utf-8")
     out = tmp_path / "report"
-    try:
-        main(
-            [
-                "scenario",
-                "run",
-                *args,
-                "--mode",
-                "live",
-                "--config",
-                str(config),
-                "--target",
-                "here",
-                "--speed",
-                str(_SPEED),
-                "--out",
-                str(out),
-            ]
-        )
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_status(
+        [
+            "scenario",
+            "run",
+            *args,
+            "--mode",
+            "live",
+            "--config",
+            str(config),
+            "--target",
+            "here",
+            "--speed",
+            str(_SPEED),
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return code, captured.out + captured.err, summary
