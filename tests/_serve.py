@@ -25,7 +25,6 @@ def serving(app: Any, port: int = 0) -> Iterator[str]:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        loop="asyncio",
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

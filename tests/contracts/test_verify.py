@@ -19,8 +19,8 @@ from contracts._pact_sim import fetch_token
 from contracts.verify import ProviderReport, ProviderRun, read_pacts, verify_provider
 from simulators.estate import running_estate
 from simulators.registry import create_app
+from tests._serve import serving
 from tests.contracts._pacts import CONSUMER, write_crm_pacts
-from tests.contracts._serve import serving
 from tests.contracts._variants import renaming
 
 
