@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from simulators.serve import PARENT_PID_ENV
+
 __all__ = ["Child", "ForkServer", "start_children"]
 
 
@@ -45,7 +47,7 @@ class ForkServer:
             [sys.executable, "-m", "simulators.forkserver"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             pass_fds=[s.fileno() for s in sockets],
-            env={**os.environ, "GOLIVE_PARENT_PID": str(os.getpid())},
+            env={**os.environ, PARENT_PID_ENV: str(os.getpid())},
         )  # fmt: skip
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None

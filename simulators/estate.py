@@ -11,7 +11,6 @@ says which child exited or stopped answering its health check.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import socket
@@ -78,20 +77,13 @@ def _base_url(host: str, port: int) -> str:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
-    # accepted connections inherit it; without it every keep-alive request waited
-    # ~40 ms (Nagle against delayed ACK) in threads mode.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """A non-blocking listening socket (threads mode); EstateError says why not."""
+    from simulators.serve import BindProblem, listening_socket
+
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise EstateError(f"port {port} on {host} is already in use") from None
-        raise EstateError(f"cannot bind {host}:{port} ({exc.strerror or exc})") from None
-    sock.listen(2048)
+        sock = listening_socket(host, port)
+    except BindProblem as exc:
+        raise EstateError(str(exc)) from None
     sock.setblocking(False)
     return sock
 

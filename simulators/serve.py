@@ -85,7 +85,10 @@ def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket
     import errno
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # accepted connections inherit it; without it every keep-alive request waits ~40 ms
+    # (Nagle against delayed ACK) on the asyncio loop.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
