@@ -212,6 +212,15 @@ def _finish(flow: FlowName, deal: str, start: float, calls: list[Call],
     return None
 
 
+def _known(call: Call, calls: list[Call]) -> float:
+    """When the middleware had ``call``'s answer: its end in the journal, or the start of
+    the deal's next call if that came first (a busy machine can pause the simulator
+    between sending the answer and noting the time; the middleware's next call already
+    shows that it had read it)."""
+    later = (c.start for c in calls if call.start < c.start < call.end)
+    return min(later, default=call.end)
+
+
 def _free_from(start: float, first: Call | None, ends: list[float]) -> float:
     """When the middleware was free to take a flow that began at ``start``: the end of its
     last call (any deal's) before the flow's first call, if later. The wait before it is
@@ -251,14 +260,15 @@ def observe(raw: RawDump, *, serial: bool = False) -> Observation:
         if flow != "close_to_order":
             continue
         sub_end: float | None = None
+        ordered = _known(done, calls)
         for nxt in ("order_to_subscription", "order_to_entitlement"):
-            end = _finish(nxt, deal, done.end, calls, claimed)
+            end = _finish(nxt, deal, done.start, calls, claimed)
             if end is None:
                 continue
             after_sub = serial and sub_end is not None and sub_end <= end.start
             steps_from = sub_end if after_sub else None
-            obs.flows[nxt].append(_run(nxt, deal, done.end, end.end, calls, steps_from))
-            sub_end = end.end if nxt == "order_to_subscription" else sub_end
+            obs.flows[nxt].append(_run(nxt, deal, ordered, end.end, calls, steps_from))
+            sub_end = _known(end, calls) if nxt == "order_to_subscription" else sub_end
     _picked_up(obs, by_deal, batches)
     obs.calls = [c for c in sorted((c for cs in by_deal.values() for c in cs),
                                    key=lambda c: c.start)

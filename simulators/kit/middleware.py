@@ -118,6 +118,10 @@ class SimMiddleware:
         if idem is not None and method in _MUTATING:
             idem_key = idem[: MAX_KEY_LENGTH + 1].decode("latin-1")
         status_box = [500]
+        # When the last byte of the answer went to the socket: the span the journal and the
+        # metrics keep ends there, not after what runs later (or a pause of the process),
+        # which the client does not wait for (docs/calibration.md reads spans).
+        answered: list[float] = []
         # Headers the limits answer with (RateLimit-*, Sforce-Limit-Info), once admitted.
         limit_headers: list[tuple[bytes, bytes]] | None = None
         replayed = False
@@ -149,6 +153,8 @@ class SimMiddleware:
                 if limit_headers:
                     message["headers"] = [*message.get("headers", []), *limit_headers]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered.append(time.perf_counter())
 
         try:
             if durable is not None and durable.failure is not None and path != "/metrics":
@@ -226,7 +232,7 @@ class SimMiddleware:
                 rt.last_request_at = time.monotonic()
             if read_token is not None:
                 uow.CURRENT.reset(read_token)
-            elapsed = time.perf_counter() - started
+            elapsed = (answered[0] if answered else time.perf_counter()) - started
             route = scope.get("route")
             template = getattr(route, "path", None) or self._template(scope, method, path)
             rt.metrics.observe(method, template, status_box[0], elapsed)

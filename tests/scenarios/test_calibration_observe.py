@@ -86,6 +86,29 @@ def test_with_one_worker_the_entitlement_steps_follow_the_subscription() -> None
     assert ent.service_ms() == [("support.post_entitlements", pytest.approx(9.0))]
 
 
+def test_a_late_journal_end_does_not_lose_the_orders_flows() -> None:
+    """The ERP was paused after answering the order: its journal end (100.035) is later
+    than the middleware's next calls (100.028, 100.031); the order's flows start when the
+    middleware had the answer, its next call, and none is lost."""
+    raw = _raw()
+    raw.by_kind["journal"]["erp"]["data"][0]["duration_ms"] = 15  # 100.020 .. 100.035
+    raw.by_kind["journal"]["billing"]["data"] = [
+        _call("GET", "/subscriptions", 100.028, 1, 200),
+        _call("POST", "/subscriptions", 100.031, 3),
+    ]  # fmt: skip
+    obs = observe(raw)
+    (sub,) = obs.flows["order_to_subscription"]
+    assert sub.start == pytest.approx(100.028)
+    assert sub.latency_s == pytest.approx(0.006)
+    assert [s for s, _ in sub.service_ms()] == ["billing.get_subscriptions",
+                                                "billing.post_subscriptions"]  # fmt: skip
+    (ent,) = obs.flows["order_to_entitlement"]
+    assert ent.latency_s == pytest.approx(0.015)
+    # With one worker the entitlement's steps follow the subscription's answer.
+    (ent,) = observe(raw, serial=True).flows["order_to_entitlement"]
+    assert ent.service_ms() == [("support.post_entitlements", pytest.approx(9.0))]
+
+
 def _batch_raw() -> RawDump:
     """Two deals closed at 100 and 110; one invoice run (one ``occurred_at``) finalises
     both invoices, delivered at 200.0 and 200.1; the middleware's first call on the batch

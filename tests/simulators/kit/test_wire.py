@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import httpx
 import pytest
+from fastapi import APIRouter
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse
 
-from simulators.kit.runtime import SimConfig
+from simulators.kit.app import build_app
+from simulators.kit.routing import SimRoute
+from simulators.kit.runtime import Runtime, SimConfig
+from simulators.kit.state import SystemState
+from simulators.kit.store import CollectionSpec
 from simulators.registry import create_app
 
 BODY_LIMIT = 64 * 1024
@@ -261,3 +271,31 @@ def test_the_openapi_documents_declare_the_envelope_refusals():
     seed = doc["paths"]["/_sim/seed"]["post"]["responses"]
     assert {"403", "413", "415"} <= set(seed)
     assert "403" in doc["paths"]["/_sim/reset"]["post"]["responses"]
+
+
+# The journal's span (docs/calibration.md reads it): it ends when the answer was sent
+
+
+class _State(SystemState):
+    SYSTEM = "crm"
+    COLLECTIONS: ClassVar[tuple[CollectionSpec, ...]] = (CollectionSpec("account"),)
+
+
+def test_the_journal_span_ends_when_the_answer_was_sent_not_after_later_work(wire):
+    router = APIRouter(route_class=SimRoute)
+
+    @router.get("/after")
+    async def after() -> JSONResponse:  # the answer, then 0.5 s of work the client skips
+        return JSONResponse({"ok": True}, background=BackgroundTask(asyncio.sleep, 0.5))
+
+    app = build_app(_State(Runtime("crm")), router, title="t", description="t")
+    with wire.serving(app) as url:
+        headers = {"Authorization": f"Bearer {wire.token_for(url)}", "X-Correlation-Id": "c1"}
+        assert httpx.get(f"{url}/after", headers=headers).json() == {"ok": True}
+        deadline = time.monotonic() + 5
+        while not (rows := [r for r in _journal(url) if r["correlation_id"] == "c1"]):
+            assert time.monotonic() < deadline, "no journal entry"  # written after the work
+            time.sleep(0.02)
+        (row,) = rows
+        assert row["status"] == 200
+        assert row["duration_ms"] < 400, row
