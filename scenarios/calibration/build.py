@@ -150,7 +150,7 @@ def calibrate(report_dir: Path, scenario: str | None = None) -> Calibration:
         name = _base_name(report_dir, raw, scenario)
         base = _base_data(name)
         conc = concurrency((c.start, c.end) for c in observe(raw).calls)
-        workers = max(1, conc.maximum)
+        workers = max(1, conc.sustained)
         obs = observe(raw, serial=workers == 1)
     except RawProblem as exc:
         raise CalibrationProblem(str(exc)) from None
@@ -207,14 +207,16 @@ def _header(report_dir: Path, raw: RawDump, name: str, obs: Observation,
         "sequence), each step's service time (wall time from the previous call's end: empirical",
         "quantiles from 30 samples, else lognormal by moments), 5xx and dropped rates outside",
         "the run's fault rules, and middleware.workers = the most requests the middleware had",
-        "in flight at once. webhook_latency_ms is 0: a flow's first step counts from the first",
-        "delivery attempt, or from the end of the middleware's previous call when it was busy",
-        "(the model queues the flow itself); invoice_run is daily when the invoice flow is",
-        "fitted, and invoice_run_pickup_ms the mean lead from an invoice run's events to the",
-        "middleware's first call on them (no step counts from before that call). Arrivals,",
-        "limits, faults and SLOs are the base scenario's.",
+        "in flight at once, reached by two requests or more. webhook_latency_ms is 0: a",
+        "flow's first step counts from the first delivery attempt, or from the end of the",
+        "middleware's previous call when it was busy (the model queues the flow itself);",
+        "invoice_run is daily when the invoice flow is fitted, and invoice_run_pickup_ms the",
+        "mean lead from an invoice run's events to the middleware's first call on them (no",
+        "step counts from before that call). Arrivals, limits, faults and SLOs are the base",
+        "scenario's.",
         "",
-        f"Middleware concurrency: max {conc.maximum}, time-weighted mean while busy "
+        f"Middleware concurrency: max {conc.maximum} (reached by two requests or more: "
+        f"{conc.sustained}), time-weighted mean while busy "
         f"{conc.busy_mean:.2f}, p50/p95 at a request's start {conc.p50_at_start:g}/"
         f"{conc.p95_at_start:g} ({conc.requests} requests).",
         "Live latency per flow (wall clock): n, mean, p95:",

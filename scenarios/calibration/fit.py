@@ -98,13 +98,17 @@ class ErrorCounts:
 @dataclass(frozen=True)
 class Concurrency:
     """Requests in flight at once: the most, the time-weighted mean while busy, and
-    the number in flight as each request started (its median and 95th percentile)."""
+    the number in flight as each request started (its median and 95th percentile).
+    ``sustained``: the most that at least two requests started into; a level reached
+    once can be one pause of a busy machine rather than a worker (docs/calibration.md).
+    """
 
     maximum: int
     busy_mean: float
     p50_at_start: float
     p95_at_start: float
     requests: int
+    sustained: int
 
 
 def concurrency(spans: Iterable[tuple[float, float]]) -> Concurrency:
@@ -114,7 +118,7 @@ def concurrency(spans: Iterable[tuple[float, float]]) -> Concurrency:
         edges.append((start, 1))
         edges.append((max(end, start), -1))
     if not edges:
-        return Concurrency(0, 0.0, 0.0, 0.0, 0)
+        return Concurrency(0, 0.0, 0.0, 0.0, 0, 0)
     edges.sort()
     level = peak = 0
     busy_area = busy_time = 0.0
@@ -136,4 +140,5 @@ def concurrency(spans: Iterable[tuple[float, float]]) -> Concurrency:
         p50_at_start=float(np.quantile(starts, 0.5)),
         p95_at_start=float(np.quantile(starts, 0.95)),
         requests=len(at_start),
+        sustained=sorted(at_start)[-2] if len(at_start) > 1 else peak,
     )

@@ -101,6 +101,10 @@ def test_concurrency_sweeps_spans() -> None:
     # Busy 0-3 and 5-7: 1*1 + 2*0.5 + 3*0.3 + 2*0.2 + 1*1 over 3 s, then 1 for 2 s.
     assert c.busy_mean == pytest.approx((1 + 1 + 0.9 + 0.4 + 1 + 2) / 5)
     assert c.p50_at_start == 1  # an end and a start at 6.0: the end comes first
+    assert c.sustained == 2  # 3 was reached by one request only
+    assert concurrency([(0.0, 1.0)]).sustained == 1
+    # Two requests each starting into three in flight: three is sustained.
+    assert concurrency([*spans, (1.6, 1.7)]).sustained == 3
     assert concurrency([]).maximum == 0
 
 
