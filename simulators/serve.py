@@ -168,14 +168,17 @@ BENCH_WITHOUT_ENV = "GOLIVE_BENCH_WITHOUT"
 BENCH_PARTS = ("fault-engine", "journal", "event-log", "transactions")
 
 
-def parts_left_out(raw: str) -> frozenset[str]:
-    """The parts ``GOLIVE_BENCH_WITHOUT`` names (comma-separated); ValueError on others."""
+def parts_left_out(raw: str, state_dir: str | None = None) -> frozenset[str]:
+    """The parts ``GOLIVE_BENCH_WITHOUT`` names (comma-separated); ValueError on others,
+    or on any with a ``state_dir`` (the switches are for in-memory benchmarks only)."""
     parts = frozenset(p.strip().lower() for p in raw.split(",") if p.strip())
     unknown = sorted(parts - set(BENCH_PARTS))
     if unknown:
         raise ValueError(
             f"{BENCH_WITHOUT_ENV}: unknown part {unknown[0]!r} (known: {', '.join(BENCH_PARTS)})"
         )
+    if parts and state_dir is not None:
+        raise ValueError(f"{BENCH_WITHOUT_ENV} is for in-memory benchmarks only, not --state-dir")
     return parts
 
 
@@ -203,9 +206,7 @@ def serve(
     # GOLIVE_FAULT_ENGINE=0 leaves the fault engine out (benchmarks/faults.py compares);
     # GOLIVE_BENCH_WITHOUT leaves out more, for that comparison only.
     engine = os.environ.get(FAULT_ENGINE_ENV, "1").strip().lower() not in ("0", "off", "false")
-    without = parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, ""))
-    if without and state_dir is not None:
-        raise ValueError(f"{BENCH_WITHOUT_ENV} is for in-memory benchmarks, not with --state-dir")
+    without = parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, ""), state_dir)
     config = SimConfig(
         seed=seed,
         admin_token=admin_token,
@@ -268,8 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         limits_from_env(os.environ)
         throttling_from_env(args.system, os.environ)
-        if parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, "")) and args.state_dir:
-            raise ValueError(f"{BENCH_WITHOUT_ENV} is for in-memory benchmarks only")
+        parts_left_out(os.environ.get(BENCH_WITHOUT_ENV, ""), args.state_dir)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.host.strip():

@@ -57,8 +57,9 @@ def calibrate(
     table("Live latency per flow", ["flow", "live runs", "mean ms", "p95 ms", "steps fitted"],
           rows)  # fmt: skip
     c = result.concurrency
-    typer.echo(f"middleware concurrency: max {c.maximum} (workers), mean while busy "
-               f"{c.busy_mean:.2f}")  # fmt: skip
+    typer.echo(f"middleware concurrency: max {c.maximum}, {c.sustained} reached by two "
+               f"requests or more (workers: {result.spec.middleware.workers}), mean while "
+               f"busy {c.busy_mean:.2f}")  # fmt: skip
     if "invoice_to_ar_invoice" in result.calibrated_flows:
         pickup = result.spec.events.invoice_run_pickup_ms
         typer.echo(f"invoice run pickup: {pickup:g} ms (every invoice of a batch waits it; "

@@ -171,13 +171,13 @@ def calibrate(report_dir: Path, scenario: str | None = None) -> Calibration:
         system, _, operation = op.partition(".")
         systems[system]["operations"][operation] = fitted
     events: dict[str, Any] = {"webhook_latency_ms": 0}
-    pickup = obs.pickup_s("invoice_to_ar_invoice")
     if "invoice_to_ar_invoice" in steps:
         # The live invoices came from billing's invoice run, all of a day at 00:00 UTC: the
         # model issues them so, waits the batch's lead, and queues them as the middleware
         # did (observe.py).
         events["invoice_run"] = "daily"
-        events["invoice_run_pickup_ms"] = round((pickup or 0.0) * 1000.0, 1)
+        pickup = obs.pickup_s("invoice_to_ar_invoice") or 0.0
+        events["invoice_run_pickup_ms"] = round(pickup * 1000.0, 1)
     extra = {
         "name": _calibrated_name(name),
         "events": events,

@@ -16,6 +16,7 @@ from golive.cli import exit_status
 from golive.live.measure import measure
 from golive.live.report import evaluate, oracle_slos, write_report
 from golive.live.runner import LiveOptions, LiveResult, run_live
+from lifecycle.dates import add_months
 from scenarios.catalog import load_scenario
 from scenarios.oracle import Slos
 from simulators.estate import Estate
@@ -276,8 +277,6 @@ def test_through_renewal_the_oracle_judges_every_invoice_of_the_renewed_term(
 
 
 def _term_end(subs: list[dict[str, Any]], invoice: dict[str, Any]) -> str:
-    from lifecycle.dates import add_months
-
     (sub,) = [s for s in subs if s["id"] == invoice["subscription_id"]]
     start = date.fromisoformat(sub["start_date"])
     return add_months(start, int(sub["term_months"])).isoformat()
